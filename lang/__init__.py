@@ -1,0 +1,1 @@
+"""pvm's front end: grammar, parser, AST, scopes and the bytecode compiler."""

@@ -1,0 +1,58 @@
+"""Code objects: the compiler's output and the interpreter's input.
+
+A ``Code`` is immutable compile output (instructions, constants, names, line
+table) plus two run-time side fields that belong to the code rather than to
+any one call: the pre-decoded instruction list the interpreter builds on first
+use, and the profiling counters the JIT reads.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+# Code flags
+CO_NESTED = 1          # defined inside another function (has an enclosing scope)
+CO_MODULE = 2          # a module's top-level code
+CO_LAMBDA = 4          # a lambda expression
+CO_COMPREHENSION = 8   # the hidden function of a comprehension
+
+
+@dataclass(slots=True)
+class Profile:
+    """Counters tier 0 keeps for the JIT: how hot a code object is."""
+
+    calls: int = 0
+    backedges: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class Code:
+    name: str                           # function name, '<module>', '<lambda>', '<listcomp>', ...
+    qualname: str                       # dotted path as CPython's __qualname__ ('f.<locals>.g')
+    filename: str
+    firstlineno: int
+    argcount: int                       # positional parameters (the first argcount varnames)
+    varnames: tuple[str, ...]           # fast locals: parameters first
+    cellvars: tuple[str, ...]           # locals captured by inner functions (cells made at entry)
+    freevars: tuple[str, ...]           # variables captured from enclosing functions
+    cell_params: tuple[int, ...]        # for each cellvar: index of the parameter it holds, or -1
+    names: tuple[str, ...]              # global, attribute and module names
+    consts: tuple[Any, ...]             # constants; nested Code objects are constants too
+    ops: tuple[int, ...]                # opcode per instruction
+    args: tuple[int, ...]               # operand per instruction
+    linetable: tuple[tuple[int, int], ...]  # (first instruction index, line) runs, ascending
+    max_stack: int
+    flags: int = 0
+    decoded: list[Any] | None = field(default=None, repr=False)   # built by the interpreter
+    profile: Profile = field(default_factory=Profile, repr=False)
+
+    def line_at(self, index: int) -> int:
+        """The source line of instruction ``index``."""
+        starts = [start for start, _ in self.linetable]
+        pos = bisect.bisect_right(starts, index) - 1
+        return self.linetable[pos][1] if pos >= 0 else self.firstlineno
+
+    def __repr__(self) -> str:
+        return f"<code object {self.name} at {id(self):#x}, file {self.filename!r}, line {self.firstlineno}>"
