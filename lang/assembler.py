@@ -1,0 +1,247 @@
+"""The code builder: where the compiler's instructions, constants, names and
+lines accumulate until they become one immutable ``pvm.code.Code``.
+
+Every instruction goes through ``emit``, which records the current source
+line; constants and names are interned by ``add_const``/``add_name``, which
+also enforce the operand limits. Jumps target ``Label``s that are patched when
+placed. ``finish`` computes ``max_stack`` by walking the control-flow graph
+with the opcode table's stack effects and rejects any path whose depth goes
+negative or disagrees at a join: both are compiler bugs, never script errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from lang import ast
+from pvm.code import Code
+from pvm.errors import PvmCompileError
+from pvm.opcodes import OPCODES, Flag, Op
+
+MAX_OPERAND = 2**31 - 1          # operands must fit a signed 32-bit int (the JIT relies on it)
+
+# How deep the stack must already be for ops that reach below what they pop.
+_REACH = {
+    Op.COPY: lambda n: n, Op.SWAP: lambda n: n,
+    Op.LIST_APPEND: lambda n: n + 1, Op.SET_ADD: lambda n: n + 1, Op.LIST_EXTEND: lambda n: n + 1,
+    Op.SET_UPDATE: lambda n: n + 1, Op.DICT_UPDATE: lambda n: n + 1, Op.MAP_ADD: lambda n: n + 2,
+    Op.CALL: lambda n: n + 1, Op.CALL_KW: lambda n: n + 2,
+}
+
+
+class Label:
+    """A jump target: placed once, referenced by any number of jumps."""
+
+    __slots__ = ("target", "refs")
+
+    def __init__(self) -> None:
+        self.target = -1
+        self.refs: list[int] = []
+
+    @property
+    def placed(self) -> bool:
+        return self.target >= 0
+
+
+def const_key(value: Any) -> Any:
+    """A dedup key keeping 1, 1.0 and True (and 0.0, -0.0) apart."""
+    if isinstance(value, tuple):
+        return (tuple, tuple(const_key(item) for item in value))
+    if isinstance(value, float):
+        return (float, value.hex())
+    if isinstance(value, Code):
+        return (Code, id(value))
+    return (type(value), value)
+
+
+class CodeBuilder:
+    """Accumulates one code object."""
+
+    def __init__(self, filename: str, firstlineno: int) -> None:
+        self.filename = filename
+        self.line = firstlineno          # line given to the next emitted instruction
+        self.node: Optional[ast.Node] = None   # innermost node being compiled, for limit errors
+        self.ops: list[int] = []
+        self.args: list[int] = []
+        self.lines: list[int] = []
+        self.consts: list[Any] = []
+        self.const_index: dict[Any, int] = {}
+        self.names: list[str] = []
+        self.name_index: dict[str, int] = {}
+        self.targets: set[int] = set()   # instruction indexes some jump lands on
+
+    def limit_error(self, what: str) -> PvmCompileError:
+        node = self.node
+        line, col = (node.line, node.col) if node is not None else (self.line, 1)
+        return PvmCompileError(f"too many {what} in one code object", self.filename, line, col, "")
+
+    # --- Instructions ---
+
+    def emit(self, op: Op, arg: int = 0) -> int:
+        """Append one instruction at the current line; returns its index."""
+        self.ops.append(op)
+        self.args.append(arg)
+        self.lines.append(self.line)
+        return len(self.ops) - 1
+
+    def reachable(self) -> bool:
+        """Whether control can reach the next instruction emitted."""
+        if not self.ops or len(self.ops) in self.targets:
+            return True
+        return not OPCODES[self.ops[-1]].flags & Flag.TERMINATOR
+
+    def place(self, label: Label) -> None:
+        """Bind ``label`` to the next instruction and patch earlier jumps to it."""
+        label.target = len(self.ops)
+        for ref in label.refs:
+            self.args[ref] = label.target
+        label.refs.clear()
+        self.targets.add(label.target)
+
+    def here(self) -> Label:
+        """A label placed at the next instruction (a loop head)."""
+        label = Label()
+        self.place(label)
+        return label
+
+    def jump(self, op: Op, label: Label) -> None:
+        """A (conditional) jump to ``label``, patched later if not yet placed."""
+        index = self.emit(op, label.target)
+        if not label.placed:
+            label.refs.append(index)
+
+    def jump_to(self, label: Label) -> None:
+        """An unconditional jump: JUMP_BACKWARD to a placed label (a back edge),
+        JUMP_FORWARD otherwise; omitted where control cannot arrive."""
+        if self.reachable():
+            self.jump(Op.JUMP_BACKWARD if label.placed else Op.JUMP_FORWARD, label)
+
+    def add_const(self, value: Any) -> int:
+        key = const_key(value)
+        index = self.const_index.get(key)
+        if index is None:
+            index = len(self.consts)
+            if index > MAX_OPERAND:
+                raise self.limit_error("constants")
+            self.consts.append(value)
+            self.const_index[key] = index
+        return index
+
+    def add_name(self, name: str) -> int:
+        index = self.name_index.get(name)
+        if index is None:
+            index = len(self.names)
+            if index > MAX_OPERAND:
+                raise self.limit_error("names")
+            self.names.append(name)
+            self.name_index[name] = index
+        return index
+
+    # --- Output ---
+
+    def linetable(self) -> tuple[tuple[int, int], ...]:
+        runs: list[tuple[int, int]] = []
+        for index, line in enumerate(self.lines):
+            if not runs or runs[-1][1] != line:
+                runs.append((index, line))
+        return tuple(runs)
+
+    def finish(self, *, name: str, qualname: str, firstlineno: int, argcount: int,
+               varnames: tuple[str, ...], cellvars: tuple[str, ...], freevars: tuple[str, ...],
+               cell_params: tuple[int, ...], flags: int) -> Code:
+        if len(varnames) + len(cellvars) + len(freevars) > MAX_OPERAND:
+            raise self.limit_error("local variables")
+        self.prune()
+        return Code(
+            name=name, qualname=qualname, filename=self.filename, firstlineno=firstlineno,
+            argcount=argcount, varnames=varnames, cellvars=cellvars, freevars=freevars,
+            cell_params=cell_params, names=tuple(self.names), consts=tuple(self.consts),
+            ops=tuple(self.ops), args=tuple(self.args), linetable=self.linetable(),
+            max_stack=max_stack(self.ops, self.args), flags=flags,
+        )
+
+    def prune(self) -> None:
+        """Drop unreachable instructions and JUMP_FORWARDs to the next
+        remaining instruction, retargeting jumps; the code still ends with a
+        RETURN_VALUE (an unreachable ``return None`` if need be)."""
+        ops, args = self.ops, self.args
+        count = len(ops)
+        keep = [depth is not None for depth in stack_depths(ops, args)]
+        next_kept = count
+        for index in range(count - 1, -1, -1):
+            if keep[index] and ops[index] == Op.JUMP_FORWARD and args[index] <= next_kept:
+                keep[index] = False
+            if keep[index]:
+                next_kept = index
+        new_index = [0] * (count + 1)
+        position = 0
+        for index in range(count):
+            new_index[index] = position
+            position += keep[index]
+        new_index[count] = position
+        kept = [index for index in range(count) if keep[index]]
+        self.ops = [ops[i] for i in kept]
+        self.args = [new_index[args[i]] if OPCODES[ops[i]].flags & Flag.JUMP else args[i] for i in kept]
+        self.lines = [self.lines[i] for i in kept]
+        if not self.ops or self.ops[-1] != Op.RETURN_VALUE:
+            self.emit(Op.LOAD_CONST, self.add_const(None))
+            self.emit(Op.RETURN_VALUE)
+
+
+Sequence = list[int] | tuple[int, ...]
+
+
+def max_stack(ops: Sequence, args: Sequence) -> int:
+    """The deepest the value stack gets on any path from instruction 0.
+
+    Raises AssertionError (a compiler bug) if a path underflows, reaches below
+    the stack, runs off the end or arrives at an instruction with a different
+    depth than another path.
+    """
+    return _walk(ops, args)[1]
+
+
+def stack_depths(ops: Sequence, args: Sequence) -> list[Optional[int]]:
+    """The stack depth before each instruction; None where unreachable."""
+    return _walk(ops, args)[0]
+
+
+def _walk(ops: Sequence, args: Sequence) -> tuple[list[Optional[int]], int]:
+    """Follow every path from instruction 0: depths before each instruction
+    and the deepest point reached."""
+    count = len(ops)
+    depth_at: list[Optional[int]] = [None] * count
+    deepest = 0
+    work = [(0, 0)]
+    while work:
+        index, depth = work.pop()
+        while True:
+            if index >= count or index < 0:
+                raise AssertionError(f"control runs off the code at {index}")
+            seen = depth_at[index]
+            if seen is not None:
+                if seen != depth:
+                    raise AssertionError(f"stack depth {depth} != {seen} at instruction {index}")
+                break
+            depth_at[index] = depth
+            op, arg = ops[index], args[index]
+            info = OPCODES[op]
+            reach = _REACH.get(op)
+            if reach is not None and depth < reach(arg):
+                raise AssertionError(f"{info.name} {arg} reaches below the stack (depth {depth}) at {index}")
+            if info.flags & Flag.JUMP:
+                assert info.jump_effect is not None
+                jumped = depth + info.jump_effect(arg)
+                if jumped < 0:
+                    raise AssertionError(f"stack underflow on the jump of {info.name} at {index}")
+                deepest = max(deepest, jumped)
+                work.append((arg, jumped))
+            after = depth + info.effect(arg)
+            if after < 0:
+                raise AssertionError(f"stack underflow at {info.name} (instruction {index})")
+            if info.flags & Flag.TERMINATOR:
+                break
+            deepest = max(deepest, after)
+            depth = after
+            index += 1
+    return depth_at, deepest

@@ -1,0 +1,772 @@
+"""Parse-tree callbacks that build lang.ast nodes while Lark's LALR parser reduces.
+
+Lark runs these callbacks during the parse (the transformer is passed to the
+Lark constructor), so no tree is built and nothing recurses: deeply nested
+input costs parser-stack entries, never Python frames. Every expression node
+records its nesting depth, and a node deeper than ``MAX_EXPR_DEPTH`` is a
+syntax error, so later passes that do recurse over the AST stay bounded.
+
+Features outside pvm's subset are not raised on the spot: ``refuse`` records
+them and the parser raises the earliest one after a clean parse, so a real
+syntax error anywhere in the file still wins, as in CPython where the parser
+runs before the compiler. A refused construct leaves a ``Refused`` placeholder
+(or a ``Pass``) that never escapes ``lang.parser.parse``.
+
+Positions: ``line``/``col`` are 1-based; ``end_col`` is 1-based and exclusive
+(CPython's ``end_col_offset`` + 1), all counted in characters.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
+
+from lark import Token, Transformer
+
+from lang import ast
+from lang.strings import FExpr, LiteralError, decode_escapes, split_fstring, split_literal
+from lang.syntax_errors import check_assign_targets, check_del_target, check_target, number_value, starred_misuse
+from pvm.errors import PvmCompileError, PvmSyntaxError
+
+# Deepest expression nesting accepted; lang.compiler may recurse this deep.
+MAX_EXPR_DEPTH = 300
+
+_context = threading.local()
+
+
+class ParseContext:
+    """Per-parse state shared by the postlexer, the callbacks and error translation."""
+
+    def __init__(self, filename: str, text: str, parse_expr: Callable[[str, int, int], ast.Expr]) -> None:
+        self.filename = filename
+        self.text = text
+        self.lines = text.split("\n")
+        self.parse_expr = parse_expr
+        self.refusals: list[PvmCompileError] = []
+        self.depth: dict[ast.Node, int] = {}
+        self.expr_mode = False
+        # Kept up to date by the postlexer, read when a syntax error is explained.
+        self.last: Optional[Token] = None
+        self.prev: Optional[Token] = None
+        self.line_first: Optional[Token] = None
+        self.prev_line_first: Optional[Token] = None
+        self.parens: list[Token] = []
+        self.tokenizer_failure: Optional[PvmSyntaxError] = None
+
+    def source_line(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+    def error(self, message: str, line: int, col: int) -> PvmSyntaxError:
+        return PvmSyntaxError(message, self.filename, line, col, self.source_line(line))
+
+    def tokenizer_error(self, message: str, line: int, col: int) -> PvmSyntaxError:
+        """An error of the token stream itself, which no later error overrides."""
+        self.tokenizer_failure = self.error(message, line, col)
+        return self.tokenizer_failure
+
+    def error_at(self, message: str, where: Any) -> PvmSyntaxError:
+        line, col = start_of(where)
+        return self.error(message, line, col)
+
+    def refuse(self, feature: str, where: Any) -> None:
+        """Record an unsupported feature; ``feature`` reads '<x> is/are not supported'."""
+        line, col = start_of(where)
+        self.refusals.append(PvmCompileError(feature, self.filename, line, col, self.source_line(line)))
+
+    def lexstate(self) -> tuple:
+        return (self.expr_mode, self.last, self.prev, self.line_first, self.prev_line_first, self.parens)
+
+    def restore_lexstate(self, state: tuple) -> None:
+        (self.expr_mode, self.last, self.prev, self.line_first, self.prev_line_first, self.parens) = state
+
+
+def current() -> ParseContext:
+    return _context.ctx
+
+
+def set_current(ctx: Optional[ParseContext]) -> Optional[ParseContext]:
+    """Install ``ctx`` for this thread; return the one it replaces."""
+    previous = getattr(_context, "ctx", None)
+    _context.ctx = ctx
+    return previous
+
+
+def start_of(x: Any) -> tuple[int, int]:
+    if isinstance(x, Token):
+        return x.line, x.column
+    return x.line, x.col
+
+
+def end_of(x: Any) -> tuple[int, int]:
+    if isinstance(x, Token):
+        return x.end_line, x.end_column
+    return x.end_line, x.end_col
+
+
+@dataclass(eq=False)
+class Refused(ast.Expr):
+    """Stands in for a refused expression (yield, await, ...) until the refusal is raised."""
+
+    kind: str
+
+
+# Helpers that carry grammar pieces up to the rule that builds the node.
+@dataclass
+class _Elts:
+    kind: str                       # 'one', 'many' or 'comp'
+    elts: list
+    generators: Optional[list] = None
+
+
+@dataclass
+class _Dict:
+    keys: list
+    values: list
+    generators: Optional[list] = None
+
+
+@dataclass
+class _ParamSpec:
+    kind: str                       # 'plain', 'star', 'kwstar', 'slash'
+    token: Token                    # the name, or the '*', '**', '/' token
+    name: Optional[Token]
+    annotation: Optional[ast.Expr]
+    default: Optional[ast.Expr]
+
+
+@dataclass
+class _Unpack:
+    token: Token
+    value: ast.Expr
+
+
+@dataclass
+class _CompFor:
+    first: Token                    # 'async' or 'for'
+    target: ast.Expr
+    iter: ast.Expr
+
+
+_BLOCK_REFUSALS = {"classdef": "class definitions are not supported",
+                   "try_stmt": "try statements are not supported",
+                   "with_stmt": "with statements are not supported",
+                   "raise_stmt": "raise statements are not supported"}
+
+
+def _ident(ctx: ParseContext, tok: Token) -> str:
+    """An identifier, NFKC-normalised as CPython does."""
+    name = str(tok)
+    if name.isascii():
+        return name
+    name = unicodedata.normalize("NFKC", name)
+    if not name.isidentifier():
+        bad = next((ch for ch in name if not ("a" + ch).isidentifier()), name[0])
+        raise ctx.error_at(f"invalid character '{bad}' (U+{ord(bad):04X})", tok)
+    return name
+
+
+def _flatten(stmts: list) -> list[ast.Stmt]:
+    out: list[ast.Stmt] = []
+    for item in stmts:
+        if isinstance(item, list):
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+def _offset_position(tok: Token, offset: int) -> tuple[int, int]:
+    """Source position of character ``offset`` of a (possibly multi-line) token."""
+    newline = tok.rfind("\n", 0, offset)
+    if newline < 0:
+        return tok.line, tok.column + offset
+    return tok.line + tok.count("\n", 0, offset), offset - newline
+
+
+class AstBuilder(Transformer):
+    """One method per grammar rule or alias; see lang/grammar.lark."""
+
+    # --- Node construction ---
+
+    @staticmethod
+    def _span(node: Any, first: Any, last: Any) -> Any:
+        node.line, node.col = start_of(first)
+        node.end_line, node.end_col = end_of(last)
+        return node
+
+    def _expr(self, node: Any, first: Any, last: Any, *children: Any) -> Any:
+        """Position an expression node and check its nesting depth."""
+        self._span(node, first, last)
+        depth_of = current().depth
+        deepest = 0
+        for child in children:
+            for item in (child if isinstance(child, list) else (child,)):
+                if item is not None:
+                    deepest = max(deepest, depth_of.get(item, 1))
+        if deepest >= MAX_EXPR_DEPTH:
+            raise current().error_at("expression is too deeply nested", node)
+        depth_of[node] = deepest + 1
+        return node
+
+    def _refused(self, kind: str, message: str, first: Any, last: Any) -> Refused:
+        current().refuse(message, first)
+        return self._span(Refused(kind), first, last)
+
+    # --- Module and statements ---
+
+    def file_input(self, c: list) -> ast.Module:
+        body = _flatten(c)
+        module = ast.Module(body)
+        if body:
+            return self._span(module, body[0], body[-1])
+        module.line = module.col = module.end_line = module.end_col = 1
+        return module
+
+    def fstring_expr(self, c: list) -> ast.Expr:
+        if isinstance(c[0], ast.Starred):
+            raise current().error_at("cannot use starred expression here", c[0])
+        return c[0]
+
+    def simple_stmt(self, c: list) -> list:
+        return c
+
+    def suite(self, c: list) -> list:
+        return _flatten(c)
+
+    def expr_stmt(self, c: list) -> ast.ExprStmt:
+        value = c[0]
+        starred_misuse(current(), value)
+        return self._span(ast.ExprStmt(value), value, value)
+
+    def assign_stmt(self, c: list) -> ast.Assign:
+        targets, value = c[:-1], c[-1]
+        check_assign_targets(current(), targets, value)
+        starred_misuse(current(), value)
+        return self._span(ast.Assign(targets, value), targets[0], value)
+
+    def augassign_op(self, c: list) -> Token:
+        return c[0]
+
+    def augassign_stmt(self, c: list) -> ast.AugAssign:
+        target, op, value = c
+        ctx = current()
+        if op == "@=":
+            ctx.refuse("the '@' operator is not supported", op)
+        check_target(ctx, target, "augassign")
+        starred_misuse(ctx, value)
+        return self._span(ast.AugAssign(target, str(op)[:-1], value), target, value)
+
+    def annassign_stmt(self, c: list) -> ast.Pass:
+        current().refuse("annotations are not supported", c[1])
+        return self._span(ast.Pass(), c[0], c[-1] or c[1])
+
+    def del_stmt(self, c: list) -> ast.Delete:
+        targets = c[1:]
+        for target in targets:
+            check_del_target(current(), target)
+        return self._span(ast.Delete(targets), c[0], targets[-1])
+
+    def pass_stmt(self, c: list) -> ast.Pass:
+        return self._span(ast.Pass(), c[0], c[0])
+
+    def break_stmt(self, c: list) -> ast.Break:
+        return self._span(ast.Break(), c[0], c[0])
+
+    def continue_stmt(self, c: list) -> ast.Continue:
+        return self._span(ast.Continue(), c[0], c[0])
+
+    def return_stmt(self, c: list) -> ast.Return:
+        keyword, value = c
+        if value is not None:
+            starred_misuse(current(), value)
+        return self._span(ast.Return(value), keyword, value or keyword)
+
+    def raise_stmt(self, c: list) -> ast.Pass:
+        return self._refused_stmt("raise_stmt", c)
+
+    def global_stmt(self, c: list) -> ast.Global:
+        ctx = current()
+        return self._span(ast.Global([_ident(ctx, t) for t in c[1:]]), c[0], c[-1])
+
+    def nonlocal_stmt(self, c: list) -> ast.Nonlocal:
+        ctx = current()
+        return self._span(ast.Nonlocal([_ident(ctx, t) for t in c[1:]]), c[0], c[-1])
+
+    def assert_stmt(self, c: list) -> ast.Assert:
+        keyword, test, msg = c
+        return self._span(ast.Assert(test, msg), keyword, msg or test)
+
+    # --- Imports ---
+
+    def dotted_name(self, c: list) -> list:
+        return c
+
+    def dotted_as_name(self, c: list) -> ast.Alias:
+        names, asname = c
+        ctx = current()
+        if len(names) > 1:
+            ctx.refuse("dotted imports are not supported", names[0])
+        alias = ast.Alias(".".join(_ident(ctx, t) for t in names), asname and _ident(ctx, asname))
+        return self._span(alias, names[0], asname or names[-1])
+
+    def import_name(self, c: list) -> ast.Import:
+        return self._span(ast.Import(c[1:]), c[0], c[-1])
+
+    def dots(self, c: list) -> list:
+        return c
+
+    def import_star(self, c: list) -> list:
+        current().refuse("star imports are not supported", c[0])
+        return []
+
+    def import_as_name(self, c: list) -> ast.Alias:
+        name, asname = c
+        ctx = current()
+        alias = ast.Alias(_ident(ctx, name), asname and _ident(ctx, asname))
+        return self._span(alias, name, asname or name)
+
+    def import_as_names(self, c: list) -> list:
+        return c
+
+    paren_import_names = import_as_names
+
+    def import_from(self, c: list) -> ast.ImportFrom:
+        ctx = current()
+        keyword, names = c[0], c[-1]
+        module_parts: list = []
+        for part in c[1:-1]:
+            if isinstance(part[0], Token) and part[0].type in ("DOT", "ELLIPSIS"):
+                ctx.refuse("relative imports are not supported", part[0])
+            else:
+                module_parts = part
+        if len(module_parts) > 1:
+            ctx.refuse("dotted imports are not supported", module_parts[0])
+        module = ".".join(_ident(ctx, t) for t in module_parts)
+        node = ast.ImportFrom(module, names)
+        return self._span(node, keyword, names[-1] if names else c[-2][-1])
+
+    # --- Compound statements ---
+
+    def if_stmt(self, c: list) -> ast.If:
+        orelse = c[-1] or []
+        for keyword, test, body in reversed([(c[0], c[1], c[2])] + c[3:-1]):
+            node = ast.If(test, body, orelse)
+            orelse = [self._span(node, keyword, (orelse or body)[-1])]
+        return orelse[0]
+
+    def elif_clause(self, c: list) -> tuple:
+        return tuple(c)
+
+    def while_stmt(self, c: list) -> ast.While:
+        keyword, test, body, orelse = c
+        return self._span(ast.While(test, body, orelse or []), keyword, (orelse or body)[-1])
+
+    def for_stmt(self, c: list) -> ast.For:
+        keyword, target, iterable, body, orelse = c
+        ctx = current()
+        check_target(ctx, target, "for")
+        starred_misuse(ctx, iterable)
+        return self._span(ast.For(target, iterable, body, orelse or []), keyword, (orelse or body)[-1])
+
+    def funcdef(self, c: list) -> ast.FunctionDef:
+        keyword, name, params, arrow, _returns, body = c
+        ctx = current()
+        if arrow is not None:
+            ctx.refuse("annotations are not supported", arrow)
+        node = ast.FunctionDef(_ident(ctx, name), self._params(params or []), body)
+        return self._span(node, keyword, body[-1])
+
+    def classdef(self, c: list) -> ast.Pass:
+        return self._refused_stmt("classdef", c)
+
+    def try_stmt(self, c: list) -> ast.Pass:
+        return self._refused_stmt("try_stmt", c)
+
+    def with_stmt(self, c: list) -> ast.Pass:
+        return self._refused_stmt("with_stmt", c)
+
+    def except_clause(self, c: list) -> list:
+        return c[-1]
+
+    def with_item(self, c: list) -> None:
+        return None
+
+    def _refused_stmt(self, rule: str, c: list) -> ast.Pass:
+        current().refuse(_BLOCK_REFUSALS[rule], c[0])
+        last = next((x for x in reversed(_flatten(c)) if x is not None), c[0])
+        return self._span(ast.Pass(), c[0], last)
+
+    def async_stmt(self, c: list) -> ast.Stmt:
+        keyword, inner = c
+        if isinstance(inner, ast.FunctionDef):
+            feature = "async functions are not supported"
+        elif isinstance(inner, ast.For):
+            feature = "async for loops are not supported"
+        else:
+            feature = "async with statements are not supported"
+        current().refuse(feature, keyword)
+        return inner
+
+    def decorator(self, c: list) -> Token:
+        return c[0]
+
+    def decorated(self, c: list) -> ast.Stmt:
+        current().refuse("decorators are not supported", c[0])
+        return c[-1]
+
+    # --- Parameters ---
+
+    def param(self, c: list) -> _ParamSpec:
+        return _ParamSpec("plain", c[0], c[0], c[1], c[2])
+
+    def lparam(self, c: list) -> _ParamSpec:
+        return _ParamSpec("plain", c[0], c[0], None, c[1])
+
+    def star_param(self, c: list) -> _ParamSpec:
+        return _ParamSpec("star", c[0], c[1], c[2], None)
+
+    def lstar_param(self, c: list) -> _ParamSpec:
+        return _ParamSpec("star", c[0], c[1], None, None)
+
+    def kwstar_param(self, c: list) -> _ParamSpec:
+        return _ParamSpec("kwstar", c[0], c[1], c[2] if len(c) > 2 else None, None)
+
+    lkwstar_param = kwstar_param
+
+    def slash_param(self, c: list) -> _ParamSpec:
+        return _ParamSpec("slash", c[0], None, None, None)
+
+    def parameters(self, c: list) -> list:
+        return c
+
+    lambda_params = parameters
+
+    def _params(self, specs: list[_ParamSpec]) -> list[ast.Param]:
+        """Check a parameter list as CPython does; refuse what pvm lacks."""
+        ctx = current()
+        params: list[ast.Param] = []
+        seen: set[str] = set()
+        saw_default = saw_star = False
+        for i, spec in enumerate(specs):
+            if spec.annotation is not None:
+                ctx.refuse("annotations are not supported", spec.annotation)
+            if spec.kind == "slash":
+                ctx.refuse("positional-only parameters are not supported", spec.token)
+                continue
+            if spec.kind == "kwstar":
+                if i != len(specs) - 1:
+                    raise ctx.error_at("arguments cannot follow var-keyword argument", specs[i + 1].token)
+                ctx.refuse("**kwargs parameters are not supported", spec.token)
+            elif spec.kind == "star":
+                if saw_star:
+                    raise ctx.error_at("* argument may appear only once", spec.token)
+                saw_star = True
+                if spec.name is not None:
+                    ctx.refuse("*args parameters are not supported", spec.token)
+                elif all(s.kind == "kwstar" for s in specs[i + 1:]):
+                    raise ctx.error_at("named arguments must follow bare *", spec.token)
+                else:
+                    ctx.refuse("keyword-only parameters are not supported", spec.token)
+            elif spec.default is None and saw_default and not saw_star:
+                raise ctx.error_at("non-default argument follows default argument", spec.token)
+            saw_default = saw_default or spec.default is not None
+            if spec.name is None:
+                continue
+            name = _ident(ctx, spec.name)
+            if name in seen:
+                raise ctx.error_at(f"duplicate argument '{name}' in function definition", spec.name)
+            seen.add(name)
+            if name == "__debug__":
+                raise ctx.error_at("cannot assign to __debug__", spec.name)
+            if spec.kind == "plain":
+                param = ast.Param(name, spec.default)
+                params.append(self._expr(param, spec.name, spec.default or spec.name, spec.default))
+        return params
+
+    # --- Expressions ---
+
+    def walrus(self, c: list) -> Refused:
+        return self._refused("named expression", "assignment expressions are not supported", c[0], c[1])
+
+    def ifexp(self, c: list) -> ast.IfExp:
+        body, test, orelse = c
+        return self._expr(ast.IfExp(test, body, orelse), body, orelse, body, test, orelse)
+
+    def lambdef(self, c: list) -> ast.Lambda:
+        keyword, params, body = c
+        node = ast.Lambda(self._params(params or []), body)
+        return self._expr(node, keyword, body, node.params, body)
+
+    def or_test(self, c: list) -> ast.BoolOp:
+        return self._expr(ast.BoolOp("or", c), c[0], c[-1], c)
+
+    def and_test(self, c: list) -> ast.BoolOp:
+        return self._expr(ast.BoolOp("and", c), c[0], c[-1], c)
+
+    def not_op(self, c: list) -> ast.UnaryOp:
+        return self._expr(ast.UnaryOp("not", c[1]), c[0], c[1], c[1])
+
+    def comp_op(self, c: list) -> str:
+        return " ".join(c)
+
+    def comparison(self, c: list) -> ast.Compare:
+        left, ops, comparators = c[0], c[1::2], c[2::2]
+        return self._expr(ast.Compare(left, ops, comparators), left, c[-1], left, comparators)
+
+    def _chain(self, operands: list, ops: list) -> ast.BinOp:
+        left = operands[0]
+        for op, right in zip(ops, operands[1:]):
+            if op == "@":
+                current().refuse("the '@' operator is not supported", op)
+            left = self._expr(ast.BinOp(left, str(op), right), operands[0], right, left, right)
+        return left
+
+    def expr(self, c: list) -> ast.BinOp:
+        return self._chain(c, ["|"] * (len(c) - 1))
+
+    def xor_expr(self, c: list) -> ast.BinOp:
+        return self._chain(c, ["^"] * (len(c) - 1))
+
+    def and_expr(self, c: list) -> ast.BinOp:
+        return self._chain(c, ["&"] * (len(c) - 1))
+
+    def shift_expr(self, c: list) -> ast.BinOp:
+        return self._chain(c[0::2], c[1::2])
+
+    arith_expr = term = shift_expr
+
+    def factor(self, c: list) -> ast.UnaryOp:
+        return self._expr(ast.UnaryOp(str(c[0]), c[1]), c[0], c[1], c[1])
+
+    def power(self, c: list) -> ast.BinOp:
+        base, _op, exponent = c
+        return self._expr(ast.BinOp(base, "**", exponent), base, exponent, base, exponent)
+
+    def await_expr(self, c: list) -> Refused:
+        return self._refused("await expression", "await expressions are not supported", c[0], c[1])
+
+    def yield_expr(self, c: list) -> Refused:
+        return self._refused("yield expression", "yield expressions are not supported", c[0], c[-1] or c[0])
+
+    def yield_from(self, c: list) -> Refused:
+        return self._refused("yield expression", "'yield from' is not supported", c[0], c[-1])
+
+    def star_expr(self, c: list) -> ast.Starred:
+        return self._expr(ast.Starred(c[1]), c[0], c[1], c[1])
+
+    def tuple(self, c: list) -> ast.Tuple:
+        return self._expr(ast.Tuple(c), c[0], c[-1], c)
+
+    # --- Trailers ---
+
+    def call(self, c: list) -> ast.Call:
+        func, _lpar, arguments, rpar = c
+        ctx = current()
+        args: list[ast.Expr] = []
+        keywords: list[ast.Keyword] = []
+        names: set[str] = set()
+        for item in arguments or []:
+            if isinstance(item, ast.Keyword):
+                if item.arg in names:
+                    raise ctx.error_at(f"keyword argument repeated: {item.arg}", item)
+                names.add(item.arg)
+                keywords.append(item)
+            elif isinstance(item, _Unpack):
+                what = "'*'" if item.token == "*" else "'**'"
+                ctx.refuse(f"argument unpacking with {what} is not supported", item.token)
+            else:
+                if keywords:
+                    raise ctx.error_at("positional argument follows keyword argument", item)
+                args.append(item)
+        return self._expr(ast.Call(func, args, keywords), func, rpar, func, args, keywords)
+
+    def arguments(self, c: list) -> list:
+        return c
+
+    def genexp_argument(self, c: list) -> list:
+        return [self._refused("generator expression", "generator expressions are not supported", c[0], c[0])]
+
+    def kwarg(self, c: list) -> ast.Keyword:
+        name, value = c
+        ctx = current()
+        if name.type != "NAME" or name == "__debug__":
+            raise ctx.error_at(f"cannot assign to {name}", name)
+        return self._expr(ast.Keyword(_ident(ctx, name), value), name, value, value)
+
+    def star_arg(self, c: list) -> _Unpack:
+        return _Unpack(c[0], c[1])
+
+    kwstar_arg = star_arg
+
+    def subscript(self, c: list) -> ast.Subscript:
+        value, _lsqb, index, rsqb = c
+        if isinstance(index, ast.Starred):
+            index = self._expr(ast.Tuple([index]), index, index, index)
+        return self._expr(ast.Subscript(value, index), value, rsqb, value, index)
+
+    def slice(self, c: list) -> ast.Slice:
+        lower, colon, upper, colon2, step = c
+        first = lower or colon
+        last = step or colon2 or upper or colon
+        return self._expr(ast.Slice(lower, upper, step), first, last, lower, upper, step)
+
+    def attribute(self, c: list) -> ast.Attribute:
+        value, name = c
+        return self._expr(ast.Attribute(value, _ident(current(), name)), value, name, value)
+
+    # --- Atoms and displays ---
+
+    def name(self, c: list) -> ast.Name:
+        return self._span(ast.Name(_ident(current(), c[0])), c[0], c[0])
+
+    def const(self, c: list) -> ast.Constant:
+        value = {"True": True, "False": False, "None": None}[c[0]]
+        return self._span(ast.Constant(value), c[0], c[0])
+
+    def ellipsis(self, c: list) -> ast.Constant:
+        return self._span(ast.Constant(...), c[0], c[0])
+
+    def number(self, c: list) -> ast.Constant:
+        return self._span(ast.Constant(number_value(current(), c[0])), c[0], c[0])
+
+    def paren(self, c: list) -> ast.Expr:
+        lpar, inner, rpar = c
+        if inner is None:
+            return self._expr(ast.Tuple([]), lpar, rpar)
+        if not isinstance(inner, _Elts):
+            return inner
+        if inner.kind == "one":
+            if isinstance(inner.elts[0], ast.Starred):
+                raise current().error_at("cannot use starred expression here", inner.elts[0])
+            return inner.elts[0]
+        if inner.kind == "comp":
+            return self._refused("generator expression", "generator expressions are not supported", lpar, rpar)
+        return self._expr(ast.Tuple(inner.elts), lpar, rpar, inner.elts)
+
+    def list_display(self, c: list) -> ast.Expr:
+        lsqb, inner, rsqb = c
+        if inner is None:
+            return self._expr(ast.List([]), lsqb, rsqb)
+        if inner.kind == "comp":
+            node = ast.ListComp(inner.elts[0], inner.generators)
+            return self._expr(node, lsqb, rsqb, node.elt, node.generators)
+        return self._expr(ast.List(inner.elts), lsqb, rsqb, inner.elts)
+
+    def brace_display(self, c: list) -> ast.Expr:
+        lbrace, inner, rbrace = c
+        if inner is None:
+            return self._expr(ast.Dict([], []), lbrace, rbrace)
+        if isinstance(inner, _Dict):
+            if inner.generators is not None:
+                node = ast.DictComp(inner.keys[0], inner.values[0], inner.generators)
+                return self._expr(node, lbrace, rbrace, node.key, node.value, node.generators)
+            return self._expr(ast.Dict(inner.keys, inner.values), lbrace, rbrace, inner.keys, inner.values)
+        if inner.kind == "comp":
+            node = ast.SetComp(inner.elts[0], inner.generators)
+            return self._expr(node, lbrace, rbrace, node.elt, node.generators)
+        return self._expr(ast.Set(inner.elts), lbrace, rbrace, inner.elts)
+
+    def comp_elts(self, c: list) -> _Elts:
+        return _Elts("comp", [c[0]], c[1])
+
+    def one_elt(self, c: list) -> _Elts:
+        return _Elts("one", c)
+
+    def elts(self, c: list) -> _Elts:
+        return _Elts("many", c)
+
+    def set_items(self, c: list) -> _Elts:
+        return _Elts("many", c)
+
+    def set_comp_items(self, c: list) -> _Elts:
+        return _Elts("comp", [c[0]], c[1])
+
+    def dict_entry(self, c: list) -> tuple:
+        if isinstance(c[0], Token):
+            return None, c[1]
+        return c[0], c[1]
+
+    def dict_items(self, c: list) -> _Dict:
+        return _Dict([k for k, _ in c], [v for _, v in c])
+
+    def dict_comp_items(self, c: list) -> _Dict:
+        return _Dict([c[0]], [c[1]], c[2])
+
+    def comp_clauses(self, c: list) -> list[ast.Comprehension]:
+        """``for`` clauses, each with the ``if`` clauses that follow it."""
+        groups: list[tuple[_CompFor, list]] = []
+        for clause in c:
+            if isinstance(clause, _CompFor):
+                groups.append((clause, []))
+            else:
+                groups[-1][1].append(clause)
+        generators = []
+        for clause, ifs in groups:
+            node = ast.Comprehension(clause.target, clause.iter, ifs)
+            last = ifs[-1] if ifs else clause.iter
+            generators.append(self._expr(node, clause.first, last, clause.target, clause.iter, ifs))
+        return generators
+
+    def comp_for(self, c: list) -> _CompFor:
+        is_async, keyword, target, iterable = c
+        ctx = current()
+        if is_async is not None:
+            ctx.refuse("asynchronous comprehensions are not supported", is_async)
+        check_target(ctx, target, "for")
+        return _CompFor(is_async or keyword, target, iterable)
+
+    def comp_if(self, c: list) -> ast.Expr:
+        return c[0]
+
+    # --- String literals ---
+
+    def strings(self, c: list) -> ast.Expr:
+        ctx = current()
+        pieces: list[Union[str, ast.FormattedValue]] = []
+        is_fstring = False
+        for tok in c:
+            prefix, body_start, body_end = split_literal(tok)
+            if "b" in prefix:
+                ctx.refuse("bytes literals are not supported", tok)
+                continue
+            raw = "r" in prefix
+            try:
+                if "f" in prefix:
+                    is_fstring = True
+                    for part in split_fstring(tok, body_start, body_end, raw):
+                        pieces.append(part if isinstance(part, str) else self._field(tok, part))
+                else:
+                    body = tok[body_start:body_end]
+                    pieces.append(body if raw else decode_escapes(body))
+            except LiteralError as exc:
+                raise ctx.error(exc.message, tok.end_line, tok.end_column) from None
+        if not is_fstring:
+            return self._span(ast.Constant("".join(p for p in pieces if isinstance(p, str))), c[0], c[-1])
+        return self._joined(pieces, c[0], c[-1])
+
+    def _joined(self, pieces: list, first: Any, last: Any) -> ast.JoinedStr:
+        """Merge adjacent literal text into Constants, as CPython does."""
+        values: list[ast.Expr] = []
+        text: list[str] = []
+        for piece in pieces + [None]:
+            if isinstance(piece, str):
+                text.append(piece)
+                continue
+            if text and "".join(text):
+                values.append(self._span(ast.Constant("".join(text)), first, last))
+            text = []
+            if piece is not None:
+                values.append(piece)
+        return self._expr(ast.JoinedStr(values), first, last, values)
+
+    def _field(self, tok: Token, fexpr: FExpr) -> ast.FormattedValue:
+        line, col = _offset_position(tok, fexpr.offset)
+        value = current().parse_expr(fexpr.text, line, col)
+        spec = None
+        if fexpr.spec is not None:
+            spec = self._joined([p if isinstance(p, str) else self._field(tok, p) for p in fexpr.spec],
+                                tok, tok)
+        node = ast.FormattedValue(value, fexpr.conversion, spec)
+        return self._expr(node, tok, tok, value, spec)

@@ -1,0 +1,110 @@
+"""The ``pvm`` command: run, dis, check and repl.
+
+Exit status follows CPython where scripts are compared with ``python3``:
+0 on success, 1 on an uncaught script error, 2 on usage and syntax errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import linecache
+import os
+import sys
+from typing import Sequence
+
+import pvm
+from pvm.errors import PvmSyntaxError, ScriptError
+
+EXIT_OK, EXIT_SCRIPT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pvm",
+        description="pvm: a process virtual machine for a strict subset of Python. "
+                    "Without a command, starts the interactive prompt.")
+    parser.add_argument("--version", action="version", version=f"pvm {pvm.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = commands.add_parser("run", help="compile and run a program")
+    run.add_argument("file", help="program source (.src)")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    dis = commands.add_parser("dis", help="disassemble a program's bytecode")
+    dis.add_argument("file", help="program source (.src)")
+    check = commands.add_parser("check", help="parse and compile a program without running it")
+    check.add_argument("file", help="program source (.src)")
+    commands.add_parser("repl", help="start the interactive prompt (the default)")
+    return parser
+
+
+def _report_syntax_error(error: PvmSyntaxError) -> int:
+    if not error.source_line and os.path.isfile(error.filename):
+        error.source_line = linecache.getline(error.filename, error.line).rstrip("\n")
+    print(error.render(), file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _compile(path: str):  # -> Code
+    from pvm.loader import compile_file
+
+    return compile_file(path)
+
+
+def cmd_run(path: str) -> int:
+    from pvm.interp import Interpreter, script_search_path
+    from pvm.loader import load_module
+    from pvm.report import format_script_error
+
+    code = _compile(path)
+    vm = Interpreter(write=sys.stdout.write, loader=load_module, search_path=script_search_path(path))
+    try:
+        vm.run_module(code, origin=path)
+    except ScriptError as error:
+        sys.stdout.flush()
+        sys.stderr.write(format_script_error(error))
+        return EXIT_SCRIPT_ERROR
+    return EXIT_OK
+
+
+def cmd_dis(path: str) -> int:
+    from pvm.dis import disassemble
+
+    sys.stdout.write(disassemble(_compile(path)))
+    return EXIT_OK
+
+
+def cmd_check(path: str) -> int:
+    _compile(path)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    options = parser.parse_args(argv)
+    try:
+        if options.command in (None, "repl"):
+            from pvm.repl import repl
+
+            return repl()
+        if not os.path.isfile(options.file):
+            print(f"pvm: can't open file '{options.file}': No such file or directory", file=sys.stderr)
+            return EXIT_USAGE
+        if options.command == "run":
+            return cmd_run(options.file)
+        if options.command == "dis":
+            return cmd_dis(options.file)
+        return cmd_check(options.file)
+    except PvmSyntaxError as error:
+        sys.stdout.flush()
+        return _report_syntax_error(error)
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        print("KeyboardInterrupt", file=sys.stderr)
+        return 130
+    except OSError as error:
+        print(f"pvm: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as error:  # the last line of defence: a pvm bug, never a traceback
+        sys.stdout.flush()
+        print(f"pvm: internal error (a bug in pvm, please report it): {type(error).__name__}: {error}",
+              file=sys.stderr)
+        return 70

@@ -1,0 +1,50 @@
+"""The disassembler behind ``pvm dis``: one line per instruction, derived
+from the opcode table, nested code objects after their parent."""
+
+from __future__ import annotations
+
+from pvm.code import Code
+from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Operand
+
+
+def _describe(code: Code, operand: Operand, arg: int) -> str:
+    """The human reading of an operand, by its kind in the table."""
+    if operand is Operand.CONST:
+        value = code.consts[arg]
+        return f"<code {value.name}>" if isinstance(value, Code) else repr(value)
+    if operand is Operand.LOCAL:
+        return code.varnames[arg]
+    if operand is Operand.CELL:
+        return (code.cellvars + code.freevars)[arg]
+    if operand is Operand.NAME:
+        return code.names[arg]
+    if operand is Operand.JUMP:
+        return f"to {arg}"
+    if operand is Operand.BINOP:
+        return BINARY_OPERATORS[arg][0]
+    if operand is Operand.CMPOP:
+        return COMPARE_OPERATORS[arg][0]
+    return ""
+
+
+def disassemble(code: Code) -> str:
+    """The listing of ``code`` and, after it, of every code object nested in it."""
+    out = [f"Disassembly of {code.qualname} ({code.filename}:{code.firstlineno}), "
+           f"args={code.argcount} locals={len(code.varnames)} max_stack={code.max_stack}"]
+    targets = {arg for op, arg in zip(code.ops, code.args) if OPCODES[op].operand is Operand.JUMP}
+    last_line = None
+    for index, (op, arg) in enumerate(zip(code.ops, code.args)):
+        info = OPCODES[op]
+        line = code.line_at(index)
+        line_text = "|" if line == last_line else str(line)
+        last_line = line
+        marker = ">>" if index in targets else ""
+        operand = "" if info.operand is Operand.NONE else str(arg)
+        description = _describe(code, info.operand, arg)
+        text = f"{line_text:>5} {marker:>2} {index:>5} {info.name:<22} {operand:>5}"
+        out.append(f"{text} ({description})" if description else text.rstrip())
+    listing = "\n".join(out) + "\n"
+    for const in code.consts:
+        if isinstance(const, Code):
+            listing += "\n" + disassemble(const)
+    return listing

@@ -1,0 +1,33 @@
+"""Native modules: namespaces implemented by the host that scripts import by name.
+
+The import machinery looks a name up here before searching for ``NAME.src``.
+Each entry builds a FRESH namespace per VM, so assigning to a module attribute
+in one VM never shows in another. Public stdlib modules are written in the
+language and import what they need from these (``stdlib/math.src`` re-exports
+``_math``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+# Every public name of CPython 3.11's math module (tests compare with dir(math)).
+MATH_NAMES = (
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "comb",
+    "copysign", "cos", "cosh", "degrees", "dist", "e", "erf", "erfc", "exp", "exp2", "expm1",
+    "fabs", "factorial", "floor", "fmod", "frexp", "fsum", "gamma", "gcd", "hypot", "inf",
+    "isclose", "isfinite", "isinf", "isnan", "isqrt", "lcm", "ldexp", "lgamma", "log", "log10",
+    "log1p", "log2", "modf", "nan", "nextafter", "perm", "pi", "pow", "prod", "radians",
+    "remainder", "sin", "sinh", "sqrt", "tan", "tanh", "tau", "trunc", "ulp",
+)
+
+
+def _math(vm: Any) -> dict[str, object]:
+    """The host math functions and constants themselves: their results and messages are CPython's."""
+    return {name: getattr(math, name) for name in MATH_NAMES}
+
+
+NATIVE_MODULES: dict[str, Callable[[Any], dict[str, object]]] = {
+    "_math": _math,
+}

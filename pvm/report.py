@@ -1,0 +1,54 @@
+"""Rendering errors for people: CPython-style tracebacks of script frames and
+positioned syntax errors. Never a traceback of pvm itself."""
+
+from __future__ import annotations
+
+import linecache
+
+from pvm.errors import ScriptError, TracebackEntry
+
+REPEAT_THRESHOLD = 3   # CPython prints a repeated frame three times, then a count
+
+
+def source_line(filename: str, line: int) -> str:
+    return linecache.getline(filename, line).strip()
+
+
+def _entry_lines(entry: TracebackEntry) -> list[str]:
+    lines = [f'  File "{entry.filename}", line {entry.line}, in {entry.name}']
+    text = source_line(entry.filename, entry.line)
+    if text:
+        lines.append(f"    {text}")
+    return lines
+
+
+def format_exception_only(exc: BaseException) -> str:
+    message = str(exc)
+    name = type(exc).__name__
+    return f"{name}: {message}" if message else name
+
+
+def format_script_error(error: ScriptError) -> str:
+    """The text CPython prints for an uncaught exception, limited to script frames."""
+    out = ["Traceback (most recent call last):"]
+    previous: TracebackEntry | None = None
+    repeats = 0
+    for entry in error.traceback:
+        if entry == previous:
+            repeats += 1
+            if repeats >= REPEAT_THRESHOLD:
+                continue
+        else:
+            _flush_repeats(out, repeats)
+            repeats = 0
+        previous = entry
+        out.extend(_entry_lines(entry))
+    _flush_repeats(out, repeats)
+    out.append(format_exception_only(error.exception))
+    return "\n".join(out) + "\n"
+
+
+def _flush_repeats(out: list[str], repeats: int) -> None:
+    hidden = repeats - (REPEAT_THRESHOLD - 1)
+    if hidden > 0:
+        out.append(f"  [Previous line repeated {hidden} more time{'s' if hidden > 1 else ''}]")

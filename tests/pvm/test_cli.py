@@ -1,0 +1,120 @@
+"""The ``pvm`` command as a user meets it: exit statuses, messages, dis,
+check, the prompt, and never a traceback of pvm itself."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pvm
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pvm_cmd(*args: str, cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pvm", *args], cwd=cwd, input=stdin, capture_output=True,
+                          text=True, timeout=120)
+
+
+def write(tmp_path: Path, text: str, name: str = "prog.src") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_version_and_help():
+    result = pvm_cmd("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"pvm {pvm.__version__}"
+    result = pvm_cmd("--help")
+    assert result.returncode == 0
+    for command in ("run", "dis", "check", "repl"):
+        assert command in result.stdout
+
+
+def test_run_example_from_another_directory(tmp_path):
+    result = pvm_cmd("run", str(ROOT / "examples" / "hello.src"), cwd=tmp_path)
+    expected = subprocess.run([sys.executable, str(ROOT / "examples" / "hello.src")], capture_output=True,
+                              text=True).stdout
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected
+
+
+def test_uncaught_error_prints_script_traceback_and_exits_1(tmp_path):
+    write(tmp_path, "def ratio(a, b):\n    return a / b\nprint('before')\nprint(ratio(3, 0))\n")
+    result = pvm_cmd("run", "prog.src", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == "before\n"
+    assert result.stderr == ('Traceback (most recent call last):\n'
+                             '  File "prog.src", line 4, in <module>\n'
+                             '    print(ratio(3, 0))\n'
+                             '  File "prog.src", line 2, in ratio\n'
+                             '    return a / b\n'
+                             'ZeroDivisionError: division by zero\n')
+
+
+def test_recursion_traceback_collapses_repeated_frames(tmp_path):
+    write(tmp_path, "def f(n):\n    return f(n + 1)\nf(0)\n")
+    result = pvm_cmd("run", "prog.src", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "  [Previous line repeated 996 more times]\n" in result.stderr
+    assert result.stderr.endswith("RecursionError: maximum recursion depth exceeded\n")
+
+
+def test_syntax_error_has_position_line_and_caret(tmp_path):
+    write(tmp_path, "x = 1\ny = (2 +\n")
+    result = pvm_cmd("run", "prog.src", cwd=tmp_path)
+    assert result.returncode == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("prog.src:2:")
+    assert "^" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unsupported_feature_is_refused_before_running(tmp_path):
+    write(tmp_path, "print('never printed')\nclass A:\n    pass\n")
+    result = pvm_cmd("run", "prog.src", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("prog.src:2:1: ")
+    assert "not supported" in result.stderr.splitlines()[0]
+
+
+def test_check_and_dis(tmp_path):
+    write(tmp_path, "def f(a):\n    return a + 1\nprint(f(1))\n")
+    assert pvm_cmd("check", "prog.src", cwd=tmp_path).returncode == 0
+    result = pvm_cmd("dis", "prog.src", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "MAKE_FUNCTION" in result.stdout and "BINARY_OP" in result.stdout and "RETURN_VALUE" in result.stdout
+    assert "Disassembly of f" in result.stdout
+
+
+def test_missing_file_is_a_usage_error(tmp_path):
+    result = pvm_cmd("run", "nope.src", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nope.src" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_usage_exits_2():
+    assert pvm_cmd("frobnicate").returncode == 2
+
+
+def test_non_utf8_source_is_a_syntax_error(tmp_path):
+    (tmp_path / "prog.src").write_bytes(b"x = '\xff\xfe'\n")
+    result = pvm_cmd("run", "prog.src", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_repl_echoes_values_and_survives_errors():
+    session = "1 + 2\nx = 5\nx * 2\n'a' + 1\nfor i in range(2):\n    print(i)\n\nx\nNone\n"
+    result = pvm_cmd("repl", stdin=session)
+    assert result.returncode == 0
+    assert result.stdout == "3\n10\n0\n1\n5\n"
+    assert 'TypeError: can only concatenate str (not "int") to str' in result.stderr
+    assert "pvm/" not in result.stderr
+
+
+def test_repl_reports_syntax_errors_and_continues():
+    result = pvm_cmd(stdin="1 +\n2 * 3\n")
+    assert result.returncode == 0
+    assert result.stdout == "6\n"
+    assert "<stdin>:1:" in result.stderr

@@ -1,0 +1,86 @@
+"""The opcode table is the single source of truth: every row must be handled
+by the interpreter, described by the disassembler, usable by the compiler's
+stack-depth computation, and emitted for some program of the corpus."""
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+from pvm import interp
+from pvm.code import Code
+from pvm.dis import disassemble
+from pvm.opcodes import OPCODES, Flag, Op, Operand
+
+PROGRAMS = Path(__file__).resolve().parents[1] / "programs"
+
+
+def test_numbers_are_dense_and_match_enum():
+    assert [info.number for info in OPCODES] == list(range(len(OPCODES)))
+    assert [info.name for info in OPCODES] == [op.name for op in Op]
+
+
+@pytest.mark.parametrize("info", OPCODES, ids=lambda info: info.name)
+def test_interpreter_handles_every_opcode(info):
+    rare_source = inspect.getsource(interp.Interpreter._execute_rare)
+    hot = Op(info.number) in interp.HOT_OPCODES
+    rare = f"Op.{info.name}:" in rare_source or f"Op.{info.name}\n" in rare_source
+    assert hot != rare, f"{info.name} must be handled exactly once (hot={hot}, rare={rare})"
+    if hot:
+        assert f"Op.{info.name}.value" in inspect.getsource(interp.Interpreter._execute)
+
+
+@pytest.mark.parametrize("info", OPCODES, ids=lambda info: info.name)
+def test_stack_effects_are_defined(info):
+    for arg in (0, 1, 2, 3, 0x0102):
+        assert isinstance(info.effect(arg), int)
+        if info.flags & Flag.JUMP:
+            assert info.jump_effect is not None and isinstance(info.jump_effect(arg), int)
+        else:
+            assert info.jump_effect is None
+
+
+def _every_opcode_code() -> Code:
+    count = len(OPCODES)
+    return Code(name="all", qualname="all", filename="t.src", firstlineno=1, argcount=0,
+                varnames=("v",), cellvars=("c",), freevars=(), cell_params=(-1,), names=("n",),
+                consts=(None,), ops=tuple(range(count)), args=tuple(0 for _ in range(count)),
+                linetable=((0, 1),), max_stack=4)
+
+
+def test_disassembler_names_every_opcode():
+    listing = disassemble(_every_opcode_code())
+    for info in OPCODES:
+        assert f" {info.name} " in listing or listing.rstrip().endswith(info.name)
+
+
+def test_decoder_resolves_every_operand_kind():
+    decoded = interp.decode(_every_opcode_code())
+    for (op, arg), info in zip(decoded, OPCODES):
+        if info.operand is Operand.NAME:
+            assert arg == "n"
+        elif info.operand is Operand.CONST:
+            assert arg is None
+        elif info.operand in (Operand.BINOP, Operand.CMPOP):
+            assert callable(arg)
+
+
+def test_compiler_emits_every_opcode_over_the_corpus():
+    from lang import compile_source
+
+    seen: set[int] = set()
+
+    def walk(code: Code) -> None:
+        seen.update(code.ops)
+        for const in code.consts:
+            if isinstance(const, Code):
+                walk(const)
+
+    sources = sorted(PROGRAMS.rglob("*.src"))
+    assert sources, "the program corpus is missing"
+    for path in sources:
+        if "compile_errors" in path.parts:
+            continue
+        walk(compile_source(path.read_text(), str(path)))
+    missing = [info.name for info in OPCODES if info.number not in seen]
+    assert not missing, f"opcodes never emitted for the corpus: {missing}"
