@@ -4,9 +4,11 @@ lines accumulate until they become one immutable ``pvm.code.Code``.
 Every instruction goes through ``emit``, which records the current source
 line; constants and names are interned by ``add_const``/``add_name``, which
 also enforce the operand limits. Jumps target ``Label``s that are patched when
-placed. ``finish`` computes ``max_stack`` by walking the control-flow graph
-with the opcode table's stack effects and rejects any path whose depth goes
-negative or disagrees at a join: both are compiler bugs, never script errors.
+placed. ``finish`` walks the control-flow graph with the opcode table's stack
+effects: unreachable instructions (code after a return or break) are dropped,
+with the constants only they used, and ``max_stack`` is the deepest point of
+the walk. A path whose depth goes negative or disagrees at a join is a
+compiler bug, raised as AssertionError, never a script error.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Optional
 from lang import ast
 from pvm.code import Code
 from pvm.errors import PvmCompileError
-from pvm.opcodes import OPCODES, Flag, Op
+from pvm.opcodes import OPCODES, Flag, Op, Operand
 
 MAX_OPERAND = 2**31 - 1          # operands must fit a signed 32-bit int (the JIT relies on it)
 
@@ -27,6 +29,11 @@ _REACH = {
     Op.SET_UPDATE: lambda n: n + 1, Op.DICT_UPDATE: lambda n: n + 1, Op.MAP_ADD: lambda n: n + 2,
     Op.CALL: lambda n: n + 1, Op.CALL_KW: lambda n: n + 2,
 }
+
+
+# Plain-int copies of the table's flags: IntFlag arithmetic is slow in a hot loop.
+_JUMP, _TERMINATOR = int(Flag.JUMP), int(Flag.TERMINATOR)
+_FLAGS = [int(info.flags) for info in OPCODES]
 
 
 class Label:
@@ -77,18 +84,19 @@ class CodeBuilder:
 
     # --- Instructions ---
 
-    def emit(self, op: Op, arg: int = 0) -> int:
-        """Append one instruction at the current line; returns its index."""
+    def emit(self, op: Op, arg: int = 0, line: int = 0) -> int:
+        """Append one instruction at ``line`` (default: the current line);
+        returns its index."""
         self.ops.append(op)
         self.args.append(arg)
-        self.lines.append(self.line)
+        self.lines.append(line or self.line)
         return len(self.ops) - 1
 
     def reachable(self) -> bool:
         """Whether control can reach the next instruction emitted."""
         if not self.ops or len(self.ops) in self.targets:
             return True
-        return not OPCODES[self.ops[-1]].flags & Flag.TERMINATOR
+        return not _FLAGS[self.ops[-1]] & _TERMINATOR
 
     def place(self, label: Label) -> None:
         """Bind ``label`` to the next instruction and patch earlier jumps to it."""
@@ -181,11 +189,25 @@ class CodeBuilder:
         new_index[count] = position
         kept = [index for index in range(count) if keep[index]]
         self.ops = [ops[i] for i in kept]
-        self.args = [new_index[args[i]] if OPCODES[ops[i]].flags & Flag.JUMP else args[i] for i in kept]
+        self.args = [new_index[args[i]] if _FLAGS[ops[i]] & _JUMP else args[i] for i in kept]
         self.lines = [self.lines[i] for i in kept]
         if not self.ops or self.ops[-1] != Op.RETURN_VALUE:
             self.emit(Op.LOAD_CONST, self.add_const(None))
             self.emit(Op.RETURN_VALUE)
+        self.consts = self.compact(Operand.CONST, self.consts)
+        self.names = self.compact(Operand.NAME, self.names)
+
+    def compact(self, kind: Operand, table: list[Any]) -> list[Any]:
+        """Keep only the entries of ``table`` that instructions of operand
+        ``kind`` still use (dead code may have been their only user)."""
+        renumber: dict[int, int] = {}
+        for index, op in enumerate(self.ops):
+            if OPCODES[op].operand is kind:
+                self.args[index] = renumber.setdefault(self.args[index], len(renumber))
+        kept = [0] * len(renumber)
+        for old, new in renumber.items():
+            kept[new] = table[old]
+        return kept
 
 
 Sequence = list[int] | tuple[int, ...]
@@ -229,19 +251,22 @@ def _walk(ops: Sequence, args: Sequence) -> tuple[list[Optional[int]], int]:
             reach = _REACH.get(op)
             if reach is not None and depth < reach(arg):
                 raise AssertionError(f"{info.name} {arg} reaches below the stack (depth {depth}) at {index}")
-            if info.flags & Flag.JUMP:
+            flags = _FLAGS[op]
+            if flags & _JUMP:
                 assert info.jump_effect is not None
                 jumped = depth + info.jump_effect(arg)
                 if jumped < 0:
                     raise AssertionError(f"stack underflow on the jump of {info.name} at {index}")
-                deepest = max(deepest, jumped)
+                if jumped > deepest:
+                    deepest = jumped
                 work.append((arg, jumped))
             after = depth + info.effect(arg)
             if after < 0:
                 raise AssertionError(f"stack underflow at {info.name} (instruction {index})")
-            if info.flags & Flag.TERMINATOR:
+            if flags & _TERMINATOR:
                 break
-            deepest = max(deepest, after)
+            if after > deepest:
+                deepest = after
             depth = after
             index += 1
     return depth_at, deepest

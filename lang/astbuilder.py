@@ -18,98 +18,20 @@ Positions: ``line``/``col`` are 1-based; ``end_col`` is 1-based and exclusive
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional
 
 from lark import Token, Transformer
 
 from lang import ast
-from lang.strings import FExpr, LiteralError, decode_escapes, split_fstring, split_literal
-from lang.syntax_errors import check_assign_targets, check_del_target, check_target, number_value, starred_misuse
-from pvm.errors import PvmCompileError, PvmSyntaxError
+from lang.parse_context import ParseContext, Refused, current, end_of, start_of
+from lang.strings import StringLiterals
+from lang.syntax_errors import (ParamSpec, check_assign_targets, check_del_target, check_params, check_target,
+                                number_value, starred_misuse)
 
 # Deepest expression nesting accepted; lang.compiler may recurse this deep.
 MAX_EXPR_DEPTH = 300
-
-_context = threading.local()
-
-
-class ParseContext:
-    """Per-parse state shared by the postlexer, the callbacks and error translation."""
-
-    def __init__(self, filename: str, text: str, parse_expr: Callable[[str, int, int], ast.Expr]) -> None:
-        self.filename = filename
-        self.text = text
-        self.lines = text.split("\n")
-        self.parse_expr = parse_expr
-        self.refusals: list[PvmCompileError] = []
-        self.depth: dict[ast.Node, int] = {}
-        self.expr_mode = False
-        # Kept up to date by the postlexer, read when a syntax error is explained.
-        self.last: Optional[Token] = None
-        self.prev: Optional[Token] = None
-        self.line_first: Optional[Token] = None
-        self.prev_line_first: Optional[Token] = None
-        self.parens: list[Token] = []
-        self.tokenizer_failure: Optional[PvmSyntaxError] = None
-
-    def source_line(self, line: int) -> str:
-        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-
-    def error(self, message: str, line: int, col: int) -> PvmSyntaxError:
-        return PvmSyntaxError(message, self.filename, line, col, self.source_line(line))
-
-    def tokenizer_error(self, message: str, line: int, col: int) -> PvmSyntaxError:
-        """An error of the token stream itself, which no later error overrides."""
-        self.tokenizer_failure = self.error(message, line, col)
-        return self.tokenizer_failure
-
-    def error_at(self, message: str, where: Any) -> PvmSyntaxError:
-        line, col = start_of(where)
-        return self.error(message, line, col)
-
-    def refuse(self, feature: str, where: Any) -> None:
-        """Record an unsupported feature; ``feature`` reads '<x> is/are not supported'."""
-        line, col = start_of(where)
-        self.refusals.append(PvmCompileError(feature, self.filename, line, col, self.source_line(line)))
-
-    def lexstate(self) -> tuple:
-        return (self.expr_mode, self.last, self.prev, self.line_first, self.prev_line_first, self.parens)
-
-    def restore_lexstate(self, state: tuple) -> None:
-        (self.expr_mode, self.last, self.prev, self.line_first, self.prev_line_first, self.parens) = state
-
-
-def current() -> ParseContext:
-    return _context.ctx
-
-
-def set_current(ctx: Optional[ParseContext]) -> Optional[ParseContext]:
-    """Install ``ctx`` for this thread; return the one it replaces."""
-    previous = getattr(_context, "ctx", None)
-    _context.ctx = ctx
-    return previous
-
-
-def start_of(x: Any) -> tuple[int, int]:
-    if isinstance(x, Token):
-        return x.line, x.column
-    return x.line, x.col
-
-
-def end_of(x: Any) -> tuple[int, int]:
-    if isinstance(x, Token):
-        return x.end_line, x.end_column
-    return x.end_line, x.end_col
-
-
-@dataclass(eq=False)
-class Refused(ast.Expr):
-    """Stands in for a refused expression (yield, await, ...) until the refusal is raised."""
-
-    kind: str
 
 
 # Helpers that carry grammar pieces up to the rule that builds the node.
@@ -125,15 +47,6 @@ class _Dict:
     keys: list
     values: list
     generators: Optional[list] = None
-
-
-@dataclass
-class _ParamSpec:
-    kind: str                       # 'plain', 'star', 'kwstar', 'slash'
-    token: Token                    # the name, or the '*', '**', '/' token
-    name: Optional[Token]
-    annotation: Optional[ast.Expr]
-    default: Optional[ast.Expr]
 
 
 @dataclass
@@ -177,16 +90,11 @@ def _flatten(stmts: list) -> list[ast.Stmt]:
     return out
 
 
-def _offset_position(tok: Token, offset: int) -> tuple[int, int]:
-    """Source position of character ``offset`` of a (possibly multi-line) token."""
-    newline = tok.rfind("\n", 0, offset)
-    if newline < 0:
-        return tok.line, tok.column + offset
-    return tok.line + tok.count("\n", 0, offset), offset - newline
+class AstBuilder(StringLiterals, Transformer):
+    """One method per grammar rule or alias; see lang/grammar.lark.
 
-
-class AstBuilder(Transformer):
-    """One method per grammar rule or alias; see lang/grammar.lark."""
+    The callbacks for string literals come from lang.strings.StringLiterals.
+    """
 
     # --- Node construction ---
 
@@ -263,10 +171,10 @@ class AstBuilder(Transformer):
         return self._span(ast.Pass(), c[0], c[-1] or c[1])
 
     def del_stmt(self, c: list) -> ast.Delete:
-        targets = c[1:]
+        targets = [x for x in c[1:] if not isinstance(x, Token)]
         for target in targets:
             check_del_target(current(), target)
-        return self._span(ast.Delete(targets), c[0], targets[-1])
+        return self._span(ast.Delete(targets), c[0], c[-1])
 
     def pass_stmt(self, c: list) -> ast.Pass:
         return self._span(ast.Pass(), c[0], c[0])
@@ -334,9 +242,12 @@ class AstBuilder(Transformer):
 
     def import_from(self, c: list) -> ast.ImportFrom:
         ctx = current()
-        keyword, names = c[0], c[-1]
+        keyword = c[0]
+        names = next(x for x in reversed(c) if isinstance(x, list))
         module_parts: list = []
         for part in c[1:-1]:
+            if part is names or not isinstance(part, list):
+                continue
             if isinstance(part[0], Token) and part[0].type in ("DOT", "ELLIPSIS"):
                 ctx.refuse("relative imports are not supported", part[0])
             else:
@@ -345,7 +256,8 @@ class AstBuilder(Transformer):
             ctx.refuse("dotted imports are not supported", module_parts[0])
         module = ".".join(_ident(ctx, t) for t in module_parts)
         node = ast.ImportFrom(module, names)
-        return self._span(node, keyword, names[-1] if names else c[-2][-1])
+        last = c[-1] if isinstance(c[-1], Token) else (names[-1] if names else keyword)
+        return self._span(node, keyword, last)
 
     # --- Compound statements ---
 
@@ -418,71 +330,36 @@ class AstBuilder(Transformer):
 
     # --- Parameters ---
 
-    def param(self, c: list) -> _ParamSpec:
-        return _ParamSpec("plain", c[0], c[0], c[1], c[2])
+    def param(self, c: list) -> ParamSpec:
+        return ParamSpec("plain", c[0], c[0], c[1], c[2])
 
-    def lparam(self, c: list) -> _ParamSpec:
-        return _ParamSpec("plain", c[0], c[0], None, c[1])
+    def lparam(self, c: list) -> ParamSpec:
+        return ParamSpec("plain", c[0], c[0], None, c[1])
 
-    def star_param(self, c: list) -> _ParamSpec:
-        return _ParamSpec("star", c[0], c[1], c[2], None)
+    def star_param(self, c: list) -> ParamSpec:
+        return ParamSpec("star", c[0], c[1], c[2], None)
 
-    def lstar_param(self, c: list) -> _ParamSpec:
-        return _ParamSpec("star", c[0], c[1], None, None)
+    def lstar_param(self, c: list) -> ParamSpec:
+        return ParamSpec("star", c[0], c[1], None, None)
 
-    def kwstar_param(self, c: list) -> _ParamSpec:
-        return _ParamSpec("kwstar", c[0], c[1], c[2] if len(c) > 2 else None, None)
+    def kwstar_param(self, c: list) -> ParamSpec:
+        return ParamSpec("kwstar", c[0], c[1], c[2] if len(c) > 2 else None, None)
 
     lkwstar_param = kwstar_param
 
-    def slash_param(self, c: list) -> _ParamSpec:
-        return _ParamSpec("slash", c[0], None, None, None)
+    def slash_param(self, c: list) -> ParamSpec:
+        return ParamSpec("slash", c[0], None, None, None)
 
     def parameters(self, c: list) -> list:
         return c
 
     lambda_params = parameters
 
-    def _params(self, specs: list[_ParamSpec]) -> list[ast.Param]:
-        """Check a parameter list as CPython does; refuse what pvm lacks."""
-        ctx = current()
-        params: list[ast.Param] = []
-        seen: set[str] = set()
-        saw_default = saw_star = False
-        for i, spec in enumerate(specs):
-            if spec.annotation is not None:
-                ctx.refuse("annotations are not supported", spec.annotation)
-            if spec.kind == "slash":
-                ctx.refuse("positional-only parameters are not supported", spec.token)
-                continue
-            if spec.kind == "kwstar":
-                if i != len(specs) - 1:
-                    raise ctx.error_at("arguments cannot follow var-keyword argument", specs[i + 1].token)
-                ctx.refuse("**kwargs parameters are not supported", spec.token)
-            elif spec.kind == "star":
-                if saw_star:
-                    raise ctx.error_at("* argument may appear only once", spec.token)
-                saw_star = True
-                if spec.name is not None:
-                    ctx.refuse("*args parameters are not supported", spec.token)
-                elif all(s.kind == "kwstar" for s in specs[i + 1:]):
-                    raise ctx.error_at("named arguments must follow bare *", spec.token)
-                else:
-                    ctx.refuse("keyword-only parameters are not supported", spec.token)
-            elif spec.default is None and saw_default and not saw_star:
-                raise ctx.error_at("non-default argument follows default argument", spec.token)
-            saw_default = saw_default or spec.default is not None
-            if spec.name is None:
-                continue
-            name = _ident(ctx, spec.name)
-            if name in seen:
-                raise ctx.error_at(f"duplicate argument '{name}' in function definition", spec.name)
-            seen.add(name)
-            if name == "__debug__":
-                raise ctx.error_at("cannot assign to __debug__", spec.name)
-            if spec.kind == "plain":
-                param = ast.Param(name, spec.default)
-                params.append(self._expr(param, spec.name, spec.default or spec.name, spec.default))
+    def _params(self, specs: list[ParamSpec]) -> list[ast.Param]:
+        params = []
+        for spec in check_params(current(), specs):
+            param = ast.Param(_ident(current(), spec.name), spec.default)
+            params.append(self._expr(param, spec.name, spec.name, spec.default))
         return params
 
     # --- Expressions ---
@@ -557,7 +434,8 @@ class AstBuilder(Transformer):
         return self._expr(ast.Starred(c[1]), c[0], c[1], c[1])
 
     def tuple(self, c: list) -> ast.Tuple:
-        return self._expr(ast.Tuple(c), c[0], c[-1], c)
+        elts = [x for x in c if not isinstance(x, Token)]
+        return self._expr(ast.Tuple(elts), c[0], c[-1], elts)
 
     # --- Trailers ---
 
@@ -636,10 +514,12 @@ class AstBuilder(Transformer):
         if inner is None:
             return self._expr(ast.Tuple([]), lpar, rpar)
         if not isinstance(inner, _Elts):
+            current().parenthesized[inner] = (lpar, rpar)
             return inner
         if inner.kind == "one":
             if isinstance(inner.elts[0], ast.Starred):
                 raise current().error_at("cannot use starred expression here", inner.elts[0])
+            current().parenthesized[inner.elts[0]] = (lpar, rpar)
             return inner.elts[0]
         if inner.kind == "comp":
             return self._refused("generator expression", "generator expressions are not supported", lpar, rpar)
@@ -719,54 +599,3 @@ class AstBuilder(Transformer):
 
     def comp_if(self, c: list) -> ast.Expr:
         return c[0]
-
-    # --- String literals ---
-
-    def strings(self, c: list) -> ast.Expr:
-        ctx = current()
-        pieces: list[Union[str, ast.FormattedValue]] = []
-        is_fstring = False
-        for tok in c:
-            prefix, body_start, body_end = split_literal(tok)
-            if "b" in prefix:
-                ctx.refuse("bytes literals are not supported", tok)
-                continue
-            raw = "r" in prefix
-            try:
-                if "f" in prefix:
-                    is_fstring = True
-                    for part in split_fstring(tok, body_start, body_end, raw):
-                        pieces.append(part if isinstance(part, str) else self._field(tok, part))
-                else:
-                    body = tok[body_start:body_end]
-                    pieces.append(body if raw else decode_escapes(body))
-            except LiteralError as exc:
-                raise ctx.error(exc.message, tok.end_line, tok.end_column) from None
-        if not is_fstring:
-            return self._span(ast.Constant("".join(p for p in pieces if isinstance(p, str))), c[0], c[-1])
-        return self._joined(pieces, c[0], c[-1])
-
-    def _joined(self, pieces: list, first: Any, last: Any) -> ast.JoinedStr:
-        """Merge adjacent literal text into Constants, as CPython does."""
-        values: list[ast.Expr] = []
-        text: list[str] = []
-        for piece in pieces + [None]:
-            if isinstance(piece, str):
-                text.append(piece)
-                continue
-            if text and "".join(text):
-                values.append(self._span(ast.Constant("".join(text)), first, last))
-            text = []
-            if piece is not None:
-                values.append(piece)
-        return self._expr(ast.JoinedStr(values), first, last, values)
-
-    def _field(self, tok: Token, fexpr: FExpr) -> ast.FormattedValue:
-        line, col = _offset_position(tok, fexpr.offset)
-        value = current().parse_expr(fexpr.text, line, col)
-        spec = None
-        if fexpr.spec is not None:
-            spec = self._joined([p if isinstance(p, str) else self._field(tok, p) for p in fexpr.spec],
-                                tok, tok)
-        node = ast.FormattedValue(value, fexpr.conversion, spec)
-        return self._expr(node, tok, tok, value, spec)

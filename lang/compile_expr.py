@@ -103,7 +103,7 @@ class ExprCompiler:
         self.load_name(node.id)
 
     def expr_Constant(self, node: ast.Constant) -> None:
-        self.emit(Op.LOAD_CONST, self.unit.b.add_const(node.value))
+        self.load_const(node.value)
 
     def load_const(self, value: Any) -> None:
         self.emit(Op.LOAD_CONST, self.unit.b.add_const(value))
@@ -483,11 +483,12 @@ class ExprCompiler:
         else:
             self.expr(gen.iter)
             b.emit(Op.GET_ITER)
-        head, exhausted = b.here(), Label()
+        head, exhausted, next_item = b.here(), Label(), Label()
         b.jump(Op.FOR_ITER, exhausted)
         self.store(gen.target)
         for cond in gen.ifs:
-            self.jump_if(cond, False, head)
+            # forward to the back edge, so only JUMP_BACKWARD ever jumps back
+            self.jump_if(cond, False, next_item)
         if depth + 1 < len(node.generators):
             self.generator(node, depth + 1)
         else:
@@ -499,6 +500,7 @@ class ExprCompiler:
             else:
                 self.expr(node.elt)
                 b.emit(Op.LIST_APPEND if isinstance(node, ast.ListComp) else Op.SET_ADD, distance)
+        b.place(next_item)
         b.jump_to(head)
         b.place(exhausted)
 

@@ -55,8 +55,8 @@ class Unit:
     """The code object under construction."""
 
     scope: Scope
-    b: CodeBuilder
-    loops: list[Loop] = field(default_factory=list)
+    b: CodeBuilder                                   # short: it is on almost every line
+    loops: list[Loop] = field(default_factory=list)  # innermost last
 
 
 class Compiler(ExprCompiler):
@@ -92,11 +92,10 @@ class Compiler(ExprCompiler):
         return code
 
     def implicit_return(self) -> None:
-        """``return None`` unless the code already ends in an unreachable-past return."""
-        b = self.unit.b
-        if b.reachable() or b.ops[-1] != Op.RETURN_VALUE:
+        """``return None`` where control can fall off the end of the body."""
+        if self.unit.b.reachable():
             self.load_const(None)
-            b.emit(Op.RETURN_VALUE)
+            self.emit(Op.RETURN_VALUE)
 
     # --- Statements ---
 

@@ -6,13 +6,17 @@ tokenizer limits (200 nested brackets, 100 indentation levels, tab/space
 consistency) and remembers the last tokens so a failure can be explained.
 lang.astbuilder builds the AST during the parse; lang.syntax_errors words
 the errors. f-string replacement fields are parsed by the same grammar
-(start rule ``fstring_expr``), fed text padded so that Lark's positions are
-the fields' positions in the file.
+(start rule ``fstring_expr``); the postlexer moves their tokens to the
+fields' positions in the file.
 
 The Lark object is built on first use and cached on disk (a pickle of the
 LALR tables in a directory only this user can write), which keeps start-up
-fast. Whatever the input, ``parse`` raises only PvmSyntaxError (and its
-subclass PvmCompileError for features outside pvm's subset).
+fast. ``propagate_positions`` is off: it only annotates Lark Tree nodes,
+which are never built here (positions come from the tokens), and it would
+cost about a fifth of the parse time.
+
+Whatever the input, ``parse`` raises only PvmSyntaxError (and its subclass
+PvmCompileError for features outside pvm's subset).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 from lark.indenter import Indenter
 
 from lang import ast
-from lang.astbuilder import AstBuilder, ParseContext, current, set_current
+from lang.astbuilder import MAX_EXPR_DEPTH, AstBuilder
+from lang.parse_context import ParseContext, current, set_current
 from lang.syntax_errors import explain, lexer_error
 from pvm.errors import PvmCompileError, PvmSyntaxError
 
@@ -39,6 +44,9 @@ MAX_INDENT_DEPTH = 100      # CPython's MAXINDENT
 TAB_SIZE = 8
 
 _CLOSERS = {"RPAR": "LPAR", "RSQB": "LSQB", "RBRACE": "LBRACE"}
+# Each prefix operator nests one level deeper: a long run of them is refused
+# before the parser has to shift them all.
+_PREFIX_OPERATORS = {"NOT", "MINUS", "PLUS", "TILDE"}
 
 _lark: Optional[Lark] = None
 _lark_lock = threading.Lock()
@@ -81,9 +89,20 @@ class PythonIndenter(Indenter):
         parens = ctx.parens
         # An f-string field is parsed as if inside brackets: newlines are ignored.
         base = 1 if ctx.expr_mode else 0
+        line_offset = ctx.line_offset
         levels = [(0, 0)]
+        prefix_run = 0
         for tok in stream:
             kind = tok.type
+            if line_offset:
+                tok.line += line_offset
+                tok.end_line += line_offset
+            if kind in _PREFIX_OPERATORS:
+                prefix_run += 1
+                if prefix_run >= MAX_EXPR_DEPTH:
+                    raise ctx.tokenizer_error("expression is too deeply nested", tok.line, tok.column)
+            else:
+                prefix_run = 0
             if kind == "_NEWLINE":
                 if parens or base:
                     continue
@@ -102,8 +121,8 @@ class PythonIndenter(Indenter):
                 opener = parens.pop()
                 if opener.type != _CLOSERS[kind]:
                     where = f" on line {opener.line}" if opener.line != tok.line else ""
-                    raise ctx.tokenizer_error(f"closing parenthesis '{tok}' does not match opening parenthesis "
-                                    f"'{opener}'{where}", tok.line, tok.column)
+                    raise ctx.tokenizer_error(f"closing parenthesis '{tok}' does not match opening "
+                                              f"parenthesis '{opener}'{where}", tok.line, tok.column)
             elif kind in ("LPAR", "LSQB", "LBRACE"):
                 if len(parens) + base >= MAX_PAREN_DEPTH:
                     raise ctx.tokenizer_error("too many nested parentheses", tok.line, tok.column)
@@ -115,7 +134,7 @@ class PythonIndenter(Indenter):
             raise ctx.tokenizer_error(f"'{opener}' was never closed", opener.line, opener.column)
         while len(levels) > 1:
             levels.pop()
-            yield self._dedent(ctx.last, ctx)
+            yield self._dedent(ctx)
 
     def _layout(self, nl: Token, levels: list, ctx: ParseContext) -> Iterator[Token]:
         """INDENT/DEDENT tokens for the indentation that ends newline token ``nl``."""
@@ -126,8 +145,8 @@ class PythonIndenter(Indenter):
         if col > top:
             if alt <= top_alt:
                 raise ctx.tokenizer_error("inconsistent use of tabs and spaces in indentation", line, 1)
-            if len(levels) > MAX_INDENT_DEPTH:
-                raise ctx.tokenizer_error("too many levels of indentation", line, len(indent))
+            if len(levels) >= MAX_INDENT_DEPTH:
+                raise ctx.tokenizer_error("too many levels of indentation", line, 1)
             levels.append((col, alt))
             yield Token(self.INDENT_type, indent, nl.end_pos, line, max(len(indent), 1), line,
                         len(indent) + 1, nl.end_pos)
@@ -138,11 +157,11 @@ class PythonIndenter(Indenter):
                         len(indent) + 1, nl.end_pos)
         if col != levels[-1][0]:
             raise ctx.tokenizer_error("unindent does not match any outer indentation level", line,
-                            len(ctx.source_line(line)) + 1)
+                                      len(ctx.source_line(line)) + 1)
         if alt != levels[-1][1]:
             raise ctx.tokenizer_error("inconsistent use of tabs and spaces in indentation", line, 1)
 
-    def _dedent(self, last: Optional[Token], ctx: ParseContext) -> Token:
+    def _dedent(self, ctx: ParseContext) -> Token:
         line = len(ctx.lines)
         return Token(self.DEDENT_type, "", len(ctx.text), line, 1, line, 1, len(ctx.text))
 
@@ -177,7 +196,7 @@ def _parser() -> Lark:
             if _lark is None:
                 _lark = Lark.open(str(GRAMMAR), rel_to=__file__, parser="lalr", lexer="basic",
                                   start=["file_input", "fstring_expr"], postlex=PythonIndenter(),
-                                  transformer=AstBuilder(), propagate_positions=True,
+                                  transformer=AstBuilder(), propagate_positions=False,
                                   maybe_placeholders=True, cache=_cache_file() or False)
     return _lark
 
@@ -208,7 +227,8 @@ def parse(source: str, filename: str) -> ast.Module:
     except PvmSyntaxError:
         raise
     except (RecursionError, MemoryError):
-        raise ctx.error("too complex", ctx.last.line if ctx.last else 1, ctx.last.column if ctx.last else 1) from None
+        where = ctx.last
+        raise ctx.error("too complex", where.line if where else 1, where.column if where else 1) from None
     except Exception as exc:
         raise ctx.error(f"invalid syntax (internal parser error: {type(exc).__name__}: {exc})", 1, 1) from None
     finally:
@@ -226,8 +246,7 @@ def _parse_module(ctx: ParseContext) -> ast.Module:
     except UnexpectedCharacters as exc:
         raise lexer_error(ctx, ctx.text, exc.pos_in_stream, exc.line, exc.column) from None
     except UnexpectedInput as exc:
-        error, _generic = explain(exc, ctx, ctx.text)
-        raise _later_tokenizer_error(ctx, error) from None
+        raise _later_tokenizer_error(ctx, explain(exc, ctx, ctx.text)) from None
     except PvmCompileError:
         raise
     except PvmSyntaxError as error:
@@ -250,7 +269,8 @@ def _later_tokenizer_error(ctx: ParseContext, error: PvmSyntaxError) -> PvmSynta
     except UnexpectedCharacters as exc:
         return lexer_error(ctx, ctx.text, exc.pos_in_stream, exc.line, exc.column)
     except PvmSyntaxError as later:
-        if later.message.endswith("was never closed") and later.line >= error.line:
+        never_closed = later.message.endswith("was never closed")
+        if never_closed and later.line >= error.line and (later.line, later.col) != (error.line, error.col):
             return error
         return later
     return error
@@ -261,11 +281,12 @@ def _parse_field(text: str, line: int, col: int) -> ast.Expr:
     ctx = current()
     saved = ctx.lexstate()
     ctx.expr_mode = True
-    padded = "\n" * (line - 1) + " " * (col - 1) + text
+    ctx.line_offset = line - 1
+    padded = " " * (col - 1) + text
     try:
         return _parser().parse(padded, start="fstring_expr")
     except UnexpectedInput as exc:
-        error, _generic = explain(exc, ctx, padded)
+        error = explain(exc, ctx, padded)
     except PvmCompileError:
         raise
     except PvmSyntaxError as exc:

@@ -68,6 +68,7 @@ class Scope:
         self.cellvars: tuple[str, ...] = ()
         self.freevars: tuple[str, ...] = ()
         self.cell_params: tuple[int, ...] = ()
+        self.slots: dict[str, tuple[Kind, int]] = {}    # resolve()'s answers, set by _finish
         if parent is not None:
             parent.children.append(self)
             parent.child_scopes[node] = self
@@ -85,14 +86,7 @@ class Scope:
         (the compiler adds the name to ``code.names`` itself)."""
         if not self.is_function:
             return Kind.GLOBAL, -1
-        kind = self.kinds[name]
-        if kind is Kind.FAST:
-            return kind, self.varnames.index(name)
-        if kind is Kind.CELL:
-            return kind, self.cellvars.index(name)
-        if kind is Kind.FREE:
-            return kind, len(self.cellvars) + self.freevars.index(name)
-        return kind, -1
+        return self.slots[name]
 
     def __repr__(self) -> str:
         return f"<Scope {self.kind} {self.qualname}>"
@@ -185,6 +179,18 @@ class _Collector:
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.target(node.target)
         self.visit(node.value)
+
+    def visit_If(self, node: ast.If) -> None:
+        while True:                                # an elif chain: a loop, not recursion
+            self.visit(node.test)
+            for stmt in node.body:
+                self.visit(stmt)
+            if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If):
+                node = node.orelse[0]
+                continue
+            for stmt in node.orelse:
+                self.visit(stmt)
+            return
 
     def visit_For(self, node: ast.For) -> None:
         self.target(node.target)
@@ -347,6 +353,11 @@ def _finish(scope: Scope) -> None:
         scope.cellvars = tuple(n for n in scope.params if n in cells) + tuple(sorted(cells - set(scope.params)))
         scope.freevars = tuple(sorted(n for n, k in scope.kinds.items() if k is Kind.FREE))
         scope.cell_params = tuple(scope.params.index(n) if n in scope.params else -1 for n in scope.cellvars)
+        fast = {name: index for index, name in enumerate(scope.varnames)}
+        deref = {name: index for index, name in enumerate(scope.cellvars + scope.freevars)}
+        for name, kind in scope.kinds.items():
+            index = fast[name] if kind is Kind.FAST else -1 if kind is Kind.GLOBAL else deref[name]
+            scope.slots[name] = (kind, index)
     for child in scope.children:
         _finish(child)
 

@@ -1,4 +1,4 @@
-"""String literal decoding and f-string splitting, exactly as CPython 3.11 does it.
+"""String literals, from token to AST, decoded exactly as CPython 3.11 does it.
 
 ``decode_escapes`` is CPython's ``decode_unicode_with_escapes``: non-ASCII
 characters are turned into ``\\U`` escapes, a backslash that precedes one (or
@@ -9,7 +9,9 @@ ends the text) becomes a literal backslash, and the result goes through the
 ``fstring_find_expr`` (Parser/string_parser.c) step by step: doubled braces,
 ``\\N{...}`` in literal parts, the one level of nesting allowed in format
 specs, and the same error messages. Expressions are returned as source text
-with their offset in the token; the parser parses them with the grammar.
+with their offset in the token; ``StringLiterals`` (the parse callbacks for
+literals, mixed into lang.astbuilder.AstBuilder) has the parser parse them
+with the grammar and builds the Constant or JoinedStr.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Any, Optional, Union
+
+from lark import Token
+
+from lang import ast
+from lang.parse_context import current
 
 # CPython's MAXLEVEL for brackets inside an f-string expression.
 _MAX_FSTRING_BRACKETS = 200
@@ -65,7 +72,8 @@ def decode_escapes(body: str) -> str:
     """Decode the backslash escapes of a non-raw string body like CPython."""
     if "\\" not in body:
         return body
-    ascii_text = body if body.isascii() else _ESCAPE_FIXUPS.sub(_fixup, body)
+    plain = body.isascii() and not body.endswith("\\")
+    ascii_text = body if plain else _ESCAPE_FIXUPS.sub(_fixup, body)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -224,3 +232,72 @@ def _find_expr(s: str, pos: int, end: int, raw: bool, level: int) -> tuple[FExpr
     if fexpr.debug_text and fexpr.spec is None and fexpr.conversion is None:
         fexpr.conversion = "r"
     return fexpr, pos + 1
+
+
+# --- From tokens to nodes ---
+
+def _offset_position(tok: Token, offset: int) -> tuple[int, int]:
+    """Source position of character ``offset`` of a (possibly multi-line) token."""
+    newline = tok.rfind("\n", 0, offset)
+    if newline < 0:
+        return tok.line, tok.column + offset
+    return tok.line + tok.count("\n", 0, offset), offset - newline
+
+
+class StringLiterals:
+    """Parse callbacks for string literals; the host class provides ``_span`` and ``_expr``."""
+
+    def strings(self, c: list) -> ast.Expr:
+        ctx = current()
+        pieces: list[Union[str, ast.FormattedValue]] = []
+        is_fstring = False
+        for tok in c:
+            prefix, body_start, body_end = split_literal(tok)
+            if "b" in prefix:
+                ctx.refuse("bytes literals are not supported", tok)
+                continue
+            raw = "r" in prefix
+            try:
+                if "f" in prefix:
+                    is_fstring = True
+                    for part in split_fstring(tok, body_start, body_end, raw):
+                        pieces.append(part if isinstance(part, str) else self._field(tok, part, c))
+                else:
+                    body = tok[body_start:body_end]
+                    pieces.append(body if raw else decode_escapes(body))
+            except LiteralError as exc:
+                raise ctx.error(exc.message, tok.end_line, tok.end_column) from None
+        if not is_fstring:
+            return self._span(ast.Constant("".join(p for p in pieces if isinstance(p, str))), c[0], c[-1])
+        return self._joined(pieces, c, c)
+
+    def _joined(self, pieces: list, span: list[Token], literal: list[Token]) -> ast.JoinedStr:
+        """A JoinedStr over tokens ``span``; adjacent literal text is merged into
+        Constants that span the whole concatenation ``literal``, as in CPython."""
+        values: list[ast.Expr] = []
+        text: list[str] = []
+        for piece in pieces + [None]:
+            if isinstance(piece, str):
+                text.append(piece)
+                continue
+            if text and "".join(text):
+                values.append(self._span(ast.Constant("".join(text)), literal[0], literal[-1]))
+            text = []
+            if piece is not None:
+                values.append(piece)
+        return self._expr(ast.JoinedStr(values), span[0], span[-1], values)
+
+    def _field(self, tok: Token, fexpr: FExpr, literal: list[Token]) -> ast.FormattedValue:
+        """A replacement field of token ``tok`` in the concatenation ``literal``.
+
+        Like CPython, the FormattedValue spans the whole concatenation, so the
+        line a formatting error is reported on is the literal's first line.
+        """
+        line, col = _offset_position(tok, fexpr.offset)
+        value = current().parse_expr(fexpr.text, line, col)
+        spec = None
+        if fexpr.spec is not None:
+            parts = [p if isinstance(p, str) else self._field(tok, p, literal) for p in fexpr.spec]
+            spec = self._joined(parts, [tok], literal)
+        node = ast.FormattedValue(value, fexpr.conversion, spec)
+        return self._expr(node, literal[0], literal[-1], value, spec)

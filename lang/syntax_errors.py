@@ -1,27 +1,29 @@
-"""CPython-style syntax errors: bad assignment targets, bad literals, and
-explanations for the token where Lark's LALR parser gave up.
+"""CPython-style syntax errors: bad assignment targets, parameter lists and
+literals, and explanations for the token where Lark's LALR parser gave up.
 
 The messages are CPython 3.11's wherever a cheap check can tell which one
-applies; anything else is "invalid syntax" at the offending token. Like
-CPython, a generic "invalid syntax" is replaced by a tokenizer error found
-later in the file (an unterminated string, a bad dedent, an unclosed
-bracket opened on an earlier line): ``explain`` says whether its error is
-generic so that lang.parser can run that check.
+applies; anything else is "invalid syntax" at the offending token. As in
+CPython, an error found by the parser gives way to a tokenizer error later
+in the file (an unterminated string, a bad dedent, a bracket left open on an
+earlier line); lang.parser runs that check.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from lang import ast
-from pvm.errors import PvmCompileError, PvmSyntaxError
+from lang.strings import LiteralError, decode_escapes, split_fstring, split_literal
+from pvm.errors import PvmSyntaxError
 
 if TYPE_CHECKING:
-    from lang.astbuilder import ParseContext
+    from lang.parse_context import ParseContext
 
 # --- Assignment targets ---
 
@@ -45,7 +47,7 @@ def expr_name(node: ast.Expr) -> str:
             if value is singleton:
                 return str(singleton)
         return "ellipsis" if value is ... else "literal"
-    kind = getattr(node, "kind", None)      # lang.astbuilder.Refused
+    kind = getattr(node, "kind", None)      # lang.parse_context.Refused
     return kind or _EXPR_NAMES.get(type(node), "expression")
 
 
@@ -67,6 +69,7 @@ def _first_invalid(target: ast.Expr, deleting: bool) -> Optional[ast.Expr]:
 
 
 def _cannot(verb: str, node: ast.Expr) -> str:
+    """'cannot assign to X' / 'cannot delete X' for an invalid target."""
     if isinstance(node, ast.Name):
         return f"cannot {verb} __debug__"
     if getattr(node, "kind", None) == "yield expression" and verb == "assign to":
@@ -75,6 +78,7 @@ def _cannot(verb: str, node: ast.Expr) -> str:
 
 
 def _check_starred(ctx: "ParseContext", target: ast.Expr) -> None:
+    """At most one starred target per tuple or list, and never a bare one."""
     if isinstance(target, ast.Starred):
         raise ctx.error_at("starred assignment target must be in a list or tuple", target)
     stack = [target]
@@ -111,8 +115,11 @@ def _is_bitwise_or(node: ast.Expr) -> bool:
 
 
 def _starts_with_bitwise_or(node: ast.Expr) -> bool:
+    """Whether the text of ``node`` begins with a complete ``bitwise_or``."""
     while True:
-        if isinstance(node, ast.Tuple) and node.elts and start(node) == start(node.elts[0]):
+        unparenthesized_tuple = isinstance(node, ast.Tuple) and node.elts and \
+            (node.line, node.col) == (node.elts[0].line, node.elts[0].col)
+        if unparenthesized_tuple:
             node = node.elts[0]
         elif isinstance(node, ast.BoolOp):
             node = node.values[0]
@@ -122,10 +129,6 @@ def _starts_with_bitwise_or(node: ast.Expr) -> bool:
             return True
         else:
             return _is_bitwise_or(node)
-
-
-def start(node: ast.Node) -> tuple[int, int]:
-    return node.line, node.col
 
 
 def check_assign_targets(ctx: "ParseContext", targets: list[ast.Expr], value: ast.Expr) -> None:
@@ -148,6 +151,7 @@ def check_assign_targets(ctx: "ParseContext", targets: list[ast.Expr], value: as
 
 
 def check_del_target(ctx: "ParseContext", target: ast.Expr) -> None:
+    """Check one target of a ``del`` statement."""
     stack = [target]
     while stack:
         node = stack.pop()
@@ -164,6 +168,61 @@ def starred_misuse(ctx: "ParseContext", value: ast.Expr) -> None:
     """A bare ``*x`` where only a value can go (CPython's compiler message)."""
     if isinstance(value, ast.Starred):
         raise ctx.error_at("can't use starred expression here", value)
+
+
+# --- Parameters ---
+
+@dataclass
+class ParamSpec:
+    """One parameter as written, before it is checked."""
+
+    kind: str                       # 'plain', 'star', 'kwstar', 'slash'
+    token: Token                    # the name, or the '*', '**', '/' token
+    name: Optional[Token]
+    annotation: Optional[ast.Expr]
+    default: Optional[ast.Expr]
+
+
+def check_params(ctx: "ParseContext", specs: list[ParamSpec]) -> list[ParamSpec]:
+    """Check a def/lambda parameter list as CPython does, refuse what pvm lacks,
+    and return the plain positional parameters."""
+    plain: list[ParamSpec] = []
+    seen: set[str] = set()
+    saw_default = saw_star = False
+    for i, spec in enumerate(specs):
+        if spec.annotation is not None:
+            ctx.refuse("annotations are not supported", spec.annotation)
+        if spec.kind == "slash":
+            ctx.refuse("positional-only parameters are not supported", spec.token)
+            continue
+        if spec.kind == "kwstar":
+            if i != len(specs) - 1:
+                raise ctx.error_at("arguments cannot follow var-keyword argument", specs[i + 1].token)
+            ctx.refuse("**kwargs parameters are not supported", spec.token)
+        elif spec.kind == "star":
+            if saw_star:
+                raise ctx.error_at("* argument may appear only once", spec.token)
+            saw_star = True
+            if spec.name is not None:
+                ctx.refuse("*args parameters are not supported", spec.token)
+            elif all(s.kind == "kwstar" for s in specs[i + 1:]):
+                raise ctx.error_at("named arguments must follow bare *", spec.token)
+            else:
+                ctx.refuse("keyword-only parameters are not supported", spec.token)
+        elif spec.default is None and saw_default and not saw_star:
+            raise ctx.error_at("non-default argument follows default argument", spec.token)
+        saw_default = saw_default or spec.default is not None
+        if spec.name is None:
+            continue
+        name = unicodedata.normalize("NFKC", str(spec.name))
+        if name in seen:
+            raise ctx.error_at(f"duplicate argument '{name}' in function definition", spec.name)
+        seen.add(name)
+        if name == "__debug__":
+            raise ctx.error_at("cannot assign to __debug__", spec.name)
+        if spec.kind == "plain":
+            plain.append(spec)
+    return plain
 
 
 # --- Numbers ---
@@ -224,13 +283,13 @@ _MATCH_STMT = re.compile(r"\s*match\b.*:\s*(#.*)?$")
 _CALL_BEFORE = re.compile(r"[\w)\]]\s*$")
 
 
-def explain(exc: UnexpectedInput, ctx: "ParseContext", text: str) -> tuple[PvmSyntaxError, bool]:
-    """Turn a Lark error into (error, whether it is the generic 'invalid syntax')."""
+def explain(exc: UnexpectedInput, ctx: "ParseContext", text: str) -> PvmSyntaxError:
+    """Word a Lark error; ``text`` is what was parsed (an f-string field's own text)."""
     if isinstance(exc, UnexpectedCharacters):
-        return lexer_error(ctx, text, exc.pos_in_stream, exc.line, exc.column), False
+        return lexer_error(ctx, text, exc.pos_in_stream, exc.line + ctx.line_offset, exc.column)
     if isinstance(exc, UnexpectedToken):
         return _parser_error(ctx, exc, text)
-    return ctx.error("unexpected EOF while parsing", len(ctx.lines), 1), False
+    return ctx.error("unexpected EOF while parsing", len(ctx.lines), 1)
 
 
 def lexer_error(ctx: "ParseContext", text: str, pos: int, line: int, col: int) -> PvmSyntaxError:
@@ -253,70 +312,91 @@ def _unterminated(ctx: "ParseContext", text: str, pos: int, line: int, col: int)
         # An unterminated triple-quoted string lexes as '' and then a lone quote.
         pos -= 2
         col -= 2
-    start = pos
+    start = pos             # the error points at the prefix, if any
     while start > 0 and text[start - 1].isalpha() and pos - start < 2:
         start -= 1
-    if text[start:pos].lower() not in _STRING_PREFIXES or (start and (text[start - 1].isalnum() or text[start - 1] == "_")):
+    glued = start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_")
+    if text[start:pos].lower() not in _STRING_PREFIXES or glued:
         start = pos
     if text.startswith(quote * 3, pos):
-        return ctx.error(f"unterminated triple-quoted string literal (detected at line {text.count(chr(10))})",
+        last_line = text.count("\n")
+        return ctx.error(f"unterminated triple-quoted string literal (detected at line {last_line})",
                          line, col - (pos - start))
     body = re.compile(r"(?:[^%s\\\n]|\\[\s\S])*" % quote).match(text, pos + 1).group(0)
     detected = line + body.count("\n")
     return ctx.error(f"unterminated string literal (detected at line {detected})", line, col - (pos - start))
 
 
-def _parser_error(ctx: "ParseContext", exc: UnexpectedToken, text: str) -> tuple[PvmSyntaxError, bool]:
+def _literal_error(ctx: "ParseContext", tok: Token) -> Optional[PvmSyntaxError]:
+    """The error in a string token's escapes or f-string fields, if any."""
+    prefix, start, end = split_literal(tok)
+    try:
+        if "f" in prefix:
+            split_fstring(tok, start, end, "r" in prefix)
+        elif "r" not in prefix:
+            decode_escapes(tok[start:end])
+    except LiteralError as exc:
+        return ctx.error(exc.message, tok.end_line, tok.end_column)
+    return None
+
+
+def _parser_error(ctx: "ParseContext", exc: UnexpectedToken, text: str) -> PvmSyntaxError:
     tok = exc.token
     kind = tok.type
     expected = exc.expected or set()
     prev = ctx.prev if ctx.last is tok else ctx.last
     # After a newline the postlexer has moved on; the line that failed is the previous one.
     line_first = ctx.line_first or ctx.prev_line_first
+    if prev is not None and prev.type == "STRING":
+        # CPython decodes a literal as soon as it is read, before the next token.
+        bad_literal = _literal_error(ctx, prev)
+        if bad_literal is not None:
+            return bad_literal
     if kind == "_INDENT":
-        return ctx.error("unexpected indent", tok.line, tok.column), False
+        return ctx.error("unexpected indent", tok.line, tok.column)
     if "_INDENT" in expected:
         header = ctx.prev_line_first
         what = _HEADERS.get(header.type) if header is not None else None
         message = f"expected an indented block after {what} on line {header.line}" if what else \
             "expected an indented block"
-        return ctx.error(message, tok.line, tok.column), False
+        return ctx.error(message, tok.line, tok.column)
     if kind == "$END":
         if ctx.expr_mode:
-            return ctx.error("invalid syntax", tok.end_line, tok.end_column), False
+            return ctx.error("invalid syntax", tok.end_line, tok.end_column)
         return ctx.error("unexpected EOF while parsing", tok.end_line,
-                         len(ctx.source_line(tok.end_line)) + 1), False
+                         len(ctx.source_line(tok.end_line)) + 1)
     if line_first is not None and not ctx.expr_mode:
+        # Statements the grammar cannot parse at all, named rather than called invalid.
         if line_first.type == "NAME" and line_first == "match" and _MATCH_STMT.match(ctx.source_line(line_first.line)):
-            return PvmCompileError("match statements are not supported", ctx.filename, line_first.line,
-                                   line_first.column, ctx.source_line(line_first.line)), False
+            return ctx.unsupported("match statements are not supported", line_first)
         if line_first.type == "WITH":
-            ctx.refuse("with statements are not supported", line_first)
-            return ctx.refusals.pop(), False
+            return ctx.unsupported("with statements are not supported", line_first)
         if (line_first.type == "NAME" and line_first == "print" and prev is line_first
                 and kind in _OPERAND_START):
             return ctx.error("Missing parentheses in call to 'print'. Did you mean print(...)?",
-                             line_first.line, line_first.column), False
+                             line_first.line, line_first.column)
     if kind == "_NEWLINE" and "COLON" in expected and line_first is not None and line_first.type in _HEADERS:
-        return ctx.error("expected ':'", tok.line, tok.column), False
+        return ctx.error("expected ':'", tok.line, tok.column)
     if kind == "EQUAL" and prev is not None:
         opener = ctx.parens[-1] if ctx.parens else None
         if opener is not None and opener.type == "LPAR" and _CALL_BEFORE.search(text, 0, opener.start_pos):
             return ctx.error('expression cannot contain assignment, perhaps you meant "=="?',
-                             tok.line, tok.column), False
+                             tok.line, tok.column)
         if prev.type == "NAME":
             return ctx.error("invalid syntax. Maybe you meant '==' or ':=' instead of '='?",
-                             prev.line, prev.column), False
+                             prev.line, prev.column)
     if "ELSE" in expected and "COLON" not in expected and kind in ("_NEWLINE", "RPAR", "RSQB", "RBRACE", "COMMA"):
-        return ctx.error("expected 'else' after 'if' expression", tok.line, tok.column), False
+        return ctx.error("expected 'else' after 'if' expression", tok.line, tok.column)
     if kind == "_NEWLINE" and prev is not None and prev.type == "COMMA" and line_first is not None \
             and line_first.type == "FROM":
-        return ctx.error("trailing comma not allowed without surrounding parentheses", tok.line, tok.column), False
+        return ctx.error("trailing comma not allowed without surrounding parentheses", tok.line, tok.column)
     if prev is not None and prev.type == "NUMBER" and prev.end_pos == tok.start_pos \
             and (str(tok)[:1].isalnum() or tok.startswith("_")):
         message, at_suffix = _number_suffix_error(prev, tok)
         where = tok if at_suffix else prev
-        return ctx.error(message, where.line, where.column + (at_suffix == 2)), False
-    if ctx.parens and prev is not None and prev.type in _OPERAND_END and kind in _OPERAND_START:
-        return ctx.error("invalid syntax. Perhaps you forgot a comma?", prev.line, prev.column), False
-    return ctx.error("invalid syntax", tok.line, tok.column), True
+        return ctx.error(message, where.line, where.column + (at_suffix == 2))
+    # The error token may be an opening bracket the postlexer has already pushed.
+    in_brackets = len(ctx.parens) > (ctx.parens[-1] is tok if ctx.parens else 0) or ctx.expr_mode
+    if in_brackets and prev is not None and prev.type in _OPERAND_END and kind in _OPERAND_START:
+        return ctx.error("invalid syntax. Perhaps you forgot a comma?", prev.line, prev.column)
+    return ctx.error("invalid syntax", tok.line, tok.column)

@@ -154,6 +154,14 @@ def _unbound_deref(code: Code, index: int) -> Exception:
                      " in enclosing scope")
 
 
+def name_error(name: str, code: Code, globals_: dict[str, Any], builtins: dict[str, Any]) -> NameError:
+    """A NameError that remembers where the name was looked up, for the
+    "Did you mean" hint CPython computes when it prints the error."""
+    error = NameError(f"name '{name}' is not defined", name=name)
+    error.pvm_scopes = (code.varnames, globals_, builtins)  # type: ignore[attr-defined]
+    return error
+
+
 def _unpack(seq: Any, count: int) -> list[Any]:
     items = list(seq)
     if len(items) != count:
@@ -189,7 +197,8 @@ class Interpreter:
         self.depth = 0
         self.modules: dict[str, Module] = {}
         self.builtins = builtins_mod.make_builtins(self)
-        self.callable_types = builtins_mod.CALLABLE_TYPES
+        # AssertionError is reachable through LOAD_ASSERTION_ERROR only
+        self.callable_types = builtins_mod.CALLABLE_TYPES | {AssertionError}
 
     # --- Entry points ---
 
@@ -335,7 +344,7 @@ class Interpreter:
                     if value is UNBOUND:
                         value = builtins.get(arg, UNBOUND)
                         if value is UNBOUND:
-                            raise NameError(f"name '{arg}' is not defined")
+                            raise name_error(arg, code, globals_, builtins)
                     push(value)
                 elif op == STORE_GLOBAL:
                     globals_[arg] = pop()
@@ -436,9 +445,7 @@ class Interpreter:
     def _execute_rare(self, op: int, arg: Any, frame: Frame, stack: list[Any], code: Code) -> None:
         """The instructions not worth a branch in the hot loop; they may move ``frame.pc``."""
         heap = self.heap
-        if op == Op.NOP:
-            pass
-        elif op == Op.COPY:
+        if op == Op.COPY:
             stack.append(stack[-arg])
         elif op == Op.SWAP:
             stack[-1], stack[-arg] = stack[-arg], stack[-1]
@@ -455,7 +462,7 @@ class Interpreter:
             stack.append(frame.cells[arg])
         elif op == Op.DELETE_GLOBAL:
             if arg not in frame.globals:
-                raise NameError(f"name '{arg}' is not defined")
+                raise name_error(arg, code, frame.globals, self.builtins)
             del frame.globals[arg]
         elif op == Op.STORE_ATTR:
             obj = stack.pop()

@@ -55,7 +55,6 @@ class OpInfo:
 _R = Flag.MAY_RAISE
 _ROWS: list[tuple[str, Operand, Callable[[int], int], Callable[[int], int] | None, Flag, str]] = [
     # --- Stack manipulation ---
-    ("NOP", Operand.NONE, lambda n: 0, None, Flag.NONE, "do nothing"),
     ("POP_TOP", Operand.NONE, lambda n: -1, None, Flag.NONE, "pop TOS"),
     ("COPY", Operand.COUNT, lambda n: 1, None, Flag.NONE, "push S[-n] (n >= 1)"),
     ("SWAP", Operand.COUNT, lambda n: 0, None, Flag.NONE, "swap TOS and S[-n] (n >= 2)"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import linecache
 
+from pvm.attributes import attribute_suggestion, closest_name
 from pvm.errors import ScriptError, TracebackEntry
 
 REPEAT_THRESHOLD = 3   # CPython prints a repeated frame three times, then a count
@@ -22,9 +23,25 @@ def _entry_lines(entry: TracebackEntry) -> list[str]:
     return lines
 
 
+def suggestion(exc: BaseException) -> str | None:
+    """The name CPython 3.11 offers after a NameError or AttributeError ("Did you mean")."""
+    if isinstance(exc, AttributeError):
+        return attribute_suggestion(exc)
+    scopes = getattr(exc, "pvm_scopes", None)
+    if isinstance(exc, NameError) and scopes:
+        for names in scopes:   # the frame's locals, then globals, then builtins, as CPython
+            found = closest_name(exc.name, names)
+            if found is not None:
+                return found
+    return None
+
+
 def format_exception_only(exc: BaseException) -> str:
     message = str(exc)
     name = type(exc).__name__
+    hint = suggestion(exc)
+    if hint is not None:
+        message += f". Did you mean: '{hint}'?"
     return f"{name}: {message}" if message else name
 
 

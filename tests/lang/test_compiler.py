@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 
 import pytest
 
@@ -12,7 +13,7 @@ from lang import ast
 from lang.assembler import CodeBuilder, max_stack
 from lang.compiler import compile_module
 from pvm.code import CO_COMPREHENSION, CO_LAMBDA, CO_MODULE, CO_NESTED, Code
-from pvm.errors import PvmCompileError
+from pvm.errors import PvmCompileError, PvmSyntaxError
 from pvm.opcodes import OPCODES, Flag, Op, Operand
 
 PROGRAMS = os.path.join(os.path.dirname(__file__), "..", "programs")
@@ -67,7 +68,8 @@ def body(source: str, qualname: str = "<module>") -> list[str]:
 
 
 def compile_error(source: str) -> tuple[str, int, int]:
-    with pytest.raises(PvmCompileError) as info:
+    """Message and position of the error; the parser may find some first."""
+    with pytest.raises(PvmSyntaxError) as info:
         compile_src(source)
     return info.value.message, info.value.line, info.value.col
 
@@ -109,7 +111,8 @@ def check_well_formed(code: Code) -> None:
             if op == Op.JUMP_BACKWARD:
                 assert arg <= index
             elif OPCODES[op].flags & Flag.JUMP:
-                assert 0 <= arg < len(c.ops)
+                # only back edges jump back: the JIT and the step limit count them
+                assert index < arg < len(c.ops), f"{OPCODES[op].name} at {index} jumps back to {arg}"
             if op == Op.JUMP_FORWARD:
                 assert arg > index
 
@@ -157,6 +160,12 @@ def test_hand_built_errors_are_positioned():
         compile_module(tree, "t.src")
     assert (info.value.message, info.value.filename, info.value.line, info.value.col) == \
         ("'return' outside function", "t.src", 3, 5)
+    call = at(ast.Call(at(ast.Name("f"), 1, 1), [at(ast.Constant(2), 1, 9)],
+                       [at(ast.Keyword("a", at(ast.Constant(1), 1, 5)), 1, 3)]), 1, 1)
+    with pytest.raises(PvmCompileError) as info:
+        compile_module(ast.Module([at(ast.ExprStmt(call), 1)]), "t.src")
+    assert (info.value.message, info.value.line, info.value.col) == \
+        ("positional argument follows keyword argument", 1, 9)
 
 
 # --- Emission helpers ---
@@ -288,6 +297,21 @@ def test_long_operator_chains_do_not_recurse():
     assert code.max_stack == 2
 
 
+def test_too_deep_nesting_is_a_compile_error():
+    expr: ast.Expr = at(ast.Name("a"), 2)
+    for _ in range(2000):
+        expr = at(ast.UnaryOp("not", expr), 2)
+    tree = ast.Module([at(ast.Pass(), 1), at(ast.ExprStmt(expr), 2, 3)])
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(500)
+    try:
+        with pytest.raises(PvmCompileError) as info:
+            compile_module(tree, "t.src")
+    finally:
+        sys.setrecursionlimit(limit)
+    assert info.value.message == "maximum recursion depth exceeded during compilation"
+
+
 def test_boolean_values_and_conditional_expression():
     assert body("x = a and b or c\n") == [
         "LOAD_GLOBAL a", "JUMP_IF_FALSE_OR_POP 3", "LOAD_GLOBAL b", "JUMP_IF_TRUE_OR_POP 5", "LOAD_GLOBAL c",
@@ -382,9 +406,9 @@ def test_comprehensions():
     comp = nested(code, "<listcomp>")
     assert (comp.varnames, comp.argcount, comp.flags) == ((".0", "a", "b"), 1, CO_COMPREHENSION)
     assert listing(comp) == [
-        "BUILD_LIST 0", "LOAD_FAST .0", "FOR_ITER 22", "STORE_FAST a", "LOAD_FAST a", "POP_JUMP_IF_FALSE 2",
-        "LOAD_GLOBAL t", "GET_ITER", "FOR_ITER 21", "STORE_FAST b", "LOAD_FAST b", "POP_JUMP_IF_FALSE 8",
-        "LOAD_FAST a", "LOAD_FAST b", "COMPARE_OP 4", "POP_JUMP_IF_FALSE 8", "LOAD_FAST a", "LOAD_FAST b",
+        "BUILD_LIST 0", "LOAD_FAST .0", "FOR_ITER 22", "STORE_FAST a", "LOAD_FAST a", "POP_JUMP_IF_FALSE 21",
+        "LOAD_GLOBAL t", "GET_ITER", "FOR_ITER 21", "STORE_FAST b", "LOAD_FAST b", "POP_JUMP_IF_FALSE 20",
+        "LOAD_FAST a", "LOAD_FAST b", "COMPARE_OP 4", "POP_JUMP_IF_FALSE 20", "LOAD_FAST a", "LOAD_FAST b",
         "BINARY_OP 2", "LIST_APPEND 3", "JUMP_BACKWARD 8", "JUMP_BACKWARD 2", "RETURN_VALUE"]
     dict_comp = nested(compile_src("x = {k: v for k, v in s}\n"), "<dictcomp>")
     assert listing(dict_comp) == [
@@ -480,3 +504,9 @@ def test_program_corpus_is_well_formed():
         check_well_formed(compile_module(parser.parse(source, path), path))
         compiled += 1
     assert compiled > 0 or not paths
+
+
+def test_comprehension_filters_jump_forward_to_the_back_edge():
+    code = nested(compile_src("r = [x for x in range(9) if x % 2 if x > 2]\n"), "<listcomp>")
+    check_well_formed(code)
+    assert sum(op == Op.JUMP_BACKWARD for op in code.ops) == 1

@@ -11,7 +11,7 @@ import pytest
 from lang import ast
 from lang.scope import Kind, Scope, analyze
 from pvm.code import Code
-from pvm.errors import PvmCompileError
+from pvm.errors import PvmCompileError, PvmSyntaxError
 
 
 def scopes(source: str) -> Scope:
@@ -35,7 +35,8 @@ def kinds(source: str, qualname: str) -> dict[str, Kind]:
 
 
 def error(source: str) -> tuple[str, int, int]:
-    with pytest.raises(PvmCompileError) as info:
+    """Message and position of the error; the parser may find some first."""
+    with pytest.raises(PvmSyntaxError) as info:
         scopes(source)
     return info.value.message, info.value.line, info.value.col
 

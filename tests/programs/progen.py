@@ -18,17 +18,21 @@ sliced, and `**` only takes small literal exponents.
 
 Expressions are built bottom-up as (text, precedence) pairs and parenthesised
 only where Python's precedence requires it, so the parser's precedence and
-associativity are exercised too.
+associativity are exercised too. Each `*_expr` method lists its alternatives as
+zero-argument lambdas and draws one; earlier alternatives are what hypothesis
+shrinks towards.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
 from hypothesis import strategies as st
 
 INT, FLOAT, STR, LIST, WORDS, DICT, BOOL = "int", "float", "str", "list", "words", "dict", "bool"
 VALUE_TYPES = (INT, FLOAT, STR, LIST, WORDS, DICT)
+ANY_TYPES = VALUE_TYPES + (BOOL,)
+TYPE_NAMES = {INT: "int", FLOAT: "float", STR: "str", LIST: "list", WORDS: "list", DICT: "dict"}
 GLOBALS = {"i0": INT, "i1": INT, "i2": INT, "f0": FLOAT, "f1": FLOAT, "s0": STR,
            "s1": STR, "s2": STR, "l0": LIST, "l1": LIST, "w0": WORDS, "d0": DICT}
 
@@ -41,17 +45,21 @@ INT_LITERALS = ("0", "1", "2", "3", "7", "-1", "-5", "10", "255", "0xFF", "0o17"
                 "1_000_000", "2**64", "-(2**63)", "123456789012345678901234567890",
                 "-98765432109876543210")
 FLOAT_LITERALS = ("0.5", "1.0", "-2.5", "3.14159", "0.1", "1e3", "2.5e-3", "-0.0", "1e300",
-                  "7.", ".25", "1e16", "float('inf')")
+                  "7.", ".25", "1e16", "float('inf')", "float('nan')")
 STR_LITERALS = ("", "a", "abc", "Hello World", " pad me ", "a,b,,c", "x-y-z", "123", "  42 ",
                 "MiXeD cAsE", "straße", "Σίσυφος", "tab\there", "two\nlines", "it's", "naïve café")
+# 3.11 f-strings allow neither a backslash nor the enclosing quote inside their braces.
 FSTRING_SAFE = tuple(s for s in STR_LITERALS if '"' not in repr(s) and "\\" not in repr(s))
 KEYS = ("a", "b", "key", "x", "Hello World")
 MODULI = ("97", "1000003", "-7919", "(2**64 + 13)", "10**30")
-BOUND_INT_LIMIT = 6  # keeps loop counts and slice lengths small
+FORMAT_SPECS = {INT: ("", ":>6", ":,", ":08b", ":x", ":+d", ":^7", ":_", ":#o"),
+                FLOAT: ("", ":.3f", ":10.2e", ":g", ":+.1%", ":<9.4", ":,.2f"),
+                STR: ("", ":>8", ":*^9", ":.2", "!r", "!a:<6"), LIST: ("", "!r"),
+                BOOL: ("", ":d", "!s")}
 
 
 class E(NamedTuple):
-    """A generated expression: source text, precedence, and whether it may grow without bound."""
+    """A generated expression: source text, precedence, whether it may grow without bound."""
 
     text: str
     prec: int
@@ -68,9 +76,18 @@ def atom(text: str, grows: bool = False) -> E:
     return E(text, ATOM, grows)
 
 
+def literal_prec(text: str) -> int:
+    return UNARY if text.startswith("-") else POW if "**" in text else ATOM
+
+
+def indent(lines: list[str]) -> list[str]:
+    """Lines one block deeper."""
+    return ["    " + line if line else line for line in lines]
+
+
 @dataclass
 class FuncSig:
-    """A callable the program defined: parameter names/types, how many have defaults, result."""
+    """A function the program defined: typed parameters, how many have defaults, result type."""
 
     name: str
     params: list[tuple[str, str]]
@@ -82,7 +99,6 @@ class FuncSig:
 class Scope:
     """Names visible in one function (or the module) and which of them may be assigned."""
 
-    kind: str  # "module" | "function"
     readable: dict[str, str]
     assignable: set[str]
     funcs: list[FuncSig] = field(default_factory=list)
@@ -94,21 +110,25 @@ class Scope:
 class ProgramBuilder:
     """Draws one program through hypothesis's `draw`, choice by choice."""
 
-    def __init__(self, draw: Callable) -> None:
+    def __init__(self, draw: Callable[[st.SearchStrategy], Any]) -> None:
         self.draw = draw
         self.budget = 40  # statements left in the whole program
         self.uses_math = False
         self.in_fstring = False
         self.block_depth = 0
         self.names = 0
-        self.scope = Scope("module", dict(GLOBALS), set(GLOBALS))
+        self.scope = Scope(dict(GLOBALS), set(GLOBALS))
 
     # --- Choices ---
     def n(self, lo: int, hi: int) -> int:
         return self.draw(st.integers(lo, hi))
 
-    def pick(self, options):
+    def pick(self, options: Sequence[Any]) -> Any:
         return self.draw(st.sampled_from(options))
+
+    def one_of(self, *alternatives: Callable[[], Any]) -> Any:
+        """Call one of the alternatives (they are lambdas so only the chosen one draws)."""
+        return alternatives[self.n(0, len(alternatives) - 1)]()
 
     def chance(self, percent: int) -> bool:
         """True with about `percent`% probability; shrinks towards False."""
@@ -125,52 +145,51 @@ class ProgramBuilder:
     # --- Literals ---
     def int_lit(self) -> E:
         text = self.pick(INT_LITERALS) if self.chance(30) else str(self.n(-3, 12))
-        return E(text, ATOM if text[0].isdigit() else (UNARY if text[0] == "-" else POW))
+        return E(text, literal_prec(text))
 
     def small_int(self) -> E:
-        n = self.n(-2, BOUND_INT_LIMIT)
-        return E(str(n), ATOM if n >= 0 else UNARY)
+        return E(str(v := self.n(-2, 6)), ATOM if v >= 0 else UNARY)
 
     def str_lit(self) -> E:
-        if self.in_fstring:  # 3.11: no backslash or enclosing quote inside an f-string's braces
+        if self.in_fstring:
             return atom(repr(self.pick(FSTRING_SAFE)))
         s = self.pick(STR_LITERALS)
         if self.chance(10) and len(s) > 1:  # implicit concatenation
             return atom(f"{s[:1]!r} {s[1:]!r}")
         return atom(repr(s))
 
-    # --- Expressions by type ---
-    def expr(self, t: str, depth: int = 2) -> E:
-        """An expression of static type t, at most `depth` levels deep."""
-        vs = self.vars_of(t) if t != BOOL else []
-        if depth <= 0 or self.chance(25):
-            if vs and (t not in (INT, FLOAT, STR) or self.chance(60)):
-                return atom(self.pick(vs))
-            return self.literal(t)
-        gen = {INT: self.int_expr, FLOAT: self.float_expr, STR: self.str_expr, LIST: self.list_expr,
-               WORDS: self.words_expr, DICT: self.dict_expr, BOOL: self.bool_expr}[t]
-        if self.chance(8):
-            return self.ifexp(t, depth)
-        if self.chance(10) and (call := self.call(t, depth)) is not None:
-            return call
-        return gen(depth - 1)
-
     def literal(self, t: str) -> E:
         if t == INT:
             return self.int_lit()
         if t == FLOAT:
-            text = self.pick(FLOAT_LITERALS)
-            return E(text, UNARY if text[0] == "-" else ATOM)
+            return E(text := self.pick(FLOAT_LITERALS), literal_prec(text))
         if t == STR:
             return self.str_lit()
-        if t == LIST:
-            return atom("[" + ", ".join(self.int_lit().text for _ in range(self.n(0, 4))) + "]")
-        if t == WORDS:
-            return atom("[" + ", ".join(self.str_lit().text for _ in range(self.n(0, 3))) + "]")
+        if t in (LIST, WORDS):
+            item = self.int_lit if t == LIST else self.str_lit
+            return atom("[" + ", ".join(item().text for _ in range(self.n(0, 4))) + "]")
         if t == DICT:
             items = [f"{self.pick(KEYS)!r}: {self.int_lit().text}" for _ in range(self.n(0, 3))]
             return atom("{" + ", ".join(items) + "}")
         return atom(self.pick(("True", "False")))
+
+    # --- Expression helpers ---
+    def expr(self, t: str, depth: int = 2) -> E:
+        """An expression of static type t, at most `depth` levels deep."""
+        if depth <= 0 or self.chance(25):
+            if t == BOOL and self.chance(60):
+                return self.compare(INT, 0)
+            vs = self.vars_of(t) if t != BOOL else []
+            if vs and (t not in (INT, FLOAT, STR) or self.chance(60)):
+                return atom(self.pick(vs))
+            return self.literal(t)
+        if self.chance(8):
+            return self.ifexp(t, depth)
+        if self.chance(10) and (call := self.call(t, depth)) is not None:
+            return call
+        gen = {INT: self.int_expr, FLOAT: self.float_expr, STR: self.str_expr, LIST: self.list_expr,
+               WORDS: self.words_expr, DICT: self.dict_expr, BOOL: self.bool_expr}[t]
+        return gen(depth - 1)
 
     def binop(self, left: E, op: str, right: E, grows: bool = False) -> E:
         if op == "**":
@@ -178,15 +197,28 @@ class ProgramBuilder:
         p = BINOP_PREC[op]
         return E(f"{par(left, p)} {op} {par(right, p + 1)}", p, grows or left.grows or right.grows)
 
+    def method(self, obj: E, name: str, *args: E | str, grows: bool = False) -> E:
+        return atom(f"{par(obj, ATOM)}.{self.fn(name, *args).text}", grows or obj.grows)
+
+    def fn(self, name: str, *args: E | str, grows: bool = False) -> E:
+        return atom(f"{name}({', '.join(a if isinstance(a, str) else a.text for a in args)})", grows)
+
     def ifexp(self, t: str, depth: int) -> E:
         body, cond, other = self.expr(t, depth - 1), self.expr(BOOL, depth - 1), self.expr(t, depth - 1)
         return E(f"{par(body, OR)} if {par(cond, OR)} else {par(other, IFEXP)}", IFEXP,
                  body.grows or other.grows)
 
+    def compare(self, t: str, d: int) -> E:
+        ops = ("<", "<=", ">", ">=", "==", "!=") if t != DICT else ("==", "!=")
+        text = par(self.expr(t, d), BOR)
+        for _ in range(self.n(1, 2)):
+            text += f" {self.pick(ops)} {par(self.expr(t, d), BOR)}"
+        return E(text, CMP)
+
     def call(self, t: str, depth: int, f: FuncSig | None = None) -> E | None:
         """A call of a defined function returning t (its result may be large: grows=True)."""
         if f is None:
-            funcs = [f for f in self.scope.funcs if f.ret == t]
+            funcs = [g for g in self.scope.funcs if g.ret == t]
             if not funcs:
                 return None
             f = self.pick(funcs)
@@ -194,188 +226,158 @@ class ProgramBuilder:
         args = [self.expr(pt, depth - 1).text for _, pt in f.params[:n_args]]
         if args and self.chance(30):  # pass the last one by keyword
             args[-1] = f"{f.params[n_args - 1][0]}={args[-1]}"
-        return atom(f"{f.name}({', '.join(args)})", grows=True)
+        return self.fn(f.name, *args, grows=True)
 
     def divisor(self, t: str, depth: int) -> E:
         d = self.expr(t, depth)
-        return E(f"{par(d, OR)} or 1", OR) if self.chance(75) else d
+        return E(f"{par(d, OR)} or 1", OR) if self.chance(85) else d
 
     def index(self, seq: E, depth: int, empty: str) -> E:
         """seq[i]: guarded against IndexError most of the time."""
         if self.chance(70):
             i = self.expr(INT, depth)
-            return E(f"{par(seq, ATOM)}[{par(i, TERM)} % len({seq.text})] if {par(seq, OR)} else {empty}",
-                     IFEXP)
+            return E(f"{par(seq, ATOM)}[{par(i, TERM)} % len({seq.text})] if {par(seq, OR)} "
+                     f"else {empty}", IFEXP)
         return atom(f"{par(seq, ATOM)}[{self.small_int().text}]")
 
     def slice_of(self, seq: E) -> E:
-        parts = [self.pick(("", "1", "-2", "2", "-1", "0", "10")) for _ in range(2)]
-        text = f"{par(seq, ATOM)}[{parts[0]}:{parts[1]}"
+        lo, hi = (self.pick(("", "1", "-2", "2", "-1", "0", "10")) for _ in range(2))
+        step = ""
         if self.chance(30):
-            text += ":" + (self.pick(("-1", "2", "-2", "3")) if self.chance(95) else "0")
-        return atom(text + "]")
+            step = ":" + (self.pick(("-1", "2", "-2", "3")) if self.chance(95) else "0")
+        return atom(f"{par(seq, ATOM)}[{lo}:{hi}{step}]", seq.grows)
+
+    def with_names(self, names: dict[str, str], build: Callable[[], Any]) -> Any:
+        """Run build() with extra readable names (lambda parameters, comprehension targets)."""
+        saved = self.scope.readable
+        self.scope.readable = {**saved, **names}
+        try:
+            return build()
+        finally:
+            self.scope.readable = saved
 
     def lam(self, arg_t: str, body_t: str) -> str:
         name = self.fresh("x")
-        with_scope = dict(self.scope.readable)
-        saved = self.scope.readable
-        self.scope.readable = {**with_scope, name: arg_t}
-        body = self.expr(body_t, 1)
-        self.scope.readable = saved
+        body = self.with_names({name: arg_t}, lambda: self.expr(body_t, 1))
         return f"lambda {name}: {par(body, IFEXP)}"
 
-    def comprehension(self, src_t: str, elem_t: str, item_t: str, depth: int) -> tuple[str, str]:
-        """(element text, 'for ... in ... [if ...]' clause) over a list-like source."""
+    def comprehension(self, src_t: str, elem_t: str, item_t: str, depth: int,
+                      key_t: str | None = None) -> E:
+        """A list comprehension (a dict one when key_t is given) over a list-like source."""
         name = self.fresh("c")
         src = self.expr(src_t, depth)
-        saved = self.scope.readable
-        self.scope.readable = {**saved, name: elem_t}
-        elem = self.expr(item_t, depth)
-        clause = f"for {name} in {par(src, OR)}"
-        if self.chance(40):
-            clause += f" if {par(self.expr(BOOL, depth), OR)}"
-        self.scope.readable = saved
-        return elem.text, clause
 
+        def build() -> str:
+            elem = self.expr(item_t, depth).text
+            if key_t is not None:
+                elem = f"{self.expr(key_t, depth).text}: {elem}"
+            clause = f"for {name} in {par(src, OR)}"
+            if self.chance(40):
+                clause += f" if {par(self.expr(BOOL, depth), OR)}"
+            if self.chance(15):
+                clause += f" for {self.fresh('c')} in range({self.n(0, 3)})"
+            return elem + " " + clause
+
+        body = self.with_names({name: elem_t}, build)
+        text = f"{{{body}}}" if key_t is not None else f"[{body}]"
+        return atom(text, grows=" for " in body.split(" in ", 1)[1] or src.grows)
+
+    # --- Expressions by type ---
     def int_expr(self, d: int) -> E:
-        k = self.n(0, 15)
-        if k <= 2:
-            op = self.pick(("+", "-", "*"))
-            left, right = self.expr(INT, d), self.expr(INT, d)
-            return self.binop(left, op, right, grows=op == "*")
-        if k == 3:
-            return self.binop(self.expr(INT, d), self.pick(("//", "%")), self.divisor(INT, d))
-        if k == 4:
-            return self.binop(self.expr(INT, d), self.pick(("&", "|", "^")), self.expr(INT, d))
-        if k == 5:
-            shift = self.small_int() if self.chance(10) else atom(str(self.n(0, 6)))
-            return self.binop(self.expr(INT, d), self.pick(("<<", ">>")), shift, grows=True)
-        if k == 6:
-            return self.binop(self.expr(INT, d), "**", atom(str(self.n(0, 3))), grows=True)
-        if k == 7:
-            e = self.expr(INT, d)
-            return E(f"{self.pick(('-', '+', '~'))}{par(e, UNARY)}", UNARY, e.grows)
-        if k == 8:
-            return atom(f"len({self.expr(self.pick((STR, LIST, WORDS, DICT)), d).text})")
-        if k == 9:
-            f = self.pick(("abs", "min", "max", "sum", "int", "round", "divmod", "pow", "ord"))
-            if f == "abs":
-                return atom(f"abs({self.expr(INT, d).text})")
-            if f in ("min", "max"):
-                if self.chance(50):
-                    return atom(f"{f}({self.expr(INT, d).text}, {self.expr(INT, d).text})")
-                return atom(f"{f}({self.expr(LIST, d).text}, default={self.small_int().text})")
-            if f == "sum":
-                return atom(f"sum({self.expr(LIST, d).text})")
-            if f == "int":
-                arg = self.expr(FLOAT, d) if self.chance(70) else self.expr(STR, d)
-                return atom(f"int({arg.text})")
-            if f == "round":
-                return atom(f"round({self.expr(FLOAT, d).text})")
-            if f == "divmod":
-                return atom(f"divmod({self.expr(INT, d).text}, {self.divisor(INT, d).text})"
-                            f"[{self.n(0, 1)}]")
-            if f == "pow":
-                return atom(f"pow({self.expr(INT, d).text}, {self.n(0, 5)}, "
-                            f"{self.divisor(INT, d).text})")
-            return atom(f"ord(({par(self.expr(STR, d), OR)} or 'a')[0])")
-        if k == 10:
-            return self.index(self.expr(LIST, d), d, "-1")
-        if k == 11:
-            key = self.dict_key(d)
-            if self.chance(75):
-                return atom(f"d0.get({key.text}, {self.small_int().text})")
-            return atom(f"d0[{key.text}]")
-        if k == 12:
-            m = self.pick(("find", "count", "rfind"))
-            return atom(f"{par(self.expr(STR, d), ATOM)}.{m}({self.expr(STR, d).text})")
-        if k == 13:
-            seq, x = self.expr(LIST, d), self.expr(INT, d)
-            if self.chance(50):
-                return atom(f"{par(seq, ATOM)}.count({x.text})")
-            found = E(f"{par(seq, ATOM)}.index({x.text})", ATOM)
-            if self.chance(70):
-                return E(f"{found.text} if {par(x, BOR)} in {par(seq, BOR)} else -1", IFEXP)
-            return found
-        if k == 14:
-            return atom(f"({self.expr(INT, d).text}).bit_length()")
-        return self.binop(self.expr(BOOL, d), "+", self.expr(INT, d))
+        x = lambda t=INT: self.expr(t, d)  # noqa: E731
+        return self.one_of(
+            lambda: self.binop(x(), self.pick(("+", "-")), x()),
+            lambda: self.binop(x(), "*", x(), grows=True),
+            lambda: self.binop(x(), self.pick(("//", "%")), self.divisor(INT, d)),
+            lambda: self.binop(x(), self.pick(("&", "|", "^")), x()),
+            lambda: self.binop(x(), self.pick(("<<", ">>")),
+                               self.small_int() if self.chance(10) else atom(str(self.n(0, 6))),
+                               grows=True),
+            lambda: self.binop(x(), "**", atom(str(self.n(0, 3))), grows=True),
+            lambda: E(f"{self.pick(('-', '+', '~'))}{par(e := x(), UNARY)}", UNARY, e.grows),
+            lambda: self.fn("len", x(self.pick((STR, LIST, WORDS, DICT)))),
+            lambda: self.fn("abs", x()),
+            lambda: self.fn(self.pick(("min", "max")), x(), x()),
+            lambda: self.fn(self.pick(("min", "max")), x(LIST), f"default={self.small_int().text}",
+                            *([f"key={self.lam(INT, INT)}"] if self.chance(30) else [])),
+            lambda: self.fn("sum", x(LIST)),
+            lambda: self.fn("int", x(FLOAT) if self.chance(85) else x(STR)),
+            lambda: self.fn("round", x(FLOAT)),
+            lambda: self.fn("int", self.fn(self.pick(("hex", "oct", "bin")), x()), self.pick(("0", "16"))),
+            lambda: atom(f"divmod({x().text}, {self.divisor(INT, d).text})[{self.n(0, 1)}]"),
+            lambda: self.fn("pow", x(), str(self.n(0, 5)), self.divisor(INT, d)),
+            lambda: self.fn("ord", f"({par(x(STR), OR)} or 'a')[0]"),
+            lambda: self.fn("hash", x()),
+            lambda: self.index(x(LIST), d, "-1"),
+            lambda: (self.method(atom("d0"), "get", self.dict_key(d).text, self.small_int().text)
+                     if self.chance(75) else atom(f"d0[{self.dict_key(d).text}]")),
+            lambda: self.method(x(STR), self.pick(("find", "count", "rfind")), x(STR).text),
+            lambda: self.method(x(LIST), "count", x().text),
+            lambda: self.list_index(x(LIST), x()),
+            lambda: self.method(atom(f"({x().text})"), "bit_length"),
+            lambda: self.binop(x(BOOL), "+", x()),
+        )
+
+    def list_index(self, seq: E, item: E) -> E:
+        found = self.method(seq, "index", item.text)
+        if self.chance(70):
+            return E(f"{found.text} if {par(item, BOR)} in {par(seq, BOR)} else -1", IFEXP)
+        return found
 
     def float_expr(self, d: int) -> E:
-        k = self.n(0, 9)
-        if k <= 2:
-            return self.binop(self.expr(FLOAT, d), self.pick(("+", "-", "*")), self.expr(FLOAT, d))
-        if k == 3:
-            return self.binop(self.expr(FLOAT, d), self.pick(("/", "//", "%")), self.divisor(FLOAT, d))
-        if k == 4:
-            return self.binop(self.expr(INT, d), "/", self.divisor(INT, d))
-        if k == 5:
-            return self.binop(self.expr(FLOAT, d), "**", E(str(self.n(-2, 3)), UNARY))
-        if k == 6:
-            return atom(f"float({self.expr(INT, d).text})")
-        if k == 7:
-            e = self.expr(FLOAT, d)
-            return E(f"-{par(e, UNARY)}", UNARY)
-        if k == 8:
-            if self.chance(50):
-                return atom(f"abs({self.expr(FLOAT, d).text})")
-            return atom(f"round({self.expr(FLOAT, d).text}, {self.n(-1, 3)})")
+        x = lambda t=FLOAT: self.expr(t, d)  # noqa: E731
+        return self.one_of(
+            lambda: self.binop(x(), self.pick(("+", "-", "*")), x()),
+            lambda: self.binop(x(), self.pick(("/", "//", "%")), self.divisor(FLOAT, d)),
+            lambda: self.binop(x(INT), "/", self.divisor(INT, d)),
+            lambda: self.binop(x(), "**", E(str(self.n(-2, 3)), UNARY)),
+            lambda: self.fn("float", x(INT)),
+            lambda: E(f"-{par(x(), UNARY)}", UNARY),
+            lambda: self.fn("abs", x()),
+            lambda: self.fn("round", x(), str(self.n(-1, 3))),
+            lambda: self.math_expr(d),
+        )
+
+    def math_expr(self, d: int) -> E:
         self.uses_math = True
-        f = self.pick(("sqrt", "fabs", "floor", "ceil", "pi", "hypot"))
-        if f == "pi":
-            return atom("math.pi")
-        if f == "hypot":
-            return atom(f"math.hypot({self.expr(FLOAT, d).text}, {self.expr(INT, d).text})")
-        arg = self.expr(FLOAT, d)
-        return atom(f"math.{f}(abs({arg.text}))" if f == "sqrt" else f"float(math.{f}({arg.text}))")
+        return self.one_of(
+            lambda: atom("math.pi"),
+            lambda: self.fn("math.sqrt", self.fn("abs", self.expr(FLOAT, d))),
+            lambda: self.fn("math.fabs", self.expr(FLOAT, d)),
+            lambda: self.fn("float", self.fn(self.pick(("math.floor", "math.ceil")),
+                                             self.expr(FLOAT, d))),
+            lambda: self.fn("math.hypot", self.expr(FLOAT, d), self.expr(INT, d)),
+        )
 
     def str_expr(self, d: int) -> E:
-        k = self.n(0, 14)
-        if k <= 1:
-            return self.binop(self.expr(STR, d), "+", self.expr(STR, d), grows=True)
-        if k == 2:
-            s = self.expr(STR, d)
-            return self.binop(s, "*", atom(str(self.n(0, 3))), grows=s.prec != ATOM or not s.text[0] in "'\"")
-        if k == 3:
-            return self.slice_of(self.expr(STR, d))
-        if k == 4:
-            return self.index(self.expr(STR, d), d, "''")
-        if k == 5:
-            m = self.pick(("upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize",
-                           "swapcase", "casefold"))
-            s = self.expr(STR, d)
-            return atom(f"{par(s, ATOM)}.{m}()", s.grows)
-        if k == 6:
-            s = self.expr(STR, d)
-            m = self.pick(("replace", "center", "ljust", "rjust", "zfill", "strip", "removeprefix"))
-            if m == "replace":
-                return atom(f"{par(s, ATOM)}.replace({self.expr(STR, 0).text}, {self.expr(STR, 0).text})",
-                            grows=True)
-            if m in ("center", "ljust", "rjust"):
-                return atom(f"{par(s, ATOM)}.{m}({self.n(0, 12)})", s.grows)
-            if m == "zfill":
-                return atom(f"{par(s, ATOM)}.zfill({self.n(0, 12)})", s.grows)
-            return atom(f"{par(s, ATOM)}.{m}({self.expr(STR, 0).text})", s.grows)
-        if k == 7:
-            t = self.pick(VALUE_TYPES + (BOOL,))
-            return atom(f"{self.pick(('str', 'repr'))}({self.expr(t, d).text})", grows=True)
-        if k == 8:
-            return self.fstring(d)
-        if k == 9:
-            return self.percent_format(d)
-        if k == 10:
-            return self.format_call(d)
-        if k == 11:
-            sep = self.expr(STR, 0)
-            if self.chance(50):
-                return atom(f"{par(sep, ATOM)}.join({self.expr(WORDS, d).text})", grows=True)
-            elem, clause = self.comprehension(LIST, INT, STR, d)
-            return atom(f"{par(sep, ATOM)}.join([{elem} {clause}])", grows=True)
-        if k == 12:
-            return atom(f"chr({self.pick(('65', '97', '0x3b1'))} + {par(self.expr(INT, d), TERM)} % 26)")
-        if k == 13:
-            return atom(f"{self.pick(('hex', 'bin', 'oct'))}({self.expr(INT, d).text})")
-        return self.index(self.expr(WORDS, d), d, "''")
+        x = lambda t=STR: self.expr(t, d)  # noqa: E731
+        return self.one_of(
+            lambda: self.binop(x(), "+", x(), grows=True),
+            lambda: self.binop(s := x(), "*", atom(str(self.n(0, 3))),
+                               grows=not s.text.startswith(("'", '"'))),
+            lambda: self.slice_of(x()),
+            lambda: self.index(x(), d, "''"),
+            lambda: self.method(x(), self.pick(("upper", "lower", "strip", "lstrip", "rstrip",
+                                                "title", "capitalize", "swapcase", "casefold",
+                                                "expandtabs"))),
+            lambda: self.method(x(), "replace", self.expr(STR, 0).text, self.expr(STR, 0).text,
+                                grows=True),
+            lambda: self.method(x(), self.pick(("center", "ljust", "rjust", "zfill")),
+                                str(self.n(0, 12))),
+            lambda: self.method(x(), self.pick(("strip", "removeprefix", "removesuffix")),
+                                self.expr(STR, 0).text),
+            lambda: self.fn(self.pick(("str", "repr")), x(self.pick(ANY_TYPES)), grows=True),
+            lambda: self.fstring(d),
+            lambda: self.percent_format(d),
+            lambda: self.format_call(d),
+            lambda: self.method(self.expr(STR, 0), "join", x(WORDS), grows=True),
+            lambda: self.method(self.expr(STR, 0), "join",
+                                self.comprehension(LIST, INT, STR, d).text, grows=True),
+            lambda: self.fn("chr", f"{self.pick(('65', '97', '0x3b1'))} + "
+                                   f"{par(x(INT), TERM)} % 26"),
+            lambda: self.fn(self.pick(("hex", "bin", "oct")), x(INT)),
+            lambda: self.index(x(WORDS), d, "''"),
+        )
 
     def fstring(self, d: int) -> E:
         if self.in_fstring:
@@ -384,144 +386,102 @@ class ProgramBuilder:
         parts = []
         for _ in range(self.n(1, 3)):
             t = self.pick((INT, FLOAT, STR, LIST, BOOL))
-            e = self.expr(t, max(d - 1, 0))
-            spec = {INT: ("", ":>6", ":,", ":08b", ":x", ":+d", ":^7", ":_"),
-                    FLOAT: ("", ":.3f", ":10.2e", ":g", ":+.1%", ":<9.4"),
-                    STR: ("", ":>8", ":*^9", ":.2", "!r", "!a:<6"),
-                    LIST: ("", "!r"), BOOL: ("", ":d", "!s")}[t]
-            s = self.pick(spec)
-            if t == STR and self.chance(20):
-                s = f":>{{{par(self.expr(INT, 0), TERM)} % 12}}"
-            text = par(e, OR)
-            parts.append("{" + (f" {text} " if text.startswith("{") else text) + s + "}")
+            text = par(self.expr(t, max(d - 1, 0)), OR)
+            spec = self.pick(FORMAT_SPECS[t])
+            if t == STR and self.chance(20):  # a nested replacement field in the spec
+                spec = f":>{{{par(self.expr(INT, 0), TERM)} % 12}}"
+            parts.append("{" + (f" {text} " if text.startswith("{") else text) + spec + "}")
             parts.append(self.pick(("", " ", "|", "-", "{{x}}", "é")))
         self.in_fstring = False
         return atom('f"' + "".join(parts) + '"', grows=True)
 
     def percent_format(self, d: int) -> E:
         specs = [(INT, "%d"), (INT, "%5d"), (INT, "%-4d|"), (INT, "%x"), (FLOAT, "%.2f"),
-                 (FLOAT, "%8.3e"), (STR, "%s"), (STR, "%r"), (LIST, "%s"), (FLOAT, "%g")]
+                 (FLOAT, "%8.3e"), (STR, "%s"), (STR, "%r"), (LIST, "%s"), (FLOAT, "%g"),
+                 (INT, "%+03i"), (STR, "%-6s.")]
         chosen = [self.pick(specs) for _ in range(self.n(1, 3))]
         fmt = repr("<" + " ".join(s for _, s in chosen) + ">")
-        args = [self.expr(t, d).text for t, _ in chosen]
-        rhs = f"({', '.join(args)},)" if len(args) == 1 else f"({', '.join(args)})"
-        return E(f"{fmt} % {rhs}", TERM, True)
+        args = ", ".join(self.expr(t, d).text for t, _ in chosen)
+        return E(f"{fmt} % ({args}{',' if len(chosen) == 1 else ''})", TERM, True)
 
     def format_call(self, d: int) -> E:
-        pieces = self.pick((("{}", 1), ("{} and {!r}", 2), ("{0}{1}{0}", 2), ("[{:>5}]", 1),
-                            ("{:^9}|{}", 2)))
-        args = [self.expr(self.pick((INT, STR)), d).text for _ in range(pieces[1])]
-        return atom(f"{pieces[0]!r}.format({', '.join(args)})", grows=True)
+        fmt, n_args = self.pick((("{}", 1), ("{} and {!r}", 2), ("{0}{1}{0}", 2), ("[{:>5}]", 1),
+                                 ("{:^9}|{}", 2)))
+        args = [self.expr(self.pick((INT, STR)), d) for _ in range(n_args)]
+        return self.method(atom(repr(fmt)), "format", *(a.text for a in args), grows=True)
 
     def list_expr(self, d: int) -> E:
-        k = self.n(0, 11)
-        if k <= 1:
-            return self.binop(self.expr(LIST, d), "+", self.expr(LIST, d), grows=True)
-        if k == 2:
-            return self.slice_of(self.expr(LIST, d))
-        if k == 3:
-            args = self.expr(LIST, d).text
-            if self.chance(40):
-                args += f", key={self.lam(INT, INT)}"
-            if self.chance(40):
-                args += f", reverse={self.pick(('True', 'False'))}"
-            return atom(f"sorted({args})")
-        if k <= 5:
-            elem, clause = self.comprehension(LIST, INT, INT, d)
-            if self.chance(25):
-                name = self.fresh("c")
-                clause += f" for {name} in range({self.n(0, 3)})"
-                return atom(f"[{elem} {clause}]", grows=True)
-            return atom(f"[{elem} {clause}]")
-        if k == 6:
-            bounds = sorted((self.n(-3, 6), self.n(-3, 6)))
-            step = self.pick(("", ", 2", ", -1", ", 3"))
-            return atom(f"list(range({bounds[0]}, {bounds[1]}{step}))")
-        if k == 7:
-            fn = self.pick(("map", "filter"))
-            lam = self.lam(INT, INT if fn == "map" else BOOL)
-            return atom(f"list({fn}({lam}, {self.expr(LIST, d).text}))")
-        if k == 8:
-            return atom(f"[*{par(self.expr(LIST, d), BOR)}, {self.expr(INT, d).text}]", grows=True)
-        if k == 9:
-            return atom(f"list(reversed({self.expr(LIST, d).text}))")
-        if k == 10:
-            c = self.fresh("c")
-            return atom(f"[len({c}) for {c} in {par(self.expr(WORDS, d), OR)}]")
-        return atom(f"list({self.expr(DICT, d).text}.values())" if self.chance(50)
-                    else f"[{self.small_int().text}] * {self.n(0, 4)}")
+        x = lambda t=LIST: self.expr(t, d)  # noqa: E731
+        return self.one_of(
+            lambda: self.binop(x(), "+", x(), grows=True),
+            lambda: self.slice_of(x()),
+            lambda: self.fn("sorted", x(), *([f"key={self.lam(INT, INT)}"] if self.chance(40) else []),
+                            *([f"reverse={self.pick(('True', 'False'))}"] if self.chance(40) else [])),
+            lambda: self.comprehension(LIST, INT, INT, d),
+            lambda: self.comprehension(WORDS, STR, INT, d),
+            lambda: self.fn("list", "range({}, {}{})".format(*sorted((self.n(-3, 6), self.n(-3, 6))),
+                                                               self.pick(("", ", 2", ", -1", ", 3")))),
+            lambda: self.fn("list", self.fn("map", self.lam(INT, INT), x())),
+            lambda: self.fn("list", self.fn("filter", self.lam(INT, BOOL), x())),
+            lambda: atom(f"[*{par(x(), BOR)}, {self.expr(INT, d).text}]", grows=True),
+            lambda: self.fn("list", self.fn("reversed", x())),
+            lambda: self.fn("list", self.method(x(DICT), "values")),
+            lambda: self.binop(atom(f"[{self.small_int().text}]"), "*", atom(str(self.n(0, 4)))),
+            lambda: self.fn("sorted", self.binop(self.fn("set", x()), self.pick(("|", "&", "-", "^")),
+                                                 self.fn("set", x()))),
+        )
 
     def words_expr(self, d: int) -> E:
-        k = self.n(0, 7)
-        s = self.expr(STR, d)
-        if k <= 1:
-            return atom(f"{par(s, ATOM)}.split()")
-        if k == 2:
-            sep = self.pick(("','", "' '", "'-'", "'a'")) if self.chance(80) else self.expr(STR, 0).text
-            return atom(f"{par(s, ATOM)}.{self.pick(('split', 'rsplit'))}({sep}, {self.n(-1, 2)})")
-        if k == 3:
-            return atom(f"sorted({self.expr(WORDS, d).text})")
-        if k == 4:
-            return atom(f"list({s.text})" if self.chance(50) else f"list({self.expr(DICT, d).text})")
-        if k == 5:
-            elem, clause = self.comprehension(WORDS, STR, STR, d)
-            return atom(f"[{elem} {clause}]")
-        if k == 6:
-            return self.binop(self.expr(WORDS, d), "+", self.expr(WORDS, d), grows=True)
-        return atom(f"list({par(s, ATOM)}.partition({self.expr(STR, 0).text}))")
+        x = lambda t=STR: self.expr(t, d)  # noqa: E731
+        return self.one_of(
+            lambda: self.method(x(), "split"),
+            lambda: self.method(x(), self.pick(("split", "rsplit")),
+                                self.pick(("','", "' '", "'-'", "'a'")) if self.chance(90)
+                                else self.expr(STR, 0).text, str(self.n(-1, 2))),
+            lambda: self.fn("sorted", x(WORDS)),
+            lambda: self.fn("list", x()),
+            lambda: self.fn("list", x(DICT)),
+            lambda: self.comprehension(WORDS, STR, STR, d),
+            lambda: self.binop(x(WORDS), "+", x(WORDS), grows=True),
+            lambda: self.fn("list", self.method(x(), self.pick(("partition", "rpartition")),
+                                                self.expr(STR, 0).text)),
+            lambda: self.method(x(), "splitlines"),
+        )
 
     def dict_key(self, d: int) -> E:
-        if self.chance(60):
-            return atom(repr(self.pick(KEYS)))
-        return self.expr(STR, d)
+        return atom(repr(self.pick(KEYS))) if self.chance(60) else self.expr(STR, d)
 
     def dict_expr(self, d: int) -> E:
-        k = self.n(0, 5)
-        if k <= 1:
-            elem, clause = self.comprehension(WORDS, STR, INT, d)
-            key = clause.split()[1]  # the comprehension variable
-            return atom(f"{{{key}: {elem} {clause}}}")
-        if k == 2:
-            return atom(f"dict(zip({self.expr(WORDS, d).text}, {self.expr(LIST, d).text}))")
-        if k == 3:
-            return atom(f"{{**{par(self.expr(DICT, d), BOR)}, {self.dict_key(d).text}: "
-                        f"{self.expr(INT, d).text}}}")
-        if k == 4:
-            return atom(f"dict.fromkeys({self.expr(WORDS, d).text}, {self.small_int().text})")
-        return atom(f"dict({self.expr(DICT, d).text})")
+        x = lambda t=DICT: self.expr(t, d)  # noqa: E731
+        return self.one_of(
+            lambda: self.comprehension(WORDS, STR, INT, d, key_t=STR),
+            lambda: self.fn("dict", self.fn("zip", self.expr(WORDS, d), self.expr(LIST, d))),
+            lambda: atom(f"{{**{par(x(), BOR)}, {self.dict_key(d).text}: {self.expr(INT, d).text}}}"),
+            lambda: self.fn("dict.fromkeys", self.expr(WORDS, d), self.small_int()),
+            lambda: self.fn("dict", x()),
+        )
 
     def bool_expr(self, d: int) -> E:
-        k = self.n(0, 9)
-        if k <= 2:
-            t = self.pick((INT, INT, FLOAT, STR, LIST))
-            ops = ("<", "<=", ">", ">=", "==", "!=")
-            text = par(self.expr(t, d), BOR)
-            for _ in range(self.n(1, 2)):
-                text += f" {self.pick(ops)} {par(self.expr(t, d), BOR)}"
-            return E(text, CMP)
-        if k == 3:
-            t, container = self.pick(((INT, LIST), (STR, STR), (STR, DICT), (STR, WORDS)))
-            op = self.pick(("in", "not in"))
-            return E(f"{par(self.expr(t, d), BOR)} {op} {par(self.expr(container, d), BOR)}", CMP)
-        if k == 4:
-            return E(f"not {par(self.expr(BOOL, d), NOT)}", NOT)
-        if k == 5:
-            op = self.pick(("and", "or"))
-            p = AND if op == "and" else OR
-            return E(f"{par(self.expr(BOOL, d), p)} {op} {par(self.expr(BOOL, d), p + 1)}", p)
-        if k == 6:
-            t = self.pick(VALUE_TYPES)
-            cls = self.pick(("int", "float", "str", "list", "dict", "(int, float)", "bool"))
-            return atom(f"isinstance({self.expr(t, d).text}, {cls})")
-        if k == 7:
-            m = self.pick(("isdigit", "isalpha", "isupper", "islower", "isspace", "isalnum",
-                           "istitle"))
-            return atom(f"{par(self.expr(STR, d), ATOM)}.{m}()")
-        if k == 8:
-            m = self.pick(("startswith", "endswith"))
-            return atom(f"{par(self.expr(STR, d), ATOM)}.{m}({self.expr(STR, 0).text})")
-        elem, clause = self.comprehension(LIST, INT, BOOL, d)
-        return atom(f"{self.pick(('any', 'all'))}([{elem} {clause}])")
+        x = lambda t=BOOL: self.expr(t, d)  # noqa: E731
+        member = lambda t, c: E(f"{par(x(t), BOR)} {self.pick(('in', 'not in'))} {par(x(c), BOR)}",  # noqa: E731
+                                CMP)
+        return self.one_of(
+            lambda: self.compare(self.pick((INT, INT, FLOAT, STR, LIST, DICT)), d),
+            lambda: member(*self.pick(((INT, LIST), (STR, STR), (STR, DICT), (STR, WORDS)))),
+            lambda: E(f"{par(x(INT), BOR)} in range({self.n(-2, 3)}, {self.n(0, 9)})", CMP),
+            lambda: E(f"not {par(x(), NOT)}", NOT),
+            lambda: E(f"{par(x(), AND)} and {par(x(), AND + 1)}", AND),
+            lambda: E(f"{par(x(), OR)} or {par(x(), OR + 1)}", OR),
+            lambda: self.fn("isinstance", x(self.pick(VALUE_TYPES)),
+                            self.pick(("int", "float", "str", "list", "dict", "(int, float)", "bool"))),
+            lambda: self.method(x(STR), self.pick(("isdigit", "isalpha", "isupper", "islower",
+                                                   "isspace", "isalnum", "istitle"))),
+            lambda: self.method(x(STR), self.pick(("startswith", "endswith")), self.expr(STR, 0).text),
+            lambda: self.fn(self.pick(("any", "all")), self.comprehension(LIST, INT, BOOL, d)),
+            lambda: E(f"{self.method(atom('d0'), 'get', self.dict_key(d).text).text} "
+                      f"is{self.pick(('', ' not'))} None", CMP),
+            lambda: self.method(x(FLOAT), "is_integer"),
+        )
 
     # --- Statements ---
     def bounded(self, target_t: str, e: E) -> str:
@@ -540,13 +500,11 @@ class ProgramBuilder:
             return self.pick((self.str_lit().text, f"str({self.small_int().text})", "'.'"))
         if t == LIST:
             return f"[{self.expr(INT, 1).text}]" if self.chance(60) else self.literal(LIST).text
-        if t == WORDS:
-            return f"[{self.expr(STR, 0).text}]"
-        return self.expr(t, 1).text
+        return f"[{self.expr(STR, 0).text}]"
 
     def block(self, lo: int = 1, hi: int = 4) -> list[str]:
         self.block_depth += 1
-        lines = []
+        lines: list[str] = []
         for _ in range(self.n(lo, hi)):
             if self.budget <= 0:
                 break
@@ -558,16 +516,14 @@ class ProgramBuilder:
         self.budget -= 1
         kinds = ["assign", "assign", "print", "augassign", "mutate", "if", "for", "while",
                  "unpack", "print", "mutate", "assert", "pass"]
-        if self.scope.funcs:
-            kinds += ["call", "call"]
-        if self.scope.loop_depth:
-            kinds += ["break", "continue"]
-        if self.scope.ret is not None:
-            kinds.append("return")
+        kinds += ["call", "call"] if self.scope.funcs else []
+        kinds += ["break"] if self.scope.loop_depth else []
+        kinds += ["return"] if self.scope.ret is not None else []
         kind = self.pick(kinds)
         nested_ok = self.block_depth < 3 and self.budget > 2
-        loop_ok = nested_ok and self.scope.loop_depth < self.scope.max_loops
-        if kind in ("if", "for", "while") and not (loop_ok if kind != "if" else nested_ok):
+        if kind in ("for", "while") and self.scope.loop_depth >= self.scope.max_loops:
+            nested_ok = False
+        if kind in ("if", "for", "while") and not nested_ok:
             kind = "assign"
         return getattr(self, f"stmt_{kind}")()
 
@@ -579,7 +535,10 @@ class ProgramBuilder:
         target = self.pick(targets)
         if self.chance(10) and len(targets) > 1:
             target += " = " + self.pick(targets)
-        return [f"{target} = {self.bounded(t, self.expr(t))}"]
+        value = self.bounded(t, self.expr(t))
+        if self.chance(5) and target in GLOBALS:
+            return [f"{target} = {value}", f"del {target}", f"{target} = {self.literal(t).text}"]
+        return [f"{target} = {value}"]
 
     def stmt_augassign(self) -> list[str]:
         t = self.pick((INT, INT, FLOAT, STR, LIST))
@@ -587,36 +546,45 @@ class ProgramBuilder:
         if not targets:
             return ["pass"]
         target = self.pick(targets)
-        if t == INT:
-            op = self.pick(("+=", "-=", "*=", "//=", "%=", "&=", "|=", "^=", "<<=", ">>="))
-            rhs = self.small_int().text if op in ("*=", "<<=", ">>=") else (
-                self.divisor(INT, 1).text if op in ("//=", "%=") else self.expr(INT, 1).text)
-            return [f"{target} {op} {rhs}"]
         if t == FLOAT:
             return [f"{target} {self.pick(('+=', '-=', '*=', '/='))} {self.expr(FLOAT, 1).text}"]
-        return [f"{target} += {self.small_value(t)}"]
+        if t != INT:
+            return [f"{target} += {self.small_value(t)}"]
+        op = self.pick(("+=", "-=", "*=", "//=", "%=", "&=", "|=", "^=", "<<=", ">>="))
+        if op in ("*=", "<<=", ">>="):
+            rhs = str(self.n(0, 5))
+        else:
+            rhs = (self.divisor(INT, 1) if op in ("//=", "%=") else self.expr(INT, 1)).text
+        return [f"{target} {op} {rhs}"]
 
     def stmt_print(self) -> list[str]:
-        args = []
-        for _ in range(self.n(0, 3)):
-            r = self.n(0, 9)
-            if r == 0:
-                args.append(f"type({self.expr(self.pick(VALUE_TYPES + (BOOL,)), 1).text})")
-            elif r == 1:
-                op = self.pick(("and", "or"))
-                a, b = self.expr(self.pick(VALUE_TYPES), 1), self.expr(self.pick(VALUE_TYPES), 1)
-                p = AND if op == "and" else OR
-                args.append(f"{par(a, p)} {op} {par(b, p + 1)}")
-            elif r == 2:
-                args.append("{" + ", ".join(self.expr(INT, 1).text for _ in range(self.n(1, 3))) + "}")
-            elif r == 3:
-                args.append(f"({self.expr(INT, 1).text}, {self.expr(STR, 1).text})")
-            else:
-                args.append(self.expr(self.pick(VALUE_TYPES + (BOOL,))).text)
+        def logic() -> str:
+            a, b = self.expr(self.pick(VALUE_TYPES), 1), self.expr(self.pick(VALUE_TYPES), 1)
+            op = self.pick(("and", "or"))
+            p = AND if op == "and" else OR
+            return f"{par(a, p)} {op} {par(b, p + 1)}"
+
+        args = [self.one_of(
+            lambda: self.expr(self.pick(ANY_TYPES)).text,
+            lambda: self.expr(self.pick(ANY_TYPES)).text,
+            lambda: f"type({self.expr(self.pick(ANY_TYPES), 1).text})",
+            logic,
+            lambda: "{" + ", ".join(self.expr(INT, 1).text for _ in range(self.n(1, 3))) + "}",
+            lambda: f"{{*{par(self.expr(LIST, 1), BOR)}, {self.expr(INT, 1).text}}}",
+            lambda: (self.binop(self.expr(self.pick(ANY_TYPES), 1),  # often a TypeError
+                                self.pick(("+", "-", "/", "%", "&", "|")),
+                                self.expr(self.pick(ANY_TYPES), 1)).text
+                     if self.chance(30) else self.expr(INT).text),
+            lambda: "{" + self.comprehension(LIST, INT, INT, 1).text[1:-1] + "}",
+            lambda: f"({self.expr(INT, 1).text}, {self.expr(STR, 1).text})",
+            lambda: f"[{self.expr(LIST, 1).text}, [{self.expr(WORDS, 1).text}, {self.expr(DICT, 1).text}]]",
+            lambda: f"{self.pick(('sorted', 'list'))}(d0.items())",
+            lambda: f"({self.expr(FLOAT, 1).text}).as_integer_ratio()",
+        ) for _ in range(self.n(0, 3))]
         if args and self.chance(20):
             args.append(f"sep={self.str_lit().text}")
         if self.chance(15):
-            args.append(f"end={self.pick(('' , '|', ' ;'))!r}")
+            args.append(f"end={self.pick(('', '|', ' ;'))!r}")
         return [f"print({', '.join(args)})"]
 
     def stmt_mutate(self) -> list[str]:
@@ -630,8 +598,8 @@ class ProgramBuilder:
             stmt = self.pick((f"{v}[{key}] = {self.expr(INT, 1).text}", f"del {v}[{key}]",
                               f"{v}.pop({key}, None)", f"{v}.setdefault({key}, {self.small_int().text})",
                               f"{v}.update({{{key}: {self.small_int().text}}})", f"{v}.popitem()",
-                              f"{v}.clear()"))
-            if self.chance(70) and (stmt.startswith("del") or "popitem" in stmt):
+                              f"{v}.clear()", f"{v}.update(zz={self.small_int().text})"))
+            if self.chance(85) and (stmt.startswith("del") or "popitem" in stmt):
                 return [f"if {key} in {v}:" if stmt.startswith("del") else f"if {v}:", f"    {stmt}"]
             return [stmt]
         elem = self.expr(INT if t == LIST else STR, 1).text
@@ -641,7 +609,7 @@ class ProgramBuilder:
                           f"{v}.extend({self.small_value(t)})", f"del {v}[{i}]",
                           f"{v}[{i}] = {elem}", f"{v}[1:{i}] = {self.small_value(t)}",
                           f"{v}.sort(reverse=True)", f"del {v}[::2]"))
-        if self.chance(70) and (".pop()" in stmt or "remove" in stmt or f"{v}[{i}]" in stmt):
+        if self.chance(85) and (".pop()" in stmt or "remove" in stmt or f"{v}[{i}]" in stmt):
             guard = f"{elem} in {v}" if "remove" in stmt else f"len({v}) > {i} >= -len({v})"
             return [f"if {guard}:", f"    {stmt}"]
         return [stmt]
@@ -654,53 +622,40 @@ class ProgramBuilder:
             lines += ["else:"] + indent(self.block(1, 2))
         return lines
 
-    def loop_body(self, var: str | None = None, var_t: str | None = None) -> list[str]:
+    def loop(self, head: str, names: dict[str, str]) -> list[str]:
+        """head, a body that may read `names`, and sometimes an else clause."""
         self.scope.loop_depth += 1
-        if var:
-            self.scope.readable[var] = var_t
-        body = self.block()
-        if var:
-            del self.scope.readable[var]
+        body = self.with_names(names, self.block)
         self.scope.loop_depth -= 1
-        return body
-
-    def loop_else(self) -> list[str]:
-        return ["else:"] + indent(self.block(1, 2)) if self.chance(20) else []
+        if head.startswith("while"):
+            body.insert(0, f"{head.split()[1]} += 1")  # the counter: `continue` cannot skip it
+        lines = [head] + indent(body)
+        return lines + (["else:"] + indent(self.block(1, 2)) if self.chance(20) else [])
 
     def stmt_while(self) -> list[str]:
         counter = self.fresh("n")
         cond = f"{counter} < {self.n(0, 5)}"
         if self.chance(30):
             cond += f" and {par(self.expr(BOOL, 1), AND + 1)}"
-        body = [f"{counter} += 1"] + self.loop_body()
-        return [f"{counter} = 0", f"while {cond}:"] + indent(body) + self.loop_else()
+        return [f"{counter} = 0"] + self.loop(f"while {cond}:", {})
 
     def stmt_for(self) -> list[str]:
-        var = self.fresh("k")
-        k = self.n(0, 5)
-        if k <= 1:
-            args = ", ".join(str(self.n(-2, 5)) for _ in range(self.n(1, 2)))
-            head, var_t = f"for {var} in range({args}):", INT
-        elif k == 2:
-            head, var_t = f"for {var} in {par(self.expr(LIST, 1), ATOM)}[:{self.n(0, 5)}]:", INT
-        elif k == 3:
-            head, var_t = f"for {var} in {par(self.expr(STR, 1), ATOM)}[:{self.n(0, 5)}]:", STR
-        elif k == 4:
-            head, var_t = f"for {var} in {par(self.expr(WORDS, 1), ATOM)}[:{self.n(0, 5)}]:", STR
-        else:
-            var2 = self.fresh("k")
-            src = self.pick((f"enumerate(l0[:{self.n(0, 5)}])", f"zip(l1[:5], w0)",
-                             f"enumerate(s0[:{self.n(0, 5)}])"))
-            self.scope.readable[var2] = STR if ("w0" in src or "s0" in src) else INT
-            body = self.loop_body(var, INT)
-            del self.scope.readable[var2]
-            return [f"for {var}, {var2} in {src}:"] + indent(body) + self.loop_else()
-        return [head] + indent(self.loop_body(var, var_t)) + self.loop_else()
+        var, var2, n = self.fresh("k"), self.fresh("k"), self.n(0, 5)
+        return self.one_of(
+            lambda: self.loop(f"for {var} in range({', '.join(str(self.n(-2, 5)) for _ in range(self.n(1, 2)))}):",
+                              {var: INT}),
+            lambda: self.loop(f"for {var} in {par(self.expr(LIST, 1), ATOM)}[:{n}]:", {var: INT}),
+            lambda: self.loop(f"for {var} in {par(self.expr(STR, 1), ATOM)}[:{n}]:", {var: STR}),
+            lambda: self.loop(f"for {var} in {par(self.expr(WORDS, 1), ATOM)}[:{n}]:", {var: STR}),
+            lambda: self.loop(f"for {var}, {var2} in enumerate(l0[:{n}]):", {var: INT, var2: INT}),
+            lambda: self.loop(f"for {var}, {var2} in zip(s0[:{n}], w0):", {var: STR, var2: STR}),
+            lambda: self.loop(f"for {var}, {var2} in sorted(d0.items())[:{n}]:", {var: STR, var2: INT}),
+            lambda: self.loop(f"for {var} in d0:", {var: STR}),  # mutating d0 inside raises
+        )
 
     def stmt_unpack(self) -> list[str]:
+        ints, strs, lists = (self.vars_of(t, True) for t in (INT, STR, LIST))
         k = self.n(0, 4)
-        ints, strs = self.vars_of(INT, True), self.vars_of(STR, True)
-        lists = self.vars_of(LIST, True)
         if k == 0 and len(ints) >= 2:
             a, b = self.pick(ints), self.pick(ints)
             return [f"{a}, {b} = {b}, {a}"] if a != b else [f"{a}, = {self.expr(INT).text},"]
@@ -710,9 +665,11 @@ class ProgramBuilder:
         if k == 2 and ints and lists:
             return [f"{self.pick(ints)}, *{self.pick(lists)} = {self.expr(LIST).text}"]
         if k == 3 and len(strs) >= 3:
-            return [f"{', '.join(strs[:3])} = {par(self.expr(STR), ATOM)}.partition({self.expr(STR, 0).text})"]
+            return [f"{', '.join(strs[:3])} = {par(self.expr(STR), ATOM)}.partition("
+                    f"{self.expr(STR, 0).text})"]
         if len(ints) >= 2:
-            return [f"[{ints[0]}, {ints[1]}] = divmod({self.expr(INT).text}, {self.divisor(INT, 1).text})"]
+            return [f"[{ints[0]}, {ints[1]}] = divmod({self.expr(INT).text}, "
+                    f"{self.divisor(INT, 1).text})"]
         return self.stmt_assign()
 
     def stmt_call(self) -> list[str]:
@@ -726,12 +683,10 @@ class ProgramBuilder:
     def stmt_assert(self) -> list[str]:
         if self.chance(75):  # an invariant that holds: the program goes on
             t = self.pick(VALUE_TYPES)
-            cond = E(f"isinstance({self.expr(t, 1).text}, {t if t != WORDS else 'list'})", ATOM)
+            cond = f"isinstance({self.expr(t, 1).text}, {TYPE_NAMES[t]})"
         else:
-            cond = self.expr(BOOL, 1)
-        if self.chance(50):
-            return [f"assert {cond.text}"]
-        return [f"assert {cond.text}, {self.str_lit().text}"]
+            cond = self.expr(BOOL, 1).text
+        return [f"assert {cond}" + (f", {self.str_lit().text}" if self.chance(50) else "")]
 
     def stmt_pass(self) -> list[str]:
         return ["pass"]
@@ -739,42 +694,36 @@ class ProgramBuilder:
     def stmt_break(self) -> list[str]:
         return [f"if {self.expr(BOOL, 1).text}:", f"    {self.pick(('break', 'continue'))}"]
 
-    stmt_continue = stmt_break
-
     def stmt_return(self) -> list[str]:
         value = self.bounded(self.scope.ret, self.expr(self.scope.ret))
         return [f"if {self.expr(BOOL, 1).text}:", f"    return {value}"]
 
     # --- Functions and the program ---
     def function(self, name: str, nested: bool = False) -> list[str]:
-        """A def with typed parameters; the signature joins the enclosing scope's callables."""
+        """A def with typed parameters; its signature joins the enclosing scope's callables."""
         outer = self.scope
         params = [(self.fresh("p"), self.pick(VALUE_TYPES)) for _ in range(self.n(0, 3))]
         n_defaults = self.n(0, len(params))
         ret = self.pick(VALUE_TYPES)
-        header = []
-        for i, (pname, pt) in enumerate(params):
-            default = self.literal(pt).text if i >= len(params) - n_defaults else None
-            header.append(pname if default is None else f"{pname}={default}")
+        header = [p if i < len(params) - n_defaults else f"{p}={self.literal(t).text}"
+                  for i, (p, t) in enumerate(params)]
         local_names = {self.fresh("a"): self.pick(VALUE_TYPES) for _ in range(self.n(0, 2))}
-        readable = {**outer.readable, **dict(params), **local_names}
-        self.scope = Scope("function", readable, set(dict(params)) | set(local_names),
-                           list(outer.funcs), max_loops=1, ret=ret)
+        self.scope = Scope({**outer.readable, **dict(params), **local_names},
+                           set(dict(params)) | set(local_names), list(outer.funcs), max_loops=1,
+                           ret=ret)
         lines = [f"{a} = {self.literal(t).text}" for a, t in local_names.items()]
         if not nested and self.chance(30):
             g = self.pick(sorted(GLOBALS))
             lines.append(f"global {g}")
             self.scope.assignable.add(g)
             self.scope.readable[g] = GLOBALS[g]
-        if nested and self.chance(60):
-            shared = [v for v in outer.assignable if v not in GLOBALS]
-            if shared:
-                v = self.pick(sorted(shared))
-                lines.append(f"nonlocal {v}")
-                self.scope.assignable.add(v)
+        shared = sorted(v for v in outer.assignable if v not in GLOBALS)
+        if nested and shared and self.chance(60):
+            v = self.pick(shared)
+            lines.append(f"nonlocal {v}")
+            self.scope.assignable.add(v)
         if not nested and self.chance(30):
-            inner = self.fresh("g")
-            lines += self.function(inner, nested=True)
+            lines += self.function(self.fresh("g"), nested=True)
         lines += self.block(1, 4)
         lines.append(f"return {self.bounded(ret, self.expr(ret))}")
         self.scope = outer
@@ -794,12 +743,7 @@ class ProgramBuilder:
         return "\n".join(lines) + "\n"
 
 
-def indent(lines: list[str]) -> list[str]:
-    """Lines one block deeper."""
-    return ["    " + line if line else line for line in lines]
-
-
 @st.composite
-def programs(draw: Callable) -> str:
+def programs(draw: Callable[[st.SearchStrategy], Any]) -> str:
     """A hypothesis strategy for whole Level 1 programs (source text)."""
     return ProgramBuilder(draw).program()

@@ -136,14 +136,13 @@ def check_same_behaviour(source: str) -> None:
     diff = "\n".join(difflib.unified_diff(
         ref.stdout.decode("utf-8", "replace").splitlines(),
         got.stdout.decode("utf-8", "replace").splitlines(), "cpython", "pvm", lineterm=""))
-    pytest.fail(
+    raise AssertionError(
         "pvm disagrees with CPython on this program:\n" + numbered(source) + "\n\n"
         f"cpython: exit {ref.returncode}, exception {ref_exc}\n"
         f"pvm:     exit {got.returncode}, exception {got_exc}\n"
         f"stdout diff:\n{diff or '(stdout identical)'}\n"
         f"cpython stderr tail:\n{ref.stderr.decode('utf-8', 'replace')[-800:]}\n"
-        f"pvm stderr tail:\n{got.stderr.decode('utf-8', 'replace')[-1500:]}",
-        pytrace=False)
+        f"pvm stderr tail:\n{got.stderr.decode('utf-8', 'replace')[-1500:]}")
 
 
 def with_regressions(test):
