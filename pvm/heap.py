@@ -1,64 +1,324 @@
-"""The VM heap: every mutable or identity-bearing object a script creates is
-allocated (or adopted, when a builtin made it) here.
+"""The VM heap: ownership, accounting and pvm's own mark-sweep collector.
 
-Today the heap accounts: it counts objects and charges each an estimated size
-by pvm's size model (a fixed header plus a word per slot), so that the
-collector can later take ownership without touching any caller.
+Every mutable or identity-bearing object a script creates (lists, dicts,
+sets, functions, cells, modules) is registered here; the registry holds the
+strong reference that keeps it alive. A collection marks everything
+reachable from the roots (see ``Heap.roots``) and sweeps the rest: a dead
+container is cleared, which breaks any cycle it is part of, and dropped from
+the registry, after which CPython's reference counting frees it. CPython's
+own cycle collector is therefore not needed and is disabled while a VM runs.
+
+Strings and big ints are immutable host values: they are charged when the
+program creates them and counted as live when a collection reaches them, but
+never registered (reference counting frees them exactly). Floats, small ints
+(|n| < 2**63), bools and None are immediates of the size model (as they are
+in native code) and cost nothing. The size model is documented in
+docs/heap.md.
+
+Tri-colour invariant of the mark phase: an object is black once its id is in
+``marked`` and it has been taken off the gray stack; gray while on the stack;
+white otherwise. Sweeping frees exactly the registered objects left white.
+
+When collections happen. Pacing collections run only at safe points chosen by
+the interpreter (loop back-edges and calls), where every live value sits in a
+frame. A collection can also start inside an allocation, when the heap limit
+would be crossed (or in stress mode); the interpreter guarantees that at
+every allocation the values an instruction still needs are in a frame, on a
+root list, or the object being allocated itself.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import gc
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from pvm.objects import Cell, Function, Module
 
+if TYPE_CHECKING:
+    from pvm.interp import Frame
+
 HEADER_BYTES = 16
 WORD_BYTES = 8
+SMALL_INT = 2 ** 63
+DEFAULT_PAUSE = 1.0              # collect after allocating this fraction of the live bytes...
+DEFAULT_FLOOR = 4 * 1024 * 1024  # ...but never before this many bytes
 
 
 def size_of(obj: Any) -> int:
-    """pvm's size model for a heap object, in bytes."""
-    if isinstance(obj, (list, set)):
+    """pvm's size model for a heap value, in bytes (docs/heap.md)."""
+    kind = type(obj)
+    if kind is list or kind is tuple or kind is set or kind is frozenset:
         return HEADER_BYTES + WORD_BYTES * len(obj)
-    if isinstance(obj, dict):
+    if kind is dict:
         return HEADER_BYTES + 2 * WORD_BYTES * len(obj)
-    if isinstance(obj, Function):
+    if kind is str:
+        return HEADER_BYTES + (len(obj) if obj.isascii() else 4 * len(obj))
+    if kind is int:
+        return 0 if -SMALL_INT < obj < SMALL_INT else HEADER_BYTES + WORD_BYTES * ((obj.bit_length() + 63) // 64)
+    if kind is Function:
         return HEADER_BYTES + WORD_BYTES * (4 + len(obj.defaults) + len(obj.closure))
-    return HEADER_BYTES + WORD_BYTES
+    if kind is Cell or kind is Module:
+        return HEADER_BYTES + WORD_BYTES
+    return 0
+
+
+# Host objects that may hold VM values and are traversed through CPython's
+# own tp_traverse (gc.get_referents): iterators, views and lazy builtins.
+_TRAVERSED_HOST_TYPES = frozenset(type(sample) for sample in (
+    iter([]), iter(()), iter(set()), iter({}), iter({}.values()), iter({}.items()), iter(range(1)),
+    iter(""), iter("\u0100"), reversed([]), reversed({}), reversed({}.values()), reversed({}.items()),
+    {}.keys(), {}.values(), {}.items(), map(abs, ()), filter(None, ()), zip(), enumerate(()),
+    reversed(range(1)), iter(abs, None), slice(0),
+))
+_BUILTIN_METHOD = type([].append)
+_REGISTERED = (list, dict, set, Function, Cell, Module)
+
+
+@dataclass(slots=True)
+class HeapStats:
+    collections: int = 0
+    total_pause: float = 0.0          # seconds
+    max_pause: float = 0.0            # seconds
+    bytes_allocated: int = 0          # charged since the VM started
+    objects_allocated: int = 0
+    objects_freed: int = 0
+    live_bytes: int = 0               # after the last collection
+    peak_live_bytes: int = 0
+
+    def report(self) -> str:
+        return (f"collections: {self.collections}\n"
+                f"total pause: {self.total_pause * 1000:.3f} ms\n"
+                f"max pause: {self.max_pause * 1000:.3f} ms\n"
+                f"bytes allocated: {self.bytes_allocated}\n"
+                f"peak live bytes: {self.peak_live_bytes}\n"
+                f"objects freed: {self.objects_freed}\n")
 
 
 class Heap:
-    """Allocation and accounting for one VM."""
+    """Allocation, accounting and collection for one VM.
 
-    def __init__(self) -> None:
-        self.objects_allocated = 0
-        self.bytes_allocated = 0
+    Args:
+        pause: a pacing collection starts once the bytes allocated since the
+            last one exceed ``pause`` times the live bytes it left...
+        floor: ...and at least ``floor`` bytes.
+        limit: live bytes beyond which an allocation raises MemoryError (after
+            a full collection has been tried); None for no limit.
+        stress: collect at every allocation and every safe point.
+    """
 
-    def _charge(self, obj: Any) -> Any:
-        self.objects_allocated += 1
-        self.bytes_allocated += size_of(obj)
+    def __init__(self, *, pause: float = DEFAULT_PAUSE, floor: int = DEFAULT_FLOOR,
+                 limit: int | None = None, stress: bool = False) -> None:
+        self.objects: dict[int, Any] = {}
+        self.stats = HeapStats()
+        self.pause = pause
+        self.floor = floor
+        self.limit = limit
+        self.stress = stress
+        self.debt = 0                      # bytes charged since the last collection
+        self.threshold = floor             # debt at which a pacing collection is due
+        self.collect_due = stress
+        self.root_providers: list[Callable[[], Iterable[Any]]] = []
+        self.frame_provider: Callable[[], Iterable["Frame"]] = lambda: ()
+        self.temp_roots: list[Any] = []    # values a builtin holds mid-operation
+        self.handles: dict[int, Any] = {}  # objects an embedder holds, by id
+        self.graveyard: list[Any] | None = None   # tests: keep swept objects to check invariants
+        self._collecting = False
+
+    # --- Allocation and charging ---
+
+    def charge(self, nbytes: int, new: Any = None) -> None:
+        """Account ``nbytes`` just allocated (``new`` is the object, if any)."""
+        self.stats.bytes_allocated += nbytes
+        self.debt += nbytes
+        if self.debt >= self.threshold:
+            self.collect_due = True
+            if self.stress or (self.limit is not None
+                               and self.stats.live_bytes + self.debt > self.limit):
+                self.collect(extra_roots=(new,))
+                if self.limit is not None and self.stats.live_bytes > self.limit:
+                    self._refuse(0)
+
+    def reserve(self, nbytes: int) -> None:
+        """Refuse up front an allocation of ``nbytes`` that cannot fit under the
+        limit even after a full collection. Callers keep every operand in a frame."""
+        if self.limit is None or self.stats.live_bytes + self.debt + nbytes <= self.limit:
+            return
+        self.collect()
+        if self.stats.live_bytes + nbytes > self.limit:
+            self._refuse(nbytes)
+
+    def _refuse(self, nbytes: int) -> None:
+        raise MemoryError(f"heap limit of {self.limit} bytes exceeded "
+                          f"({self.stats.live_bytes + nbytes} bytes needed)")
+
+    def _register(self, obj: Any) -> Any:
+        self.objects[id(obj)] = obj
+        self.stats.objects_allocated += 1
+        self.charge(size_of(obj), obj)
         return obj
 
     def new_list(self, items: Iterable[Any] = ()) -> list[Any]:
-        return self._charge(list(items))
+        return self._register(list(items))
 
     def new_dict(self, pairs: Iterable[tuple[Any, Any]] = ()) -> dict[Any, Any]:
-        return self._charge(dict(pairs))
+        return self._register(dict(pairs))
 
     def new_set(self, items: Iterable[Any] = ()) -> set[Any]:
-        return self._charge(set(items))
+        return self._register(set(items))
 
     def new_cell(self, value: Any = Cell.EMPTY) -> Cell:
-        return self._charge(Cell(value))
+        return self._register(Cell(value))
 
     def new_function(self, *args: Any) -> Function:
-        return self._charge(Function(*args))
+        return self._register(Function(*args))
 
     def new_module(self, name: str, origin: str | None, namespace: dict[str, Any]) -> Module:
-        return self._charge(Module(name, origin, namespace))
+        return self._register(Module(name, origin, namespace))
 
     def adopt(self, obj: Any) -> Any:
-        """Take ownership of a container a builtin created; other values pass through."""
-        if type(obj) in (list, dict, set):
-            self._charge(obj)
+        """Own or charge a value that host code (an operator, a builtin) created."""
+        kind = type(obj)
+        if kind is int:
+            if -SMALL_INT < obj < SMALL_INT:
+                return obj
+            self.charge(size_of(obj))
+        elif kind is str:
+            self.charge(HEADER_BYTES + (len(obj) if obj.isascii() else 4 * len(obj)))
+        elif (kind is list or kind is dict or kind is set) and id(obj) not in self.objects:
+            self._register(obj)
         return obj
+
+    def grew(self, container: Any, before: int) -> None:
+        """Charge the growth of a container that a host method extended in place."""
+        added = len(container) - before
+        if added > 0:
+            self.charge(added * (2 * WORD_BYTES if type(container) is dict else WORD_BYTES))
+
+    # --- Roots ---
+
+    def roots(self) -> Iterator[Any]:
+        """Everything a collection starts from, one block per kind."""
+        # Frames of every tier: locals, operand stacks and cells of each frame
+        # of each active interpreter loop (the JIT adds its deopt buffers here).
+        yield from self.frame_provider()
+        # Module globals, the builtins namespace and the loaded modules
+        # (stdlib module objects included): provided by the interpreter.
+        for provider in self.root_providers:
+            yield from provider()
+        # Temporary roots: values a builtin or a host call holds mid-operation
+        # (arguments handed to the host, values a script callback returned to it).
+        yield from self.temp_roots
+        # Handles an embedder holds.
+        yield from self.handles.values()
+
+    # --- Collection ---
+
+    def collect(self, extra_roots: Iterable[Any] = ()) -> None:
+        """A full collection: mark from the roots (plus ``extra_roots``), sweep."""
+        if self._collecting:
+            return
+        self._collecting = True
+        start = time.perf_counter()
+        try:
+            marked, live = self._mark(list(self.roots()) + list(extra_roots))
+            freed = self._sweep(marked)
+        finally:
+            self._collecting = False
+        pause = time.perf_counter() - start
+        stats = self.stats
+        stats.collections += 1
+        stats.total_pause += pause
+        stats.max_pause = max(stats.max_pause, pause)
+        stats.objects_freed += freed
+        stats.live_bytes = live
+        stats.peak_live_bytes = max(stats.peak_live_bytes, live)
+        self.debt = 0
+        self.threshold = 0 if self.stress else max(self.floor, int(live * self.pause))
+        self.collect_due = self.stress
+
+    def _mark(self, gray: list[Any]) -> tuple[set[int], int]:
+        """Blacken everything reachable from ``gray``; returns (marked ids, live bytes)."""
+        from pvm.interp import Frame  # the frame type lives with the interpreter
+
+        marked: set[int] = set()
+        registry = self.objects
+        live = 0
+        push = gray.append
+        extend = gray.extend
+        while gray:
+            obj = gray.pop()
+            kind = type(obj)
+            if kind is int or kind is float or kind is bool or obj is None:
+                if kind is int and not -SMALL_INT < obj < SMALL_INT and id(obj) not in marked:
+                    marked.add(id(obj))
+                    live += size_of(obj)
+                continue
+            oid = id(obj)
+            if oid in marked:
+                continue
+            marked.add(oid)
+            if kind is str:
+                live += size_of(obj)
+            elif kind is list or kind is tuple or kind is set or kind is frozenset:
+                extend(obj)
+            elif kind is dict:
+                extend(obj.keys())
+                extend(obj.values())
+            elif kind is Frame:
+                extend(obj.locals)
+                extend(obj.stack)
+                extend(obj.cells)
+                push(obj.globals)
+            elif kind is Function:
+                extend(obj.defaults)
+                extend(obj.closure)
+                push(obj.globals)
+            elif kind is Cell:
+                push(obj.value)
+            elif kind is Module:
+                push(obj.dict)
+            elif kind is _BUILTIN_METHOD:
+                owner = getattr(obj, "__self__", None)
+                if type(owner) in (list, dict, set, str):
+                    push(owner)
+            elif kind in _TRAVERSED_HOST_TYPES:
+                extend(referent for referent in gc.get_referents(obj) if not isinstance(referent, type))
+            if kind in _REGISTERED:
+                live += size_of(obj)
+                if oid not in registry:
+                    registry[oid] = obj     # a container a builtin made and nobody adopted
+        return marked, live
+
+    def _sweep(self, marked: set[int]) -> int:
+        dead = [obj for oid, obj in self.objects.items() if oid not in marked]
+        for obj in dead:
+            del self.objects[id(obj)]
+            _clear(obj)
+        if self.graveyard is not None:
+            self.graveyard.extend(dead)
+        return len(dead)
+
+    def check_invariants(self) -> None:
+        """Tests only: nothing reachable from the roots was swept. The
+        graveyard keeps swept objects alive, so their ids stay unique."""
+        assert self.graveyard is not None, "set heap.graveyard = [] before running to check invariants"
+        marked, _ = self._mark(list(self.roots()))
+        revived = [obj for obj in self.graveyard if id(obj) in marked]
+        assert not revived, f"reachable objects were swept: {revived[:5]!r}"
+
+
+def _clear(obj: Any) -> None:
+    """Empty a dead object so that cycles through it fall apart."""
+    kind = type(obj)
+    if kind is list or kind is dict or kind is set:
+        obj.clear()
+    elif kind is Function:
+        obj.defaults = ()
+        obj.closure = ()
+        obj.globals = {}
+    elif kind is Cell:
+        obj.value = Cell.EMPTY
+    elif kind is Module:
+        obj.dict = {}

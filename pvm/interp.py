@@ -6,10 +6,17 @@ recursion never recurses in Python and the depth limit is pvm's own. Only a
 call that comes from host code (a builtin such as ``sorted`` calling a key
 function) starts a nested loop.
 
-Each code object is pre-decoded once into a list of ``(opcode, operand)``
-tuples whose operands are already resolved (the constant itself, the name
-string, the operator function), see ``decode``. The loop keeps the frame's
-hot state in Python locals and dispatches on plain ints, hottest first.
+The loop runs over pre-decoded instructions (pvm.frames.decode), keeps the
+frame's hot state in Python locals and dispatches on plain ints, hottest
+first.
+
+The collector's view. ``top_frame`` is the innermost frame of the running
+loop, updated at every frame switch; a loop started below a host call pushes
+its caller's ``top_frame`` on ``suspended``, so the frame chains of every
+active loop are roots. Pacing collections run at safe points (back-edges and
+calls). Host calls keep their callee and arguments on the operand stack until
+they return, and values a script callback hands back to the host stay on
+``heap.temp_roots`` until the host call that started the callback returns.
 
 A script-visible exception is a host exception instance of a builtin type.
 When one escapes an instruction, the loop unwinds the frames it owns, records
@@ -19,22 +26,25 @@ loop (below a host call) adds its own frames as the error passes through.
 
 from __future__ import annotations
 
+import gc
 import operator
 import os
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from pvm import builtins as builtins_mod
+from pvm import config
 from pvm.attributes import delete_attribute, get_attribute, set_attribute
 from pvm.code import Code
 from pvm.errors import PvmError, ScriptError, TracebackEntry, VMInternalError
-from pvm.heap import Heap
+from pvm.frames import (UNBOUND, Frame, bind_arguments, check_unpackable, name_error, unbound_deref, unpack,
+                        unpack_ex)
+from pvm.heap import WORD_BYTES, Heap
 from pvm.natives import NATIVE_MODULES
-from pvm.objects import Cell, Function, Module
-from pvm.opcodes import (BINARY_OPERATORS, COMPARE_OPERATORS, FORMAT_CONVERSION_MASK, FORMAT_HAS_SPEC,
-                         MAKE_FUNCTION_CLOSURE, MAKE_FUNCTION_DEFAULTS, OPCODES, Op, Operand)
+from pvm.objects import Function, Module
+from pvm.opcodes import (FORMAT_CONVERSION_MASK, FORMAT_HAS_SPEC, MAKE_FUNCTION_CLOSURE, MAKE_FUNCTION_DEFAULTS,
+                         OPCODES, Op)
 
 DEFAULT_MAX_DEPTH = 1000          # frames, as CPython's default recursion limit counts them
-UNBOUND: Any = Cell.EMPTY          # marks an unassigned fast local
 _EXHAUSTED: Any = object()         # FOR_ITER's sentinel for a finished iterator
 
 # Host exception types a script may meet; anything else escaping an
@@ -43,140 +53,9 @@ SCRIPT_EXCEPTIONS = (ArithmeticError, LookupError, ValueError, TypeError, NameEr
                      AssertionError, RecursionError, ImportError, StopIteration, MemoryError,
                      NotImplementedError, RuntimeError)
 
-_BINARY_FUNCS = tuple(getattr(operator, name) for _, name in BINARY_OPERATORS)
-_COMPARE_FUNCS = tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS)
+_BUILTIN_METHOD = type([].append)
+_GROWABLE = (list, dict, set)
 _CONVERSIONS: tuple[Callable[[Any], Any] | None, ...] = (None, str, repr, ascii)
-
-
-class Frame:
-    """One activation of a code object."""
-
-    __slots__ = ("code", "instrs", "globals", "locals", "cells", "stack", "pc", "back")
-
-    def __init__(self, code: Code, globals_: dict[str, Any], locals_: list[Any],
-                 cells: list[Cell], back: "Frame | None") -> None:
-        self.code = code
-        self.instrs = code.decoded if code.decoded is not None else decode(code)
-        self.globals = globals_
-        self.locals = locals_
-        self.cells = cells
-        self.stack: list[Any] = []
-        self.pc = 0
-        self.back = back
-
-
-# --- Pre-decoding ---
-
-def decode(code: Code) -> list[tuple[int, Any]]:
-    """Resolve every operand once, by its kind in the opcode table."""
-    resolvers: dict[Operand, Callable[[int], Any]] = {
-        Operand.CONST: code.consts.__getitem__,
-        Operand.NAME: code.names.__getitem__,
-        Operand.BINOP: _BINARY_FUNCS.__getitem__,
-        Operand.CMPOP: _COMPARE_FUNCS.__getitem__,
-    }
-    decoded = []
-    for op, arg in zip(code.ops, code.args):
-        resolve = resolvers.get(OPCODES[op].operand)
-        decoded.append((int(op), resolve(arg) if resolve else arg))
-    code.decoded = decoded
-    return decoded
-
-
-# --- Argument binding ---
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def _name_list(names: list[str]) -> str:
-    quoted = [f"'{n}'" for n in names]
-    if len(quoted) == 1:
-        return quoted[0]
-    if len(quoted) == 2:
-        return f"{quoted[0]} and {quoted[1]}"
-    return ", ".join(quoted[:-1]) + f", and {quoted[-1]}"
-
-
-def bind_arguments(func: Function, args: list[Any] | tuple[Any, ...],
-                   kwargs: dict[str, Any] | None) -> list[Any]:
-    """Fast locals for a call of ``func``, with CPython's TypeError wording."""
-    code = func.code
-    argcount = code.argcount
-    nargs = len(args)
-    if nargs > argcount:
-        ndefaults = len(func.defaults)
-        if ndefaults:
-            takes = f"from {argcount - ndefaults} to {argcount} positional arguments"
-        else:
-            takes = _plural(argcount, "positional argument")
-        given = f"{nargs} {'was' if nargs == 1 else 'were'} given"
-        raise TypeError(f"{func.qualname}() takes {takes} but {given}")
-    locals_ = list(args)
-    locals_.extend([UNBOUND] * (len(code.varnames) - nargs))
-    if kwargs:
-        params = code.varnames[:argcount]
-        for key, value in kwargs.items():
-            try:
-                index = params.index(key)
-            except ValueError:
-                raise TypeError(f"{func.qualname}() got an unexpected keyword argument '{key}'") from None
-            if locals_[index] is not UNBOUND:
-                raise TypeError(f"{func.qualname}() got multiple values for argument '{key}'")
-            locals_[index] = value
-    if nargs < argcount:
-        first_default = argcount - len(func.defaults)
-        missing = []
-        for index in range(nargs, argcount):
-            if locals_[index] is UNBOUND:
-                if index >= first_default:
-                    locals_[index] = func.defaults[index - first_default]
-                else:
-                    missing.append(code.varnames[index])
-        if missing:
-            raise TypeError(f"{func.qualname}() missing {_plural(len(missing), 'required positional argument')}: "
-                            f"{_name_list(missing)}")
-    return locals_
-
-
-def _new_cells(code: Code, locals_: list[Any], closure: tuple[Cell, ...], heap: Heap) -> list[Cell]:
-    cells = [heap.new_cell(locals_[p] if p >= 0 else UNBOUND) for p in code.cell_params]
-    cells.extend(closure)
-    return cells
-
-
-def _unbound_deref(code: Code, index: int) -> Exception:
-    if index < len(code.cellvars):
-        return UnboundLocalError(f"cannot access local variable '{code.cellvars[index]}' "
-                                 "where it is not associated with a value")
-    name = code.freevars[index - len(code.cellvars)]
-    return NameError(f"cannot access free variable '{name}' where it is not associated with a value"
-                     " in enclosing scope")
-
-
-def name_error(name: str, code: Code, globals_: dict[str, Any], builtins: dict[str, Any]) -> NameError:
-    """A NameError that remembers where the name was looked up, for the
-    "Did you mean" hint CPython computes when it prints the error."""
-    error = NameError(f"name '{name}' is not defined", name=name)
-    error.pvm_scopes = (code.varnames, globals_, builtins)  # type: ignore[attr-defined]
-    return error
-
-
-def _unpack(seq: Any, count: int) -> list[Any]:
-    items = list(seq)
-    if len(items) != count:
-        if len(items) > count:
-            raise ValueError(f"too many values to unpack (expected {count})")
-        raise ValueError(f"not enough values to unpack (expected {count}, got {len(items)})")
-    return items
-
-
-def _unpack_ex(seq: Any, before: int, after: int, heap: Heap) -> list[Any]:
-    items = list(seq)
-    if len(items) < before + after:
-        raise ValueError(f"not enough values to unpack (expected at least {before + after}, got {len(items)})")
-    middle = heap.new_list(items[before:len(items) - after])
-    return items[:before] + [middle] + items[len(items) - after:]
 
 
 class Interpreter:
@@ -188,17 +67,35 @@ class Interpreter:
 
     def __init__(self, *, write: Callable[[str], Any] | None = None,
                  loader: Callable[[str, list[str]], tuple[Code, str] | None] | None = None,
-                 search_path: list[str] | None = None, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
-        self.heap = Heap()
+                 search_path: list[str] | None = None, max_depth: int = DEFAULT_MAX_DEPTH,
+                 heap: Heap | None = None) -> None:
+        self.heap = heap if heap is not None else Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS)
         self.write: Callable[[str], Any] = write or (lambda text: None)
         self.loader = loader
         self.search_path = list(search_path or [])
         self.max_depth = max_depth
         self.depth = 0
+        self.top_frame: Frame | None = None       # innermost frame of the running loop
+        self.suspended: list[Frame | None] = []   # top frames of the loops below host calls
         self.modules: dict[str, Module] = {}
         self.builtins = builtins_mod.make_builtins(self)
         # AssertionError is reachable through LOAD_ASSERTION_ERROR only
         self.callable_types = builtins_mod.CALLABLE_TYPES | {AssertionError}
+        self.heap.frame_provider = self._live_frames
+        self.heap.root_providers.append(self._namespace_roots)
+
+    # --- Roots for the collector ---
+
+    def _live_frames(self) -> Iterator[Frame]:
+        for top in [self.top_frame, *self.suspended]:
+            frame = top
+            while frame is not None:
+                yield frame
+                frame = frame.back
+
+    def _namespace_roots(self) -> Iterator[Any]:
+        yield self.builtins
+        yield from self.modules.values()
 
     # --- Entry points ---
 
@@ -210,25 +107,41 @@ class Interpreter:
         return module
 
     def execute_module_code(self, code: Code, module: Module) -> Any:
-        return self._run_frame(Frame(code, module.dict, [], _new_cells(code, [], (), self.heap), None))
+        return self._run_frame(Frame(code, module.dict, [], None), ())
 
     def call_from_host(self, func: Function, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Call a script function from Python code (a builtin's callback)."""
-        locals_ = bind_arguments(func, args, kwargs)
+        """Call a script function from Python code (a builtin's callback). The
+        result stays a temporary root until the host call that asked for it returns."""
         code = func.code
         code.profile.calls += 1
-        frame = Frame(code, func.globals, locals_, _new_cells(code, locals_, func.closure, self.heap), None)
-        return self._run_frame(frame)
+        result = self._run_frame(Frame(code, func.globals, bind_arguments(func, args, kwargs), None), func.closure)
+        self.heap.temp_roots.append(result)
+        return result
 
-    def _run_frame(self, frame: Frame) -> Any:
+    def _run_frame(self, frame: Frame, closure: tuple[Any, ...]) -> Any:
+        """Run ``frame`` in a new loop, below whatever loop is running now.
+
+        The outermost entry disables CPython's cycle collector (pvm's own
+        collector owns VM objects) and restores the host's setting on exit."""
         if self.depth >= self.max_depth:
             raise RecursionError("maximum recursion depth exceeded")
+        outermost = self.depth == 0
+        host_gc = outermost and gc.isenabled()
+        if host_gc:
+            gc.disable()
         base_depth = self.depth
         self.depth += 1
+        self.suspended.append(self.top_frame)
+        self.top_frame = frame
         try:
+            if closure or frame.code.cell_params:
+                frame.make_cells(closure, self.heap)
             return self._execute(frame)
         finally:
+            self.top_frame = self.suspended.pop()
             self.depth = base_depth
+            if host_gc:
+                gc.enable()
 
     # --- Modules ---
 
@@ -272,9 +185,9 @@ class Interpreter:
 
     def _execute(self, frame: Frame) -> Any:  # noqa: C901 - one dispatch loop by design
         heap = self.heap
+        limited = heap.limit is not None
         builtins = self.builtins
         callable_types = self.callable_types
-        new_list = heap.new_list
         adopt = heap.adopt
         code = frame.code
         instrs = frame.instrs
@@ -323,6 +236,8 @@ class Interpreter:
                 elif op == STORE_FAST:
                     locals_[arg] = pop()
                 elif op == BINARY_OP:
+                    if limited:
+                        heap.reserve(_result_size(arg, stack[-2], stack[-1]))
                     right = pop()
                     stack[-1] = adopt(arg(stack[-1], right))
                 elif op == COMPARE_OP:
@@ -336,6 +251,8 @@ class Interpreter:
                         pc = arg
                 elif op == JUMP_BACKWARD:
                     code.profile.backedges += 1
+                    if heap.collect_due:
+                        heap.collect()
                     pc = arg
                 elif op == JUMP_FORWARD:
                     pc = arg
@@ -356,18 +273,19 @@ class Interpreter:
                     else:
                         push(value)
                 elif op == CALL or op == CALL_KW:
+                    base = len(stack) - arg - 1
                     if op == CALL:
                         kwargs = None
                         nargs = arg
                     else:
                         names = pop()
+                        base -= 1
                         nargs = arg - len(names)
-                        kwargs = dict(zip(names, stack[len(stack) - len(names):]))
-                        del stack[len(stack) - len(names):]
-                    args = stack[len(stack) - nargs:]
-                    del stack[len(stack) - nargs:]
-                    func = pop()
+                        kwargs = dict(zip(names, stack[base + 1 + nargs:]))
+                    func = stack[base]
+                    args = stack[base + 1:base + 1 + nargs]
                     if type(func) is Function:
+                        del stack[base:]
                         new_locals = bind_arguments(func, args, kwargs)
                         if self.depth >= self.max_depth:
                             raise RecursionError("maximum recursion depth exceeded")
@@ -375,9 +293,9 @@ class Interpreter:
                         callee = func.code
                         callee.profile.calls += 1
                         frame.pc = pc
-                        frame = Frame(callee, func.globals, new_locals,
-                                      _new_cells(callee, new_locals, func.closure, heap) if callee.cell_params
-                                      or func.closure else [], frame)
+                        frame = self.top_frame = Frame(callee, func.globals, new_locals, frame)
+                        if callee.cell_params or func.closure:
+                            frame.make_cells(func.closure, heap)
                         code = callee
                         instrs = frame.instrs
                         stack = frame.stack
@@ -387,17 +305,23 @@ class Interpreter:
                         cells = frame.cells
                         globals_ = frame.globals
                         pc = 0
+                        if heap.collect_due:
+                            heap.collect()
                     else:
+                        # callee and arguments stay on the stack (rooted) until the host returns
                         if type(func) is type and func not in callable_types:
                             raise TypeError(f"cannot create '{func.__name__}' instances")
-                        push(adopt(func(*args, **kwargs) if kwargs else func(*args)))
+                        frame.pc = pc
+                        value = self._call_host(func, args, kwargs)
+                        del stack[base:]
+                        push(value)
                 elif op == RETURN_VALUE:
                     value = pop()
                     back = frame.back
                     if back is None:
                         return value
                     self.depth -= 1
-                    frame = back
+                    frame = self.top_frame = back
                     code = frame.code
                     instrs = frame.instrs
                     stack = frame.stack
@@ -416,11 +340,16 @@ class Interpreter:
                 elif op == STORE_SUBSCR:
                     key = pop()
                     container = pop()
-                    container[key] = pop()
+                    if type(container) is dict:
+                        before = len(container)
+                        container[key] = pop()
+                        heap.grew(container, before)
+                    else:
+                        container[key] = pop()
                 elif op == LOAD_DEREF:
                     value = cells[arg].value
                     if value is UNBOUND:
-                        raise _unbound_deref(code, arg)
+                        raise unbound_deref(code, arg)
                     push(value)
                 elif op == STORE_DEREF:
                     cells[arg].value = pop()
@@ -442,6 +371,22 @@ class Interpreter:
             raise VMInternalError(f"internal error at {code.filename}:{code.line_at(pc - 1)}: "
                                   f"{type(exc).__name__}: {exc}") from exc
 
+    def _call_host(self, func: Any, args: list[Any], kwargs: dict[str, Any] | None) -> Any:
+        """Call a host callable: values script callbacks return to it stay rooted
+        until it returns, and a container it grows in place is charged."""
+        heap = self.heap
+        mark = len(heap.temp_roots)
+        owner = func.__self__ if type(func) is _BUILTIN_METHOD else None
+        grows = type(owner) in _GROWABLE
+        before = len(owner) if grows else 0
+        try:
+            result = func(*args, **kwargs) if kwargs else func(*args)
+        finally:
+            del heap.temp_roots[mark:]
+        if grows:
+            heap.grew(owner, before)
+        return heap.adopt(result)
+
     def _execute_rare(self, op: int, arg: Any, frame: Frame, stack: list[Any], code: Code) -> None:
         """The instructions not worth a branch in the hot loop; they may move ``frame.pc``."""
         heap = self.heap
@@ -456,7 +401,7 @@ class Interpreter:
             frame.locals[arg] = UNBOUND
         elif op == Op.DELETE_DEREF:
             if frame.cells[arg].value is UNBOUND:
-                raise _unbound_deref(code, arg)
+                raise unbound_deref(code, arg)
             frame.cells[arg].value = UNBOUND
         elif op == Op.LOAD_CLOSURE:
             stack.append(frame.cells[arg])
@@ -522,50 +467,46 @@ class Interpreter:
         elif op == Op.BUILD_SLICE:
             _replace_top(stack, arg, slice(*stack[len(stack) - arg:]))
         elif op == Op.BUILD_STRING:
-            _replace_top(stack, arg, "".join(stack[len(stack) - arg:]))
+            _replace_top(stack, arg, heap.adopt("".join(stack[len(stack) - arg:])))
         elif op == Op.LIST_APPEND:
             value = stack.pop()
             stack[-arg].append(value)
+            heap.charge(WORD_BYTES)
         elif op == Op.SET_ADD:
-            value = stack.pop()
-            stack[-arg].add(value)
+            container = stack[-arg - 1]
+            before = len(container)
+            container.add(stack.pop())
+            heap.grew(container, before)
         elif op == Op.MAP_ADD:
-            value = stack.pop()
-            key = stack.pop()
-            stack[-arg][key] = value
-        elif op == Op.LIST_EXTEND:
-            value = stack.pop()
-            try:
-                stack[-arg].extend(value)
-            except TypeError:
-                if not hasattr(value, "__iter__"):
-                    raise TypeError(f"Value after * must be an iterable, not {type(value).__name__}") from None
-                raise
-        elif op == Op.SET_UPDATE:
-            value = stack.pop()
-            stack[-arg].update(value)
-        elif op == Op.DICT_UPDATE:
-            value = stack.pop()
-            if not isinstance(value, dict):
-                raise TypeError(f"'{type(value).__name__}' object is not a mapping")
-            stack[-arg].update(value)
+            container = stack[-arg - 2]
+            before = len(container)
+            container[stack[-2]] = stack[-1]
+            del stack[-2:]
+            heap.grew(container, before)
+        elif op in (Op.LIST_EXTEND, Op.SET_UPDATE, Op.DICT_UPDATE):
+            container = stack[-arg - 1]
+            before = len(container)
+            _extend(op, container, stack[-1])
+            stack.pop()
+            heap.grew(container, before)
         elif op == Op.LIST_TO_TUPLE:
             stack[-1] = tuple(stack[-1])
         elif op == Op.UNPACK_SEQUENCE:
-            _check_unpackable(stack[-1])
-            items = _unpack(stack.pop(), arg)
+            check_unpackable(stack[-1])
+            items = unpack(stack.pop(), arg)
             items.reverse()
             stack.extend(items)
         elif op == Op.UNPACK_EX:
-            _check_unpackable(stack[-1])
-            items = _unpack_ex(stack.pop(), arg & 0xFF, arg >> 8, heap)
+            check_unpackable(stack[-1])
+            items = unpack_ex(stack[-1], arg & 0xFF, arg >> 8, heap)
             items.reverse()
+            stack.pop()
             stack.extend(items)
         elif op == Op.FORMAT_VALUE:
             spec = stack.pop() if arg & FORMAT_HAS_SPEC else ""
             convert = _CONVERSIONS[arg & FORMAT_CONVERSION_MASK]
             value = stack[-1]
-            stack[-1] = format(convert(value) if convert else value, spec)
+            stack[-1] = heap.adopt(format(convert(value) if convert else value, spec))
         elif op == Op.IMPORT_NAME:
             stack.append(self.import_module(arg))
         elif op == Op.IMPORT_FROM:
@@ -579,14 +520,50 @@ class Interpreter:
             raise VMInternalError(f"opcode {OPCODES[op].name} has no handler")
 
 
+def _extend(op: int, container: Any, value: Any) -> None:
+    """LIST_EXTEND, SET_UPDATE and DICT_UPDATE, with CPython's messages."""
+    if op == Op.DICT_UPDATE:
+        if not isinstance(value, dict):
+            raise TypeError(f"'{type(value).__name__}' object is not a mapping")
+        container.update(value)
+        return
+    try:
+        (container.extend if op == Op.LIST_EXTEND else container.update)(value)
+    except TypeError:
+        if not hasattr(value, "__iter__"):
+            raise TypeError(f"Value after * must be an iterable, not {type(value).__name__}") from None
+        raise
+
+
+def _result_size(func: Callable[[Any, Any], Any], left: Any, right: Any) -> int:
+    """The bytes an operator's result will take, where that is known before
+    computing it (sequence repetition and concatenation, big powers and shifts)."""
+    if func in _REPEAT:
+        if type(right) is int and type(left) in _SEQUENCES:
+            return right * len(left) * (WORD_BYTES if type(left) is not str else 1)
+        if type(left) is int and type(right) in _SEQUENCES:
+            return left * len(right) * (WORD_BYTES if type(right) is not str else 1)
+    elif func in _CONCAT:
+        if type(left) is type(right) and type(left) in _SEQUENCES:
+            return (len(left) + len(right)) * (WORD_BYTES if type(left) is not str else 1)
+    elif type(left) is int and type(right) is int and right > 0:
+        if func in _POWER:
+            return right * left.bit_length() // 8
+        if func in _SHIFT:
+            return (left.bit_length() + right) // 8
+    return 0
+
+
+_SEQUENCES = (str, list, tuple)
+_REPEAT = (operator.mul, operator.imul)
+_CONCAT = (operator.add, operator.iadd)
+_POWER = (operator.pow, operator.ipow)
+_SHIFT = (operator.lshift, operator.ilshift)
+
+
 def _replace_top(stack: list[Any], count: int, value: Any) -> None:
     del stack[len(stack) - count:]
     stack.append(value)
-
-
-def _check_unpackable(value: Any) -> None:
-    if not hasattr(value, "__iter__") and not hasattr(value, "__getitem__"):
-        raise TypeError(f"cannot unpack non-iterable {type(value).__name__} object")
 
 
 # Opcodes the hot loop of Interpreter._execute handles itself; every other row

@@ -1,0 +1,164 @@
+"""Frames and calls: the data a tier-0 activation is made of, how its
+instructions are pre-decoded, and how arguments are bound to parameters with
+CPython's error wording.
+
+Each code object is pre-decoded once into a list of ``(opcode, operand)``
+tuples whose operands are already resolved (the constant itself, the name
+string, the operator function), so the dispatch loop never decodes.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+from pvm.code import Code
+from pvm.heap import Heap
+from pvm.objects import Cell, Function
+from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Operand
+
+UNBOUND: Any = Cell.EMPTY          # marks an unassigned fast local
+
+_BINARY_FUNCS = tuple(getattr(operator, name) for _, name in BINARY_OPERATORS)
+_COMPARE_FUNCS = tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS)
+
+
+class Frame:
+    """One activation of a code object. ``back`` is the calling frame of the
+    same interpreter loop (None for the frame a loop was started with)."""
+
+    __slots__ = ("code", "instrs", "globals", "locals", "cells", "stack", "pc", "back")
+
+    def __init__(self, code: Code, globals_: dict[str, Any], locals_: list[Any], back: "Frame | None") -> None:
+        self.code = code
+        self.instrs = code.decoded if code.decoded is not None else decode(code)
+        self.globals = globals_
+        self.locals = locals_
+        self.cells: list[Cell] = []
+        self.stack: list[Any] = []
+        self.pc = 0
+        self.back = back
+
+    def make_cells(self, closure: tuple[Cell, ...], heap: Heap) -> None:
+        """The frame's own cells, then the closure's. The closure's cells and
+        each new cell are in the frame before the next allocation, so a
+        collection that allocation starts sees them."""
+        params = self.code.cell_params
+        cells = self.cells = [UNBOUND] * len(params) + list(closure)
+        for index, param in enumerate(params):
+            cells[index] = heap.new_cell(self.locals[param] if param >= 0 else UNBOUND)
+
+
+# --- Pre-decoding ---
+
+def decode(code: Code) -> list[tuple[int, Any]]:
+    """Resolve every operand once, by its kind in the opcode table."""
+    resolvers: dict[Operand, Callable[[int], Any]] = {
+        Operand.CONST: code.consts.__getitem__,
+        Operand.NAME: code.names.__getitem__,
+        Operand.BINOP: _BINARY_FUNCS.__getitem__,
+        Operand.CMPOP: _COMPARE_FUNCS.__getitem__,
+    }
+    decoded = []
+    for op, arg in zip(code.ops, code.args):
+        resolve = resolvers.get(OPCODES[op].operand)
+        decoded.append((int(op), resolve(arg) if resolve else arg))
+    code.decoded = decoded
+    return decoded
+
+
+# --- Argument binding ---
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _name_list(names: list[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    if len(quoted) == 1:
+        return quoted[0]
+    if len(quoted) == 2:
+        return f"{quoted[0]} and {quoted[1]}"
+    return ", ".join(quoted[:-1]) + f", and {quoted[-1]}"
+
+
+def bind_arguments(func: Function, args: list[Any] | tuple[Any, ...],
+                   kwargs: dict[str, Any] | None) -> list[Any]:
+    """Fast locals for a call of ``func``, with CPython's TypeError wording."""
+    code = func.code
+    argcount = code.argcount
+    nargs = len(args)
+    if nargs > argcount:
+        ndefaults = len(func.defaults)
+        if ndefaults:
+            takes = f"from {argcount - ndefaults} to {argcount} positional arguments"
+        else:
+            takes = _plural(argcount, "positional argument")
+        given = f"{nargs} {'was' if nargs == 1 else 'were'} given"
+        raise TypeError(f"{func.qualname}() takes {takes} but {given}")
+    locals_ = list(args)
+    locals_.extend([UNBOUND] * (len(code.varnames) - nargs))
+    if kwargs:
+        params = code.varnames[:argcount]
+        for key, value in kwargs.items():
+            try:
+                index = params.index(key)
+            except ValueError:
+                raise TypeError(f"{func.qualname}() got an unexpected keyword argument '{key}'") from None
+            if locals_[index] is not UNBOUND:
+                raise TypeError(f"{func.qualname}() got multiple values for argument '{key}'")
+            locals_[index] = value
+    if nargs < argcount:
+        first_default = argcount - len(func.defaults)
+        missing = []
+        for index in range(nargs, argcount):
+            if locals_[index] is UNBOUND:
+                if index >= first_default:
+                    locals_[index] = func.defaults[index - first_default]
+                else:
+                    missing.append(code.varnames[index])
+        if missing:
+            raise TypeError(f"{func.qualname}() missing {_plural(len(missing), 'required positional argument')}: "
+                            f"{_name_list(missing)}")
+    return locals_
+
+
+def unbound_deref(code: Code, index: int) -> Exception:
+    if index < len(code.cellvars):
+        return UnboundLocalError(f"cannot access local variable '{code.cellvars[index]}' "
+                                 "where it is not associated with a value")
+    name = code.freevars[index - len(code.cellvars)]
+    return NameError(f"cannot access free variable '{name}' where it is not associated with a value"
+                     " in enclosing scope")
+
+
+def name_error(name: str, code: Code, globals_: dict[str, Any], builtins: dict[str, Any]) -> NameError:
+    """A NameError that remembers where the name was looked up, for the
+    "Did you mean" hint CPython computes when it prints the error."""
+    error = NameError(f"name '{name}' is not defined", name=name)
+    error.pvm_scopes = (code.varnames, globals_, builtins)  # type: ignore[attr-defined]
+    return error
+
+
+def unpack(seq: Any, count: int) -> list[Any]:
+    items = list(seq)
+    if len(items) != count:
+        if len(items) > count:
+            raise ValueError(f"too many values to unpack (expected {count})")
+        raise ValueError(f"not enough values to unpack (expected {count}, got {len(items)})")
+    return items
+
+
+def unpack_ex(seq: Any, before: int, after: int, heap: Heap) -> list[Any]:
+    """The items of ``seq`` with the starred middle made a list. ``seq`` must
+    still be on the operand stack: the items are only in a host list here."""
+    items = list(seq)
+    if len(items) < before + after:
+        raise ValueError(f"not enough values to unpack (expected at least {before + after}, got {len(items)})")
+    middle = heap.new_list(items[before:len(items) - after])
+    return items[:before] + [middle] + items[len(items) - after:]
+
+
+def check_unpackable(value: Any) -> None:
+    if not hasattr(value, "__iter__") and not hasattr(value, "__getitem__"):
+        raise TypeError(f"cannot unpack non-iterable {type(value).__name__} object")
