@@ -123,13 +123,23 @@ def bind_arguments(func: Function, args: list[Any] | tuple[Any, ...],
     return locals_
 
 
-def unbound_deref(code: Code, index: int) -> Exception:
+def _raised_by_pvm(error: NameError) -> NameError:
+    """Mark a NameError as the script's: one raised by Python itself would be a bug in pvm."""
+    error.pvm_raised = True  # type: ignore[attr-defined]
+    return error
+
+
+def unbound_local(name: str) -> NameError:
+    return _raised_by_pvm(UnboundLocalError(f"cannot access local variable '{name}' "
+                                            "where it is not associated with a value"))
+
+
+def unbound_deref(code: Code, index: int) -> NameError:
     if index < len(code.cellvars):
-        return UnboundLocalError(f"cannot access local variable '{code.cellvars[index]}' "
-                                 "where it is not associated with a value")
+        return unbound_local(code.cellvars[index])
     name = code.freevars[index - len(code.cellvars)]
-    return NameError(f"cannot access free variable '{name}' where it is not associated with a value"
-                     " in enclosing scope")
+    return _raised_by_pvm(NameError(f"cannot access free variable '{name}' where it is not associated with a value"
+                                    " in enclosing scope"))
 
 
 def name_error(name: str, code: Code, globals_: dict[str, Any], builtins: dict[str, Any]) -> NameError:
@@ -137,7 +147,7 @@ def name_error(name: str, code: Code, globals_: dict[str, Any], builtins: dict[s
     "Did you mean" hint CPython computes when it prints the error."""
     error = NameError(f"name '{name}' is not defined", name=name)
     error.pvm_scopes = (code.varnames, globals_, builtins)  # type: ignore[attr-defined]
-    return error
+    return _raised_by_pvm(error)
 
 
 def unpack(seq: Any, count: int) -> list[Any]:

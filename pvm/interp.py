@@ -33,16 +33,15 @@ from typing import Any, Callable, Iterator
 
 from pvm import builtins as builtins_mod
 from pvm import config
-from pvm.attributes import delete_attribute, get_attribute, set_attribute
+from pvm.attributes import get_attribute
 from pvm.code import Code
 from pvm.errors import PvmError, ScriptError, TracebackEntry, VMInternalError
-from pvm.frames import (UNBOUND, Frame, bind_arguments, check_unpackable, name_error, unbound_deref, unpack,
-                        unpack_ex)
+from pvm.frames import UNBOUND, Frame, bind_arguments, name_error, unbound_deref, unbound_local
+from pvm.handlers import HANDLERS
 from pvm.heap import WORD_BYTES, Heap
 from pvm.natives import NATIVE_MODULES
 from pvm.objects import Function, Module
-from pvm.opcodes import (FORMAT_CONVERSION_MASK, FORMAT_HAS_SPEC, MAKE_FUNCTION_CLOSURE, MAKE_FUNCTION_DEFAULTS,
-                         OPCODES, Op)
+from pvm.opcodes import Op
 
 DEFAULT_MAX_DEPTH = 1000          # frames, as CPython's default recursion limit counts them
 _EXHAUSTED: Any = object()         # FOR_ITER's sentinel for a finished iterator
@@ -55,7 +54,6 @@ SCRIPT_EXCEPTIONS = (ArithmeticError, LookupError, ValueError, TypeError, NameEr
 
 _BUILTIN_METHOD = type([].append)
 _GROWABLE = (list, dict, set)
-_CONVERSIONS: tuple[Callable[[Any], Any] | None, ...] = (None, str, repr, ascii)
 
 
 class Interpreter:
@@ -189,6 +187,7 @@ class Interpreter:
         builtins = self.builtins
         callable_types = self.callable_types
         adopt = heap.adopt
+        rare = HANDLERS
         code = frame.code
         instrs = frame.instrs
         stack = frame.stack
@@ -228,8 +227,7 @@ class Interpreter:
                 if op == LOAD_FAST:
                     value = locals_[arg]
                     if value is UNBOUND:
-                        raise UnboundLocalError(f"cannot access local variable '{code.varnames[arg]}' "
-                                                "where it is not associated with a value")
+                        raise unbound_local(code.varnames[arg])
                     push(value)
                 elif op == LOAD_CONST:
                     push(arg)
@@ -357,12 +355,17 @@ class Interpreter:
                     stack[-1] = get_attribute(stack[-1], arg)
                 else:
                     frame.pc = pc
-                    self._execute_rare(op, arg, frame, stack, code)
+                    rare[op](self, frame, stack, arg)
                     pc = frame.pc
         except ScriptError as error:
             # raised by a nested loop below a host call made from this frame
             error.traceback[:0] = self._traceback(frame, pc, None)
             raise
+        except NameError as exc:
+            if not getattr(exc, "pvm_raised", False):   # Python's own: a bug in pvm, not the script
+                raise VMInternalError(f"internal error at {code.filename}:{code.line_at(pc - 1)}: "
+                                      f"{type(exc).__name__}: {exc}") from exc
+            raise ScriptError(exc, self._traceback(frame, pc, None)) from None
         except SCRIPT_EXCEPTIONS as exc:
             raise ScriptError(exc, self._traceback(frame, pc, None)) from None
         except PvmError:
@@ -387,152 +390,6 @@ class Interpreter:
             heap.grew(owner, before)
         return heap.adopt(result)
 
-    def _execute_rare(self, op: int, arg: Any, frame: Frame, stack: list[Any], code: Code) -> None:
-        """The instructions not worth a branch in the hot loop; they may move ``frame.pc``."""
-        heap = self.heap
-        if op == Op.COPY:
-            stack.append(stack[-arg])
-        elif op == Op.SWAP:
-            stack[-1], stack[-arg] = stack[-arg], stack[-1]
-        elif op == Op.DELETE_FAST:
-            if frame.locals[arg] is UNBOUND:
-                raise UnboundLocalError(f"cannot access local variable '{code.varnames[arg]}' "
-                                        "where it is not associated with a value")
-            frame.locals[arg] = UNBOUND
-        elif op == Op.DELETE_DEREF:
-            if frame.cells[arg].value is UNBOUND:
-                raise unbound_deref(code, arg)
-            frame.cells[arg].value = UNBOUND
-        elif op == Op.LOAD_CLOSURE:
-            stack.append(frame.cells[arg])
-        elif op == Op.DELETE_GLOBAL:
-            if arg not in frame.globals:
-                raise name_error(arg, code, frame.globals, self.builtins)
-            del frame.globals[arg]
-        elif op == Op.STORE_ATTR:
-            obj = stack.pop()
-            set_attribute(obj, arg, stack.pop())
-        elif op == Op.DELETE_ATTR:
-            delete_attribute(stack.pop(), arg)
-        elif op == Op.DELETE_SUBSCR:
-            key = stack.pop()
-            del stack.pop()[key]
-        elif op == Op.UNARY_NEGATIVE:
-            stack[-1] = -stack[-1]
-        elif op == Op.UNARY_POSITIVE:
-            stack[-1] = +stack[-1]
-        elif op == Op.UNARY_INVERT:
-            stack[-1] = ~stack[-1]
-        elif op == Op.UNARY_NOT:
-            stack[-1] = not stack[-1]
-        elif op == Op.IS_OP:
-            right = stack.pop()
-            stack[-1] = (stack[-1] is right) != bool(arg)
-        elif op == Op.CONTAINS_OP:
-            right = stack.pop()
-            stack[-1] = (stack[-1] in right) != bool(arg)
-        elif op == Op.JUMP_IF_FALSE_OR_POP:
-            if stack[-1]:
-                stack.pop()
-            else:
-                frame.pc = arg
-        elif op == Op.JUMP_IF_TRUE_OR_POP:
-            if stack[-1]:
-                frame.pc = arg
-            else:
-                stack.pop()
-        elif op == Op.GET_ITER:
-            stack[-1] = iter(stack[-1])
-        elif op == Op.RAISE_VARARGS:
-            if arg != 1:
-                raise VMInternalError("RAISE_VARARGS supports one operand until Level 2")
-            exc = stack.pop()
-            raise exc() if isinstance(exc, type) else exc
-        elif op == Op.LOAD_ASSERTION_ERROR:
-            stack.append(AssertionError)
-        elif op == Op.MAKE_FUNCTION:
-            fcode = stack.pop()
-            closure = stack.pop() if arg & MAKE_FUNCTION_CLOSURE else ()
-            defaults = stack.pop() if arg & MAKE_FUNCTION_DEFAULTS else ()
-            stack.append(heap.new_function(fcode, frame.globals, defaults, closure, self))
-        elif op == Op.BUILD_TUPLE:
-            _replace_top(stack, arg, tuple(stack[len(stack) - arg:]))
-        elif op == Op.BUILD_LIST:
-            _replace_top(stack, arg, heap.new_list(stack[len(stack) - arg:]))
-        elif op == Op.BUILD_SET:
-            _replace_top(stack, arg, heap.new_set(stack[len(stack) - arg:]))
-        elif op == Op.BUILD_MAP:
-            items = stack[len(stack) - 2 * arg:]
-            _replace_top(stack, 2 * arg, heap.new_dict(zip(items[::2], items[1::2])))
-        elif op == Op.BUILD_SLICE:
-            _replace_top(stack, arg, slice(*stack[len(stack) - arg:]))
-        elif op == Op.BUILD_STRING:
-            _replace_top(stack, arg, heap.adopt("".join(stack[len(stack) - arg:])))
-        elif op == Op.LIST_APPEND:
-            value = stack.pop()
-            stack[-arg].append(value)
-            heap.charge(WORD_BYTES)
-        elif op == Op.SET_ADD:
-            container = stack[-arg - 1]
-            before = len(container)
-            container.add(stack.pop())
-            heap.grew(container, before)
-        elif op == Op.MAP_ADD:
-            container = stack[-arg - 2]
-            before = len(container)
-            container[stack[-2]] = stack[-1]
-            del stack[-2:]
-            heap.grew(container, before)
-        elif op in (Op.LIST_EXTEND, Op.SET_UPDATE, Op.DICT_UPDATE):
-            container = stack[-arg - 1]
-            before = len(container)
-            _extend(op, container, stack[-1])
-            stack.pop()
-            heap.grew(container, before)
-        elif op == Op.LIST_TO_TUPLE:
-            stack[-1] = tuple(stack[-1])
-        elif op == Op.UNPACK_SEQUENCE:
-            check_unpackable(stack[-1])
-            items = unpack(stack.pop(), arg)
-            items.reverse()
-            stack.extend(items)
-        elif op == Op.UNPACK_EX:
-            check_unpackable(stack[-1])
-            items = unpack_ex(stack[-1], arg & 0xFF, arg >> 8, heap)
-            items.reverse()
-            stack.pop()
-            stack.extend(items)
-        elif op == Op.FORMAT_VALUE:
-            spec = stack.pop() if arg & FORMAT_HAS_SPEC else ""
-            convert = _CONVERSIONS[arg & FORMAT_CONVERSION_MASK]
-            value = stack[-1]
-            stack[-1] = heap.adopt(format(convert(value) if convert else value, spec))
-        elif op == Op.IMPORT_NAME:
-            stack.append(self.import_module(arg))
-        elif op == Op.IMPORT_FROM:
-            module = stack[-1]
-            try:
-                stack.append(module.dict[arg])
-            except KeyError:
-                where = module.origin or "unknown location"
-                raise ImportError(f"cannot import name '{arg}' from '{module.name}' ({where})") from None
-        else:
-            raise VMInternalError(f"opcode {OPCODES[op].name} has no handler")
-
-
-def _extend(op: int, container: Any, value: Any) -> None:
-    """LIST_EXTEND, SET_UPDATE and DICT_UPDATE, with CPython's messages."""
-    if op == Op.DICT_UPDATE:
-        if not isinstance(value, dict):
-            raise TypeError(f"'{type(value).__name__}' object is not a mapping")
-        container.update(value)
-        return
-    try:
-        (container.extend if op == Op.LIST_EXTEND else container.update)(value)
-    except TypeError:
-        if not hasattr(value, "__iter__"):
-            raise TypeError(f"Value after * must be an iterable, not {type(value).__name__}") from None
-        raise
 
 
 def _result_size(func: Callable[[Any, Any], Any], left: Any, right: Any) -> int:
@@ -561,13 +418,9 @@ _POWER = (operator.pow, operator.ipow)
 _SHIFT = (operator.lshift, operator.ilshift)
 
 
-def _replace_top(stack: list[Any], count: int, value: Any) -> None:
-    del stack[len(stack) - count:]
-    stack.append(value)
-
 
 # Opcodes the hot loop of Interpreter._execute handles itself; every other row
-# goes to _execute_rare. tests/pvm/test_opcodes.py checks the two cover the table.
+# goes to its handler in pvm.handlers. tests/pvm/test_opcodes.py checks the two cover the table.
 HOT_OPCODES = frozenset({
     Op.LOAD_FAST, Op.LOAD_CONST, Op.STORE_FAST, Op.BINARY_OP, Op.COMPARE_OP, Op.POP_JUMP_IF_FALSE,
     Op.POP_JUMP_IF_TRUE, Op.JUMP_BACKWARD, Op.JUMP_FORWARD, Op.LOAD_GLOBAL, Op.STORE_GLOBAL, Op.CALL,

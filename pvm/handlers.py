@@ -1,0 +1,266 @@
+"""Handlers for the instructions the hot loop of pvm.interp does not inline.
+
+One function per opcode, named ``op_<NAME>`` and collected into ``HANDLERS``
+(indexed by opcode number), so a cold instruction costs one indexed call
+instead of a walk down an if/elif chain. A handler may move ``frame.pc``
+(the loop reloads it afterwards).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from pvm.attributes import delete_attribute, set_attribute
+from pvm.errors import VMInternalError
+from pvm.frames import (UNBOUND, Frame, check_unpackable, name_error, unbound_deref, unbound_local, unpack,
+                        unpack_ex)
+from pvm.heap import WORD_BYTES
+from pvm.opcodes import (FORMAT_CONVERSION_MASK, FORMAT_HAS_SPEC, MAKE_FUNCTION_CLOSURE, MAKE_FUNCTION_DEFAULTS,
+                         OPCODES, Op)
+
+if TYPE_CHECKING:
+    from pvm.interp import Interpreter
+
+Handler = Callable[["Interpreter", Frame, list[Any], Any], None]
+_CONVERSIONS: tuple[Callable[[Any], Any] | None, ...] = (None, str, repr, ascii)
+
+
+def op_COPY(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack.append(stack[-arg])
+
+
+def op_SWAP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack[-1], stack[-arg] = stack[-arg], stack[-1]
+
+
+def op_DELETE_FAST(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    if frame.locals[arg] is UNBOUND:
+        raise unbound_local(frame.code.varnames[arg])
+    frame.locals[arg] = UNBOUND
+
+
+def op_DELETE_DEREF(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    if frame.cells[arg].value is UNBOUND:
+        raise unbound_deref(frame.code, arg)
+    frame.cells[arg].value = UNBOUND
+
+
+def op_LOAD_CLOSURE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack.append(frame.cells[arg])
+
+
+def op_DELETE_GLOBAL(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    if arg not in frame.globals:
+        raise name_error(arg, code, frame.globals, vm.builtins)
+    del frame.globals[arg]
+
+
+def op_STORE_ATTR(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    obj = stack.pop()
+    set_attribute(obj, arg, stack.pop())
+
+
+def op_DELETE_ATTR(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    delete_attribute(stack.pop(), arg)
+
+
+def op_DELETE_SUBSCR(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    key = stack.pop()
+    del stack.pop()[key]
+
+
+def op_UNARY_NEGATIVE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack[-1] = -stack[-1]
+
+
+def op_UNARY_POSITIVE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack[-1] = +stack[-1]
+
+
+def op_UNARY_INVERT(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack[-1] = ~stack[-1]
+
+
+def op_UNARY_NOT(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack[-1] = not stack[-1]
+
+
+def op_IS_OP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    right = stack.pop()
+    stack[-1] = (stack[-1] is right) != bool(arg)
+
+
+def op_CONTAINS_OP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    right = stack.pop()
+    stack[-1] = (stack[-1] in right) != bool(arg)
+
+
+def op_JUMP_IF_FALSE_OR_POP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    if stack[-1]:
+        stack.pop()
+    else:
+        frame.pc = arg
+
+
+def op_JUMP_IF_TRUE_OR_POP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    if stack[-1]:
+        frame.pc = arg
+    else:
+        stack.pop()
+
+
+def op_GET_ITER(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack[-1] = iter(stack[-1])
+
+
+def op_RAISE_VARARGS(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    if arg != 1:
+        raise VMInternalError("RAISE_VARARGS supports one operand until Level 2")
+    exc = stack.pop()
+    raise exc() if isinstance(exc, type) else exc
+
+
+def op_LOAD_ASSERTION_ERROR(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack.append(AssertionError)
+
+
+def op_MAKE_FUNCTION(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    fcode = stack.pop()
+    closure = stack.pop() if arg & MAKE_FUNCTION_CLOSURE else ()
+    defaults = stack.pop() if arg & MAKE_FUNCTION_DEFAULTS else ()
+    stack.append(vm.heap.new_function(fcode, frame.globals, defaults, closure, vm))
+
+
+def op_BUILD_TUPLE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    _replace_top(stack, arg, tuple(stack[len(stack) - arg:]))
+
+
+def op_BUILD_LIST(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    _replace_top(stack, arg, vm.heap.new_list(stack[len(stack) - arg:]))
+
+
+def op_BUILD_SET(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    _replace_top(stack, arg, vm.heap.new_set(stack[len(stack) - arg:]))
+
+
+def op_BUILD_MAP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    items = stack[len(stack) - 2 * arg:]
+    _replace_top(stack, 2 * arg, vm.heap.new_dict(zip(items[::2], items[1::2])))
+
+
+def op_BUILD_SLICE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    _replace_top(stack, arg, slice(*stack[len(stack) - arg:]))
+
+
+def op_BUILD_STRING(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    _replace_top(stack, arg, vm.heap.adopt("".join(stack[len(stack) - arg:])))
+
+
+def op_LIST_APPEND(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    value = stack.pop()
+    stack[-arg].append(value)
+    vm.heap.charge(WORD_BYTES)
+
+
+def op_SET_ADD(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    container = stack[-arg - 1]
+    before = len(container)
+    container.add(stack.pop())
+    vm.heap.grew(container, before)
+
+
+def op_MAP_ADD(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    container = stack[-arg - 2]
+    before = len(container)
+    container[stack[-2]] = stack[-1]
+    del stack[-2:]
+    vm.heap.grew(container, before)
+
+
+def op_LIST_EXTEND(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    container = stack[-arg - 1]
+    before = len(container)
+    _extend(Op.LIST_EXTEND, container, stack[-1])
+    stack.pop()
+    vm.heap.grew(container, before)
+
+
+def op_SET_UPDATE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    container = stack[-arg - 1]
+    before = len(container)
+    _extend(Op.SET_UPDATE, container, stack[-1])
+    stack.pop()
+    vm.heap.grew(container, before)
+
+
+def op_DICT_UPDATE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    container = stack[-arg - 1]
+    before = len(container)
+    _extend(Op.DICT_UPDATE, container, stack[-1])
+    stack.pop()
+    vm.heap.grew(container, before)
+
+
+def op_LIST_TO_TUPLE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack[-1] = tuple(stack[-1])
+
+
+def op_UNPACK_SEQUENCE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    check_unpackable(stack[-1])
+    items = unpack(stack.pop(), arg)
+    items.reverse()
+    stack.extend(items)
+
+
+def op_UNPACK_EX(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    check_unpackable(stack[-1])
+    items = unpack_ex(stack[-1], arg & 0xFF, arg >> 8, vm.heap)
+    items.reverse()
+    stack.pop()
+    stack.extend(items)
+
+
+def op_FORMAT_VALUE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    spec = stack.pop() if arg & FORMAT_HAS_SPEC else ""
+    convert = _CONVERSIONS[arg & FORMAT_CONVERSION_MASK]
+    value = stack[-1]
+    stack[-1] = vm.heap.adopt(format(convert(value) if convert else value, spec))
+
+
+def op_IMPORT_NAME(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    stack.append(vm.import_module(arg))
+
+
+def op_IMPORT_FROM(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    module = stack[-1]
+    try:
+        stack.append(module.dict[arg])
+    except KeyError:
+        where = module.origin or "unknown location"
+        raise ImportError(f"cannot import name '{arg}' from '{module.name}' ({where})") from None
+
+def _extend(op: int, container: Any, value: Any) -> None:
+    """LIST_EXTEND, SET_UPDATE and DICT_UPDATE, with CPython's messages."""
+    if op == Op.DICT_UPDATE:
+        if not isinstance(value, dict):
+            raise TypeError(f"'{type(value).__name__}' object is not a mapping")
+        container.update(value)
+        return
+    try:
+        (container.extend if op == Op.LIST_EXTEND else container.update)(value)
+    except TypeError:
+        if not hasattr(value, "__iter__"):
+            raise TypeError(f"Value after * must be an iterable, not {type(value).__name__}") from None
+        raise
+
+
+def _replace_top(stack: list[Any], count: int, value: Any) -> None:
+    del stack[len(stack) - count:]
+    stack.append(value)
+
+
+def _missing(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    raise VMInternalError(f"opcode {OPCODES[frame.instrs[frame.pc - 1][0]].name} has no handler")
+
+
+HANDLERS: list[Handler] = [globals().get(f"op_{info.name}", _missing) for info in OPCODES]
