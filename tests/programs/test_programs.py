@@ -42,14 +42,14 @@ PROGRAMS = programs()
 COMPILE_ERRORS = compile_error_programs()
 
 
-def run_pvm(path: Path) -> subprocess.CompletedProcess[bytes]:
+def run_pvm(path: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
     """Run one program under pvm from the program's folder."""
     extra = shlex.split(os.environ.get("PVM_TEST_ARGS", ""))
     pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     return subprocess.run(
         [sys.executable, "-m", "pvm", "run", *extra, path.name],
         cwd=path.parent,
-        env=clean_env(PYTHONPATH=pythonpath),
+        env=clean_env(PYTHONPATH=pythonpath, **env),
         capture_output=True,
         timeout=PVM_TIMEOUT,
     )
@@ -66,12 +66,24 @@ def assert_no_host_frames(stderr: str) -> None:
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=program_id)
 def test_program(path: Path) -> None:
+    check_program(path)
+
+
+# Every tenth program again with the collector running at every allocation
+# (the whole corpus passes this way too: PVM_GC_STRESS=1 python -m pytest tests/programs).
+@pytest.mark.parametrize("path", PROGRAMS[::10], ids=program_id)
+def test_program_under_gc_stress(path: Path) -> None:
+    check_program(path, PVM_GC_STRESS="1")
+
+
+def check_program(path: Path, **env: str) -> None:
+    """pvm's stdout, exit status and traceback shape equal CPython's stored ones."""
     out_path, err_path = golden_paths(path)
     expected_out = out_path.read_bytes()
     expected_err = err_path.read_text(encoding="utf-8") if err_path.exists() else ""
     expected_code = 1 if err_path.exists() else 0
 
-    proc = run_pvm(path)
+    proc = run_pvm(path, **env)
     stderr = proc.stderr.decode("utf-8", errors="replace")
 
     assert proc.stdout == expected_out, (
@@ -130,7 +142,7 @@ def read_expectations(path: Path) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("path", COMPILE_ERRORS, ids=program_id)
 def test_compile_error(path: Path) -> None:
-    proc = run_pvm(path)
+    proc = run_pvm(path, **env)
     stderr = proc.stderr.decode("utf-8", errors="replace")
     assert proc.stdout == b"", "nothing may run when the file does not compile"
     assert "Traceback" not in stderr, stderr
