@@ -142,7 +142,7 @@ def read_expectations(path: Path) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("path", COMPILE_ERRORS, ids=program_id)
 def test_compile_error(path: Path) -> None:
-    proc = run_pvm(path, **env)
+    proc = run_pvm(path)
     stderr = proc.stderr.decode("utf-8", errors="replace")
     assert proc.stdout == b"", "nothing may run when the file does not compile"
     assert "Traceback" not in stderr, stderr
