@@ -44,6 +44,7 @@ from pvm.objects import Function, Module
 from pvm.opcodes import Op
 
 DEFAULT_MAX_DEPTH = 1000          # frames, as CPython's default recursion limit counts them
+NO_CHECKPOINT = 1 << 62           # steps between checkpoints when nothing is limited
 _EXHAUSTED: Any = object()         # FOR_ITER's sentinel for a finished iterator
 
 # Host exception types a script may meet; anything else escaping an
@@ -81,6 +82,23 @@ class Interpreter:
         self.callable_types = builtins_mod.CALLABLE_TYPES | {AssertionError}
         self.heap.frame_provider = self._live_frames
         self.heap.root_providers.append(self._namespace_roots)
+        # Steps: one per loop back-edge and per call. Every `countdown` steps
+        # the checkpoint hook (the sandbox's limits) runs; it may raise to end
+        # the run and returns how many steps until it wants to run again.
+        self.checkpoint_hook: Callable[[int], int] | None = None
+        self.steps = 0
+        self.interval = self.countdown = NO_CHECKPOINT
+
+    def checkpoint(self) -> None:
+        """Account the steps since the last checkpoint and consult the hook."""
+        self.steps += self.interval - self.countdown
+        self.interval = self.countdown = (self.checkpoint_hook(self.steps) if self.checkpoint_hook
+                                          else NO_CHECKPOINT)
+
+    def set_checkpoint_hook(self, hook: Callable[[int], int] | None) -> None:
+        self.steps += self.interval - self.countdown
+        self.checkpoint_hook = hook
+        self.interval = self.countdown = hook(self.steps) if hook else NO_CHECKPOINT
 
     # --- Roots for the collector ---
 
@@ -112,6 +130,9 @@ class Interpreter:
         result stays a temporary root until the host call that asked for it returns."""
         code = func.code
         code.profile.calls += 1
+        self.countdown -= 1
+        if self.countdown <= 0:
+            self.checkpoint()
         result = self._run_frame(Frame(code, func.globals, bind_arguments(func, args, kwargs), None), func.closure)
         self.heap.temp_roots.append(result)
         return result
@@ -249,6 +270,10 @@ class Interpreter:
                         pc = arg
                 elif op == JUMP_BACKWARD:
                     code.profile.backedges += 1
+                    self.countdown -= 1
+                    if self.countdown <= 0:
+                        frame.pc = pc
+                        self.checkpoint()
                     if heap.collect_due:
                         heap.collect()
                     pc = arg
@@ -291,6 +316,9 @@ class Interpreter:
                         callee = func.code
                         callee.profile.calls += 1
                         frame.pc = pc
+                        self.countdown -= 1
+                        if self.countdown <= 0:
+                            self.checkpoint()
                         frame = self.top_frame = Frame(callee, func.globals, new_locals, frame)
                         if callee.cell_params or func.closure:
                             frame.make_cells(func.closure, heap)

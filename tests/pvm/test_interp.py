@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from lang import compile_source
-from pvm.errors import ScriptError
+from pvm.errors import PvmError, ScriptError
 from pvm.interp import Interpreter, script_search_path
 from pvm.loader import load_module
 
@@ -154,3 +154,35 @@ def test_math_is_importable_from_stdlib():
     vm = Interpreter(write=out.append, loader=load_module, search_path=script_search_path("x.src"))
     vm.run_module(compile_source("import math\nprint(math.sqrt(16), math.gcd(12, 18))\n", "x.src"))
     assert "".join(out) == "4.0 6\n"
+
+
+def test_steps_count_back_edges_and_calls_and_reach_the_checkpoint_hook():
+    out: list[str] = []
+    vm = Interpreter(write=out.append)
+    seen: list[int] = []
+
+    def hook(steps: int) -> int:
+        seen.append(steps)
+        return 7
+
+    vm.set_checkpoint_hook(hook)
+    vm.run_module(compile_source("def f():\n    pass\ni = 0\nwhile i < 20:\n    f()\n    i += 1\n", "t.src"))
+    vm.checkpoint()
+    assert vm.steps == 40           # 20 back-edges + 20 calls
+    assert seen == [0, 7, 14, 21, 28, 35, 40]
+
+
+def test_a_checkpoint_hook_can_end_a_run():
+    class Stop(PvmError):     # limits are PvmErrors: they pass through the loop untouched
+        pass
+
+    def hook(steps: int) -> int:
+        if steps >= 100:
+            raise Stop
+        return 100
+
+    vm = Interpreter()
+    vm.set_checkpoint_hook(hook)
+    with pytest.raises(Stop):
+        vm.run_module(compile_source("while True:\n    pass\n", "t.src"))
+    assert vm.steps == 100
