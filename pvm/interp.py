@@ -86,6 +86,11 @@ class Interpreter:
         # the checkpoint hook (the sandbox's limits) runs; it may raise to end
         # the run and returns how many steps until it wants to run again.
         self.checkpoint_hook: Callable[[int], int] | None = None
+        # What a call past max_depth raises (the sandbox makes it a limit error)
+        self.depth_exceeded: Callable[[], BaseException] = lambda: RecursionError(
+            "maximum recursion depth exceeded")
+        # Consulted before every host call (the sandbox charges big builtins up front)
+        self.host_call_check: Callable[[Any, list[Any], dict[str, Any] | None], None] | None = None
         self.steps = 0
         self.interval = self.countdown = NO_CHECKPOINT
 
@@ -143,7 +148,7 @@ class Interpreter:
         The outermost entry disables CPython's cycle collector (pvm's own
         collector owns VM objects) and restores the host's setting on exit."""
         if self.depth >= self.max_depth:
-            raise RecursionError("maximum recursion depth exceeded")
+            raise self.depth_exceeded()
         outermost = self.depth == 0
         host_gc = outermost and gc.isenabled()
         if host_gc:
@@ -311,7 +316,7 @@ class Interpreter:
                         del stack[base:]
                         new_locals = bind_arguments(func, args, kwargs)
                         if self.depth >= self.max_depth:
-                            raise RecursionError("maximum recursion depth exceeded")
+                            raise self.depth_exceeded()
                         self.depth += 1
                         callee = func.code
                         callee.profile.calls += 1
@@ -405,6 +410,8 @@ class Interpreter:
     def _call_host(self, func: Any, args: list[Any], kwargs: dict[str, Any] | None) -> Any:
         """Call a host callable: values script callbacks return to it stay rooted
         until it returns, and a container it grows in place is charged."""
+        if self.host_call_check is not None:
+            self.host_call_check(func, args, kwargs)
         heap = self.heap
         mark = len(heap.temp_roots)
         owner = func.__self__ if type(func) is _BUILTIN_METHOD else None
