@@ -18,6 +18,7 @@ from pvm.objects import Cell, Function
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Operand
 
 UNBOUND: Any = Cell.EMPTY          # marks an unassigned fast local
+NO_NATIVE: Any = object()          # the JIT declined a call: tier 0 runs it
 
 _BINARY_FUNCS = tuple(getattr(operator, name) for _, name in BINARY_OPERATORS)
 _COMPARE_FUNCS = tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS)

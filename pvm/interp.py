@@ -36,7 +36,7 @@ from pvm import config
 from pvm.attributes import get_attribute
 from pvm.code import Code
 from pvm.errors import PvmError, ScriptError, TracebackEntry, VMInternalError
-from pvm.frames import UNBOUND, Frame, bind_arguments, name_error, unbound_deref, unbound_local
+from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, name_error, unbound_deref, unbound_local
 from pvm.handlers import HANDLERS
 from pvm.heap import WORD_BYTES, Heap
 from pvm.natives import NATIVE_MODULES
@@ -86,6 +86,10 @@ class Interpreter:
         # the checkpoint hook (the sandbox's limits) runs; it may raise to end
         # the run and returns how many steps until it wants to run again.
         self.checkpoint_hook: Callable[[int], int] | None = None
+        # The JIT (pvm.jit), if on: `enter(func, locals)` runs a call natively or
+        # returns NO_NATIVE; `loop(frame, header_pc)` runs a hot loop natively to
+        # its exit (True, frame.pc and locals updated) or declines (False).
+        self.jit: Any = None
         # What a call past max_depth raises (the sandbox makes it a limit error)
         self.depth_exceeded: Callable[[], BaseException] = lambda: RecursionError(
             "maximum recursion depth exceeded")
@@ -214,6 +218,7 @@ class Interpreter:
         callable_types = self.callable_types
         adopt = heap.adopt
         rare = HANDLERS
+        jit = self.jit
         code = frame.code
         instrs = frame.instrs
         stack = frame.stack
@@ -282,6 +287,8 @@ class Interpreter:
                     if heap.collect_due:
                         heap.collect()
                     pc = arg
+                    if jit is not None and jit.loop(frame, pc):
+                        pc = frame.pc
                 elif op == JUMP_FORWARD:
                     pc = arg
                 elif op == LOAD_GLOBAL:
@@ -324,6 +331,12 @@ class Interpreter:
                         self.countdown -= 1
                         if self.countdown <= 0:
                             self.checkpoint()
+                        if jit is not None:
+                            value = jit.enter(func, new_locals)
+                            if value is not NO_NATIVE:
+                                self.depth -= 1
+                                push(value)
+                                continue
                         frame = self.top_frame = Frame(callee, func.globals, new_locals, frame)
                         if callee.cell_params or func.closure:
                             frame.make_cells(func.closure, heap)
