@@ -132,7 +132,7 @@ def op_MAKE_FUNCTION(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any
 
 
 def op_BUILD_TUPLE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    _replace_top(stack, arg, tuple(stack[len(stack) - arg:]))
+    _replace_top(stack, arg, vm.heap.adopt(tuple(stack[len(stack) - arg:])))
 
 
 def op_BUILD_LIST(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
@@ -202,7 +202,7 @@ def op_DICT_UPDATE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) 
 
 
 def op_LIST_TO_TUPLE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    stack[-1] = tuple(stack[-1])
+    stack[-1] = vm.heap.adopt(tuple(stack[-1]))
 
 
 def op_UNPACK_SEQUENCE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:

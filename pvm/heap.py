@@ -8,9 +8,10 @@ container is cleared, which breaks any cycle it is part of, and dropped from
 the registry, after which CPython's reference counting frees it. CPython's
 own cycle collector is therefore not needed and is disabled while a VM runs.
 
-Strings and big ints are immutable host values: they are charged when the
-program creates them and counted as live when a collection reaches them, but
-never registered (reference counting frees them exactly). Floats, small ints
+Strings, tuples and big ints are immutable host values: they are charged
+when the program creates them and counted as live when a collection reaches
+them, but never registered (they cannot be part of a cycle on their own, so
+reference counting frees them exactly). Floats, small ints
 (|n| < 2**63), bools and None are immediates of the size model (as they are
 in native code) and cost nothing. The size model is documented in
 docs/heap.md.
@@ -186,6 +187,8 @@ class Heap:
             self.charge(size_of(obj))
         elif kind is str:
             self.charge(HEADER_BYTES + (len(obj) if obj.isascii() else 4 * len(obj)))
+        elif kind is tuple:
+            self.charge(HEADER_BYTES + WORD_BYTES * len(obj))
         elif (kind is list or kind is dict or kind is set) and id(obj) not in self.objects:
             self._register(obj)
         return obj
@@ -261,7 +264,10 @@ class Heap:
             marked.add(oid)
             if kind is str:
                 live += size_of(obj)
-            elif kind is list or kind is tuple or kind is set or kind is frozenset:
+            elif kind is tuple or kind is frozenset:
+                live += size_of(obj)
+                extend(obj)
+            elif kind is list or kind is set:
                 extend(obj)
             elif kind is dict:
                 extend(obj.keys())

@@ -239,3 +239,11 @@ def _peak_rss_kb(program: str) -> int:
     assert result.returncode == 0, result.stderr
     return int(result.stdout.split()[-1])
 
+
+
+def test_tuples_are_charged_and_counted_live():
+    _, vm = run("n = 3\nx = n\ncollect()\n")
+    base = vm.heap.stats.live_bytes
+    _, vm = run("n = 3\nx = (n, (n, n))\ncollect()\n")
+    assert vm.heap.stats.live_bytes - base == 2 * HEADER_BYTES + 4 * WORD_BYTES
+    assert vm.heap.stats.bytes_allocated >= 2 * HEADER_BYTES + 4 * WORD_BYTES
