@@ -1,7 +1,9 @@
-"""The ``pvm`` command: run, dis, check and repl.
+"""The ``pvm`` command: run, compile, dis, check and repl.
 
 Exit status follows CPython where scripts are compared with ``python3``:
-0 on success, 1 on an uncaught script error, 2 on usage and syntax errors.
+0 on success, 1 on an uncaught script error, 2 on usage and syntax errors
+and on bytecode that fails to load or verify (``pvm: invalid bytecode in
+FILE: REASON``). run, dis and check take a source file or a .pvmc file.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Sequence
 
 import pvm
 from pvm.errors import PvmSyntaxError, ScriptError
+from pvm.pvmc import InvalidBytecode
 
 EXIT_OK, EXIT_SCRIPT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -26,12 +29,15 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pvm {pvm.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="compile and run a program")
-    run.add_argument("file", help="program source (.src)")
+    run.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    compile_ = commands.add_parser("compile", help="compile a program to a .pvmc file")
+    compile_.add_argument("file", help="program source (.src)")
+    compile_.add_argument("-o", "--output", help="the compiled file (default: FILE with suffix .pvmc)")
     dis = commands.add_parser("dis", help="disassemble a program's bytecode")
-    dis.add_argument("file", help="program source (.src)")
-    check = commands.add_parser("check", help="parse and compile a program without running it")
-    check.add_argument("file", help="program source (.src)")
+    dis.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
+    check = commands.add_parser("check", help="compile (or load) and verify a program without running it")
+    check.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
     commands.add_parser("repl", help="start the interactive prompt (the default)")
     return parser
 
@@ -44,9 +50,9 @@ def _report_syntax_error(error: PvmSyntaxError) -> int:
 
 
 def _compile(path: str):  # -> Code
-    from pvm.loader import compile_file
+    from pvm.loader import load_program
 
-    return compile_file(path)
+    return load_program(path)
 
 
 def cmd_run(path: str) -> int:
@@ -77,6 +83,15 @@ def cmd_check(path: str) -> int:
     return EXIT_OK
 
 
+def cmd_compile(path: str, output: str | None) -> int:
+    from pvm.loader import COMPILED_SUFFIX, compile_to
+
+    if output is None:
+        output = (path[:-4] if path.endswith(".src") else path) + COMPILED_SUFFIX
+    compile_to(path, output)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     options = parser.parse_args(argv)
@@ -90,12 +105,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
         if options.command == "run":
             return cmd_run(options.file)
+        if options.command == "compile":
+            return cmd_compile(options.file, options.output)
         if options.command == "dis":
             return cmd_dis(options.file)
         return cmd_check(options.file)
     except PvmSyntaxError as error:
         sys.stdout.flush()
         return _report_syntax_error(error)
+    except InvalidBytecode as error:
+        sys.stdout.flush()
+        print(error.render(), file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stdout.flush()
         print("KeyboardInterrupt", file=sys.stderr)

@@ -51,7 +51,7 @@ def op_LOAD_CLOSURE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any)
 
 def op_DELETE_GLOBAL(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     if arg not in frame.globals:
-        raise name_error(arg, code, frame.globals, vm.builtins)
+        raise name_error(arg, frame.code, frame.globals, vm.builtins)
     del frame.globals[arg]
 
 

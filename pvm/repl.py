@@ -21,6 +21,7 @@ from pvm.interp import Interpreter, stdlib_dir
 from pvm.loader import load_module
 from pvm.objects import Module
 from pvm.report import format_script_error
+from pvm.verify import verify
 
 FILENAME = "<stdin>"
 ECHO_NAME = ".echo"          # not a valid identifier, so no script can clash with it
@@ -56,6 +57,7 @@ def execute(vm: Interpreter, namespace: Module, source: str,
     """Run one complete input in the prompt's namespace, echoing values and reporting errors."""
     try:
         code = compile_module(_echoing(parse(source, FILENAME)), FILENAME)
+        verify(code)
         vm.execute_module_code(code, namespace)
     except PvmSyntaxError as error:
         write_error(error.render() + "\n")

@@ -26,7 +26,7 @@ def test_version_and_help():
     assert result.returncode == 0 and result.stdout.strip() == f"pvm {pvm.__version__}"
     result = pvm_cmd("--help")
     assert result.returncode == 0
-    for command in ("run", "dis", "check", "repl"):
+    for command in ("run", "compile", "dis", "check", "repl"):
         assert command in result.stdout
 
 

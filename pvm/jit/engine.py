@@ -1,0 +1,135 @@
+"""The one module that talks to ``llvmlite.binding``: target set-up, IR
+parsing and verification, the optimisation pipelines of the two tiers, MCJIT
+and symbol addresses.
+
+Keeping every binding call here means the rest of the JIT only builds
+``llvmlite.ir`` modules and receives plain integers (function addresses), so
+an engine based on LLJIT could replace MCJIT by rewriting this file alone.
+LLVM is initialised lazily, on the first compilation, so ``--jit=on`` costs
+nothing at start-up for a program that never gets hot.
+
+Tier 1: a short function pipeline (SROA, instcombine, CFG simplification,
+GVN) and codegen level 1: milliseconds per function. Tier 2: the full O3
+module pipeline (which inlines the small callees that lowering put in the
+same module) and codegen level 3. Each tier has its own MCJIT engine because
+an engine owns one target machine, and so one codegen level.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import llvmlite.binding as llvm
+
+# libm functions that native code calls under private names, so LLVM neither
+# constant-folds nor rewrites them (pow(x, 2.0) -> x*x): results stay exactly
+# those of the libm CPython itself calls.
+LIBM_ALIASES = ("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "exp", "expm1", "log", "log2",
+                "log10", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "erf", "erfc", "pow", "fmod")
+LIBM_PREFIX = "pvm_libm_"
+
+
+@dataclass
+class Compiled:
+    """What a compilation produced: function addresses by name, and timings."""
+
+    addresses: dict[str, int]
+    ir_ms: float         # llvmlite.ir text -> parsed and verified module
+    opt_ms: float        # IR optimisation passes
+    codegen_ms: float    # machine code generation (MCJIT finalize)
+
+    @property
+    def total_ms(self) -> float:
+        return self.ir_ms + self.opt_ms + self.codegen_ms
+
+
+class Engine:
+    """Compiles textual LLVM IR modules to native code for one process."""
+
+    def __init__(self) -> None:
+        self._ready = False
+        self._engines: dict[int, llvm.ExecutionEngine] = {}
+        self._machines: dict[int, llvm.TargetMachine] = {}
+        self._modules: list[llvm.ModuleRef] = []   # kept alive: MCJIT owns their code
+        self.dump: Callable[[str, str], None] | None = None   # (label, IR text), e.g. PVM_DUMP_LLVM
+
+    def _init(self) -> None:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        libm = ctypes.CDLL(None)
+        for name in LIBM_ALIASES:
+            llvm.add_symbol(LIBM_PREFIX + name, ctypes.cast(getattr(libm, name), ctypes.c_void_p).value)
+        self._ready = True
+
+    def triple_and_layout(self) -> tuple[str, str]:
+        """The target triple and data layout IR must be generated for."""
+        machine = self._machine(1)
+        return machine.triple, str(machine.target_data)
+
+    def _machine(self, tier: int) -> llvm.TargetMachine:
+        if not self._ready:
+            self._init()
+        machine = self._machines.get(tier)
+        if machine is None:
+            target = llvm.Target.from_default_triple()
+            machine = target.create_target_machine(
+                cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                opt=1 if tier == 1 else 3, jit=True)
+            self._machines[tier] = machine
+        return machine
+
+    def _engine(self, tier: int) -> llvm.ExecutionEngine:
+        engine = self._engines.get(tier)
+        if engine is None:
+            # MCJIT takes ownership of the target machine it is given: give it its own
+            target = llvm.Target.from_default_triple()
+            owned = target.create_target_machine(
+                cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                opt=1 if tier == 1 else 3, jit=True)
+            engine = self._engines[tier] = llvm.create_mcjit_compiler(llvm.parse_assembly(""), owned)
+        return engine
+
+    def compile(self, ir_text: str, names: list[str], tier: int, label: str = "") -> Compiled:
+        """Optimise ``ir_text`` for ``tier`` and return the addresses of ``names``."""
+        machine = self._machine(tier)
+        start = time.perf_counter()
+        module = llvm.parse_assembly(ir_text)
+        module.verify()
+        parsed = time.perf_counter()
+        if tier == 1:
+            pass_builder = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(speed_level=1))
+            manager = llvm.create_new_module_pass_manager()
+            manager.add_sroa_pass()
+            manager.add_instruction_combine_pass()
+            manager.add_simplify_cfg_pass()
+            manager.add_new_gvn_pass()
+            manager.add_instruction_combine_pass()
+            manager.add_simplify_cfg_pass()
+            manager.run(module, pass_builder)
+        else:
+            options = llvm.create_pipeline_tuning_options(speed_level=3)
+            options.inlining_threshold = 400
+            pass_builder = llvm.create_pass_builder(machine, options)
+            pass_builder.getModulePassManager().run(module, pass_builder)
+        optimised = time.perf_counter()
+        if self.dump is not None:
+            self.dump(f"{label} (tier {tier}, optimised)", str(module))
+        engine = self._engine(tier)
+        engine.add_module(module)
+        engine.finalize_object()
+        addresses = {name: engine.get_function_address(name) for name in names}
+        done = time.perf_counter()
+        self._modules.append(module)
+        return Compiled(addresses, (parsed - start) * 1e3, (optimised - parsed) * 1e3, (done - optimised) * 1e3)
+
+
+def dump_requested() -> bool:
+    """PVM_DUMP_LLVM=1 asks for every module's IR on stderr."""
+    return os.environ.get("PVM_DUMP_LLVM", "") not in ("", "0")
+
+
+ENGINE = Engine()
