@@ -29,6 +29,11 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pvm {pvm.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="compile and run a program")
+    run.add_argument("--max-memory", metavar="SIZE", type=parse_size,
+                     help="heap limit (bytes, or with a K/M/G suffix, e.g. 64M): "
+                          "MemoryError once live data exceeds it")
+    run.add_argument("--stats", action="store_true",
+                     help="print the collector's statistics on stderr at exit")
     run.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     compile_ = commands.add_parser("compile", help="compile a program to a .pvmc file")
@@ -55,19 +60,43 @@ def _compile(path: str):  # -> Code
     return load_program(path)
 
 
-def cmd_run(path: str) -> int:
+_SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    """``64M`` -> 67108864; plain digits are bytes."""
+    number, suffix = text.rstrip("bBiI"), ""
+    if number and number[-1].upper() in _SIZE_SUFFIXES:
+        number, suffix = number[:-1], number[-1].upper()
+    try:
+        value = int(number) * _SIZE_SUFFIXES[suffix]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (use bytes or a K/M/G suffix, e.g. 64M)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive: {text!r}")
+    return value
+
+
+def cmd_run(path: str, options: argparse.Namespace) -> int:
+    from pvm import config
+    from pvm.heap import Heap
     from pvm.interp import Interpreter, script_search_path
     from pvm.loader import load_module
     from pvm.report import format_script_error
 
     code = _compile(path)
-    vm = Interpreter(write=sys.stdout.write, loader=load_module, search_path=script_search_path(path))
+    heap = Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS, limit=options.max_memory)
+    vm = Interpreter(write=sys.stdout.write, loader=load_module, search_path=script_search_path(path), heap=heap)
     try:
         vm.run_module(code, origin=path)
     except ScriptError as error:
         sys.stdout.flush()
         sys.stderr.write(format_script_error(error))
         return EXIT_SCRIPT_ERROR
+    finally:
+        if options.stats:
+            sys.stdout.flush()
+            sys.stderr.write(heap.stats.report())
     return EXIT_OK
 
 
@@ -104,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"pvm: can't open file '{options.file}': No such file or directory", file=sys.stderr)
             return EXIT_USAGE
         if options.command == "run":
-            return cmd_run(options.file)
+            return cmd_run(options.file, options)
         if options.command == "compile":
             return cmd_compile(options.file, options.output)
         if options.command == "dis":

@@ -118,3 +118,30 @@ def test_repl_reports_syntax_errors_and_continues():
     assert result.returncode == 0
     assert result.stdout == "6\n"
     assert "<stdin>:1:" in result.stderr
+
+
+def test_max_memory_turns_an_allocation_bomb_into_memory_error(tmp_path):
+    write(tmp_path, "print('start')\nx = [0] * 10 ** 9\n")
+    result = pvm_cmd("run", "--max-memory", "64M", "prog.src", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == "start\n"
+    assert result.stderr.startswith("Traceback (most recent call last):\n")
+    assert result.stderr.splitlines()[-1].startswith("MemoryError: heap limit of 67108864 bytes exceeded")
+
+
+def test_garbage_heavy_program_fits_a_small_heap(tmp_path):
+    write(tmp_path, "i = 0\nwhile i < 2000:\n    junk = [i] * 1000\n    i += 1\nprint(i)\n")
+    result = pvm_cmd("run", "--max-memory", "1M", "--stats", "prog.src", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "2000\n"
+    stats = dict(line.split(": ", 1) for line in result.stderr.splitlines())
+    assert set(stats) == {"collections", "total pause", "max pause", "bytes allocated", "peak live bytes",
+                          "objects freed"}
+    assert int(stats["collections"]) > 0 and int(stats["objects freed"]) > 0
+    assert int(stats["bytes allocated"]) > 15 * 1024 * 1024 > 1024 * 1024 >= int(stats["peak live bytes"])
+
+
+def test_bad_size_is_a_usage_error(tmp_path):
+    write(tmp_path, "pass\n")
+    result = pvm_cmd("run", "--max-memory", "lots", "prog.src", cwd=tmp_path)
+    assert result.returncode == 2 and "invalid size" in result.stderr
