@@ -2,10 +2,11 @@
 
 Every benchmark is a Level 1 program that both interpreters run unchanged, so
 CPython is the baseline on identical source and its stdout is the expected
-output: a run whose stdout differs from CPython's is reported as a MISMATCH and
-makes the harness exit 1. Timing is whole-process wall time (start-up included)
-measured with time.perf_counter around subprocess.run; the two interpreters are
-run alternately so that machine noise hits both alike, and medians are reported.
+output: a pvm run whose stdout differs from CPython's is reported as MISMATCH
+(FAILED if pvm exited non-zero, TIMEOUT if it hung) and makes the harness exit 1.
+Timing is whole-process wall time (start-up included) measured with
+time.perf_counter around subprocess.run; the two interpreters are run
+alternately so that machine noise hits both alike, and medians are reported.
 """
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def bench_program(path: Path, python: str, pvm_cmd: list[str], runs: int,
             result.status, result.detail = "TIMEOUT", f"pvm timed out after {timeout:g}s"
             return result
         if got.returncode != 0 or got.stdout != ref.stdout:
-            result.status = "MISMATCH"
+            result.status = "FAILED" if got.returncode else "MISMATCH"
             result.detail = (f"pvm exit status {got.returncode}\n"
                              + diff_text(ref.stdout, got.stdout) + "\n" + got.stderr[-2000:])
             return result
@@ -109,7 +110,7 @@ def format_table(results: list[Result], markdown: bool) -> str:
         ratio = f"{r.ratio:.1f}x" if r.status == "ok" else "-"
         rows.append([r.name, cp, pv, ratio, r.status])
     ok = [r.ratio for r in results if r.status == "ok"]
-    if ok:
+    if len(results) > 1 and ok:
         rows.append(["geometric mean", "", "", f"{geometric_mean(ok):.1f}x",
                      f"{len(ok)}/{len(results)} ok"])
     if markdown:
@@ -133,7 +134,7 @@ def bench_hello(python: str, pvm_cmd: list[str], runs: int, timeout: float,
             got = run_once(pvm_cmd + [str(hello)], timeout)
             result.cpython.append(ref.seconds)
             if got.returncode != 0 or got.stdout != ref.stdout:
-                result.status = "MISMATCH"
+                result.status = "FAILED" if got.returncode else "MISMATCH"
                 result.detail = diff_text(ref.stdout, got.stdout) + "\n" + got.stderr[-2000:]
                 break
             result.pvm.append(got.seconds)

@@ -45,7 +45,7 @@ INT_LITERALS = ("0", "1", "2", "3", "7", "-1", "-5", "10", "255", "0xFF", "0o17"
                 "1_000_000", "2**64", "-(2**63)", "123456789012345678901234567890",
                 "-98765432109876543210")
 FLOAT_LITERALS = ("0.5", "1.0", "-2.5", "3.14159", "0.1", "1e3", "2.5e-3", "-0.0", "1e300",
-                  "7.", ".25", "1e16", "float('inf')", "float('nan')")
+                  "7.", ".25", "1e16", "float('inf')")
 STR_LITERALS = ("", "a", "abc", "Hello World", " pad me ", "a,b,,c", "x-y-z", "123", "  42 ",
                 "MiXeD cAsE", "straße", "Σίσυφος", "tab\there", "two\nlines", "it's", "naïve café")
 # 3.11 f-strings allow neither a backslash nor the enclosing quote inside their braces.
@@ -234,7 +234,7 @@ class ProgramBuilder:
 
     def index(self, seq: E, depth: int, empty: str) -> E:
         """seq[i]: guarded against IndexError most of the time."""
-        if self.chance(70):
+        if self.chance(85):
             i = self.expr(INT, depth)
             return E(f"{par(seq, ATOM)}[{par(i, TERM)} % len({seq.text})] if {par(seq, OR)} "
                      f"else {empty}", IFEXP)
@@ -256,15 +256,21 @@ class ProgramBuilder:
         finally:
             self.scope.readable = saved
 
+    def binder(self, prefix: str, t: str, assignable: bool = False) -> str:
+        """A name to bind: usually fresh, sometimes an existing variable of type t (shadowing
+        it in a lambda or comprehension, rebinding it in a for loop)."""
+        existing = self.vars_of(t, assignable)
+        return self.pick(existing) if existing and self.chance(15) else self.fresh(prefix)
+
     def lam(self, arg_t: str, body_t: str) -> str:
-        name = self.fresh("x")
+        name = self.binder("x", arg_t)
         body = self.with_names({name: arg_t}, lambda: self.expr(body_t, 1))
         return f"lambda {name}: {par(body, IFEXP)}"
 
     def comprehension(self, src_t: str, elem_t: str, item_t: str, depth: int,
                       key_t: str | None = None) -> E:
         """A list comprehension (a dict one when key_t is given) over a list-like source."""
-        name = self.fresh("c")
+        name = self.binder("c", elem_t)
         src = self.expr(src_t, depth)
 
         def build() -> str:
@@ -541,7 +547,18 @@ class ProgramBuilder:
         return [f"{target} = {value}"]
 
     def stmt_augassign(self) -> list[str]:
-        t = self.pick((INT, INT, FLOAT, STR, LIST))
+        t = self.pick((INT, INT, FLOAT, STR, LIST, "item"))
+        if t == "item":  # l[i] op= x, d[k] op= x: the target is read, then written
+            op = self.pick(("+=", "-=", "*=", "|=", "//="))
+            rhs = (self.divisor(INT, 1) if op == "//=" else self.expr(INT, 1)).text
+            if self.chance(50):
+                key, guard = self.dict_key(1).text, "{key} in d0"
+                lines = [f"d0[{key}] {op} {rhs}"]
+            else:
+                v, key = self.pick(("l0", "l1")), self.small_int().text
+                lines = [f"{v}[{key}] {op} {rhs}"]
+                guard = f"len({v}) > {key} >= -len({v})"
+            return [f"if {guard.format(key=key)}:", "    " + lines[0]] if self.chance(85) else lines
         targets = self.vars_of(t, assignable=True)
         if not targets:
             return ["pass"]
@@ -574,7 +591,8 @@ class ProgramBuilder:
             lambda: (self.binop(self.expr(self.pick(ANY_TYPES), 1),  # often a TypeError
                                 self.pick(("+", "-", "/", "%", "&", "|")),
                                 self.expr(self.pick(ANY_TYPES), 1)).text
-                     if self.chance(30) else self.expr(INT).text),
+                     if self.chance(30) else "undefined_name" if self.chance(3) else self.expr(INT).text),
+            self.closures_in_comprehension,
             lambda: "{" + self.comprehension(LIST, INT, INT, 1).text[1:-1] + "}",
             lambda: f"({self.expr(INT, 1).text}, {self.expr(STR, 1).text})",
             lambda: f"[{self.expr(LIST, 1).text}, [{self.expr(WORDS, 1).text}, {self.expr(DICT, 1).text}]]",
@@ -586,6 +604,14 @@ class ProgramBuilder:
         if self.chance(15):
             args.append(f"end={self.pick(('', '|', ' ;'))!r}")
         return [f"print({', '.join(args)})"]
+
+    def closures_in_comprehension(self) -> str:
+        """Lambdas made in a comprehension: late binding, or early with a default."""
+        c, f = self.fresh("c"), self.fresh("f")
+        body = self.with_names({c: INT}, lambda: self.expr(INT, 1))
+        params = f"{c}={c}" if self.chance(50) else ""
+        return (f"[{f}() for {f} in [lambda{' ' if params else ''}{params}: {par(body, IFEXP)} "
+                f"for {c} in {par(self.expr(LIST, 1), OR)}]]")
 
     def stmt_mutate(self) -> list[str]:
         t = self.pick((LIST, LIST, DICT, WORDS))
@@ -641,12 +667,13 @@ class ProgramBuilder:
 
     def stmt_for(self) -> list[str]:
         var, var2, n = self.fresh("k"), self.fresh("k"), self.n(0, 5)
+        bind = lambda t: self.binder("k", t, assignable=True)  # noqa: E731
         return self.one_of(
-            lambda: self.loop(f"for {var} in range({', '.join(str(self.n(-2, 5)) for _ in range(self.n(1, 2)))}):",
-                              {var: INT}),
-            lambda: self.loop(f"for {var} in {par(self.expr(LIST, 1), ATOM)}[:{n}]:", {var: INT}),
-            lambda: self.loop(f"for {var} in {par(self.expr(STR, 1), ATOM)}[:{n}]:", {var: STR}),
-            lambda: self.loop(f"for {var} in {par(self.expr(WORDS, 1), ATOM)}[:{n}]:", {var: STR}),
+            lambda: self.loop(f"for {(v := bind(INT))} in range("
+                              f"{', '.join(str(self.n(-2, 5)) for _ in range(self.n(1, 2)))}):", {v: INT}),
+            lambda: self.loop(f"for {(v := bind(INT))} in {par(self.expr(LIST, 1), ATOM)}[:{n}]:", {v: INT}),
+            lambda: self.loop(f"for {(v := bind(STR))} in {par(self.expr(STR, 1), ATOM)}[:{n}]:", {v: STR}),
+            lambda: self.loop(f"for {(v := bind(STR))} in {par(self.expr(WORDS, 1), ATOM)}[:{n}]:", {v: STR}),
             lambda: self.loop(f"for {var}, {var2} in enumerate(l0[:{n}]):", {var: INT, var2: INT}),
             lambda: self.loop(f"for {var}, {var2} in zip(s0[:{n}], w0):", {var: STR, var2: STR}),
             lambda: self.loop(f"for {var}, {var2} in sorted(d0.items())[:{n}]:", {var: STR, var2: INT}),
@@ -674,6 +701,12 @@ class ProgramBuilder:
 
     def stmt_call(self) -> list[str]:
         f = self.pick(self.scope.funcs)
+        if self.chance(3):  # a call that does not fit the signature: TypeError
+            args = [self.expr(t, 1).text for _, t in f.params]
+            required = len(f.params) - f.n_defaults
+            args = self.pick((args + ["0"], args + ["zz=0"], args[:max(required - 1, 0)],
+                              args + [f"{f.params[0][0]}=0" if f.params else "0"]))
+            return [f"print({f.name}({', '.join(args)}))"]
         result = self.call(f.ret, 2, f)
         targets = self.vars_of(f.ret, assignable=True)
         if targets and self.chance(50):
@@ -717,6 +750,9 @@ class ProgramBuilder:
             lines.append(f"global {g}")
             self.scope.assignable.add(g)
             self.scope.readable[g] = GLOBALS[g]
+        if not nested and self.chance(4):  # read, then assign: the name is local throughout
+            g = self.pick(sorted(set(GLOBALS) - self.scope.assignable))
+            lines += [f"print({g})", f"{g} = {self.literal(GLOBALS[g]).text}"]
         shared = sorted(v for v in outer.assignable if v not in GLOBALS)
         if nested and shared and self.chance(60):
             v = self.pick(shared)
