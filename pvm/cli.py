@@ -34,6 +34,11 @@ def _build_parser() -> argparse.ArgumentParser:
                           "MemoryError once live data exceeds it")
     run.add_argument("--stats", action="store_true",
                      help="print the collector's statistics on stderr at exit")
+    run.add_argument("--jit", choices=("off", "on", "eager"), default="on",
+                     help="native compilation of hot numeric functions and loops: off, on (hot code, "
+                          "the default) or eager (compile at first call)")
+    run.add_argument("--jit-log", action="store_true",
+                     help="print what the JIT compiled (tier, compile ms), deoptimised and refused, at exit")
     run.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     compile_ = commands.add_parser("compile", help="compile a program to a .pvmc file")
@@ -87,6 +92,10 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
     code = _compile(path)
     heap = Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS, limit=options.max_memory)
     vm = Interpreter(write=sys.stdout.write, loader=load_module, search_path=script_search_path(path), heap=heap)
+    if options.jit != "off":
+        from pvm.jit import Jit
+
+        vm.jit = Jit(vm, mode=options.jit)
     try:
         vm.run_module(code, origin=path)
     except ScriptError as error:
@@ -94,9 +103,11 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
         sys.stderr.write(format_script_error(error))
         return EXIT_SCRIPT_ERROR
     finally:
+        sys.stdout.flush()
         if options.stats:
-            sys.stdout.flush()
             sys.stderr.write(heap.stats.report())
+        if options.jit_log and vm.jit is not None:
+            sys.stderr.write(vm.jit.summary())
     return EXIT_OK
 
 

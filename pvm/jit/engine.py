@@ -9,7 +9,7 @@ LLVM is initialised lazily, on the first compilation, so ``--jit=on`` costs
 nothing at start-up for a program that never gets hot.
 
 Tier 1: a short function pipeline (SROA, instcombine, CFG simplification,
-GVN) and codegen level 1: milliseconds per function. Tier 2: the full O3
+GVN) and codegen level 2: milliseconds per function. Tier 2: the full O3
 module pipeline (which inlines the small callees that lowering put in the
 same module) and codegen level 3. Each tier has its own MCJIT engine because
 an engine owns one target machine, and so one codegen level.
@@ -54,7 +54,6 @@ class Engine:
         self._ready = False
         self._engines: dict[int, llvm.ExecutionEngine] = {}
         self._machines: dict[int, llvm.TargetMachine] = {}
-        self._modules: list[llvm.ModuleRef] = []   # kept alive: MCJIT owns their code
         self.dump: Callable[[str, str], None] | None = None   # (label, IR text), e.g. PVM_DUMP_LLVM
 
     def _init(self) -> None:
@@ -78,7 +77,7 @@ class Engine:
             target = llvm.Target.from_default_triple()
             machine = target.create_target_machine(
                 cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-                opt=1 if tier == 1 else 3, jit=True)
+                opt=2 if tier == 1 else 3, jit=True)
             self._machines[tier] = machine
         return machine
 
@@ -89,7 +88,7 @@ class Engine:
             target = llvm.Target.from_default_triple()
             owned = target.create_target_machine(
                 cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-                opt=1 if tier == 1 else 3, jit=True)
+                opt=2 if tier == 1 else 3, jit=True)
             engine = self._engines[tier] = llvm.create_mcjit_compiler(llvm.parse_assembly(""), owned)
         return engine
 
@@ -123,7 +122,6 @@ class Engine:
         engine.finalize_object()
         addresses = {name: engine.get_function_address(name) for name in names}
         done = time.perf_counter()
-        self._modules.append(module)
         return Compiled(addresses, (parsed - start) * 1e3, (optimised - parsed) * 1e3, (done - optimised) * 1e3)
 
 

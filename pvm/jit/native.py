@@ -1,0 +1,207 @@
+"""Compiled versions as the interpreter calls them: their entries, guards,
+and the translation of native results and exits back into tier-0 values and
+frame state.
+
+A function version is entered through a native builtin (pvm.jit.entry); a
+loop version, entered once per loop execution, through ``ctypes.PYFUNCTYPE``.
+Both keep the GIL held, so no other thread can touch the lists native code
+reads. Native code never keeps a pointer beyond the call: list arguments are
+alive in the caller's locals or the frame for the whole call, and native
+code creates nothing but a function's boxed result.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import TYPE_CHECKING, Any
+
+from pvm.frames import NO_NATIVE, UNBOUND
+from pvm.jit.engine import ENGINE, Compiled
+from pvm.jit.entry import make_builtin
+from pvm.jit.feedback import MISSING, OPAQUE, Stats
+from pvm.jit.infer import Plan, Unit
+from pvm.jit.irutils import STATE_COUNTDOWN, STATE_DEPTH, STATE_ENTRIES, STATE_MAX_DEPTH, STATE_SIZE
+from pvm.jit.kinds import LISTS, Const, Kind
+from pvm.jit.lower import Site, has_value, lower_unit, slots_of, symbol_for  # noqa: F401 - symbol_for: pvm.jit uses it
+from pvm.opcodes import Op
+
+if TYPE_CHECKING:
+    from pvm.frames import Frame
+
+JUMP_BACKWARD = Op.JUMP_BACKWARD.value
+
+
+class Version:
+    """One compiled region (and its callees) at one tier."""
+
+    def __init__(self, unit: Unit, plan: Plan, symbol: str, tier: int, tier_up_after: int) -> None:
+        self.unit = unit
+        self.plan = plan
+        self.symbol = symbol
+        self.stats = Stats()
+        self.guards = tuple({key: guard for p in unit.live() for key, guard in p.guards.items()}.values())
+        self.state = (ctypes.c_int64 * STATE_SIZE)()
+        self.state_address = ctypes.addressof(self.state)
+        self.tier_up_after = tier_up_after
+        self.tier = 0
+        self.sites: list[Site] = []
+        self.compiled: Compiled | None = None
+        self.compile(tier)
+
+    def compile(self, tier: int) -> None:
+        entry = None
+        if self.plan.mode == "function":
+            entry = dict(guards=self.guards, state=self.state_address, sentinel=NO_NATIVE, missing=MISSING,
+                         tier_up_after=self.tier_up_after if tier == 1 else None)
+        lowering = lower_unit(self.unit, self.plan, f"{self.symbol}_t{tier}", entry)
+        self.compiled = ENGINE.compile(lowering.text, [lowering.symbol], tier, self.plan.label)
+        self.sites = lowering.sites
+        self.layout = lowering.layout
+        self.tier = tier
+        self._bind(lowering.symbol, self.compiled.addresses[lowering.symbol])
+
+    def _bind(self, symbol: str, address: int) -> None:
+        raise NotImplementedError
+
+    @property
+    def entries(self) -> int:
+        return self.stats.entries
+
+    def guards_hold(self) -> bool:
+        for namespace, name, expected in self.guards:
+            if namespace.get(name, MISSING) is not expected:
+                self.stats.guard_failures += 1
+                return False
+        return True
+
+    def describe(self, site: Site) -> str:
+        return f"line {site.plan.code.line_at(site.pc)}" + (
+            f" in {site.plan.label}" if site.plan is not self.plan else "") + f": {site.reason}"
+
+
+class FunctionVersion(Version):
+    """A function region, called as ``entry(countdown, headroom, *args)``: the
+    result, or NO_NATIVE with ``state[STATE_SITE]`` saying why (pvm.jit.entry)."""
+
+    def _bind(self, symbol: str, address: int) -> None:
+        self.entry = make_builtin(symbol.encode(), address)
+        self.countdown = memoryview(self.state).cast("B").cast("q")
+        self.counts_steps = any(node.call is not None and node.call.what == "native"
+                                or p.code.decoded[node.pc][0] == JUMP_BACKWARD
+                                for p in self.unit.live() for node in p.nodes)
+
+    @property
+    def entries(self) -> int:
+        return self.state[STATE_ENTRIES]
+
+
+class LoopVersion(Version):
+    """A loop region: entered at the header with the frame's locals, left at a site."""
+
+    def _bind(self, symbol: str, address: int) -> None:
+        layout = self.layout
+        assert layout is not None
+        plan = self.plan
+        self.cfunc = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)(address)
+        self.buf = (ctypes.c_int64 * layout.size)()
+        self.buf_float = (ctypes.c_double * layout.size).from_buffer(self.buf)
+        self.buf_address = ctypes.addressof(self.buf)
+        names = {index: name for name, index in plan.promoted.items()}
+        # per slot: (position, fast local index or -1, global name or '')
+        where = [(position, -1 if index in names else index, names.get(index, ""))
+                 for position, index in enumerate(plan.slots)]
+        self.inputs = [(*where[p], state) for p, state in enumerate(plan.entry_env) if has_value(state)]
+        # per exit site: the assigned slots and their state there
+        self.outputs = [[(*where[p], site.env[p]) for p in sorted(plan.written) if site.env[p] != OPAQUE]
+                        if site.plan is plan else [] for site in self.sites]
+        self.iterators = len(plan.initial)
+
+    def run(self, vm: Any, frame: "Frame", countdown: int) -> tuple[int, Site]:
+        """Run from the header with at most ``countdown`` steps; returns the
+        steps used and the site left by (frame updated to resume there)."""
+        buf, buf_float = self.buf, self.buf_float
+        values = frame.locals
+        namespace = frame.globals
+        lists: dict[int, Any] = {}
+        for position, index, name, kind in self.inputs:
+            value = values[index] if index >= 0 else namespace[name]
+            if kind is Kind.FLOAT:
+                buf_float[position] = value
+            elif kind in LISTS:
+                lists[id(value)] = value
+                buf[position] = id(value)
+            else:
+                buf[position] = value
+        base = self.layout.iterator
+        iterators = []
+        for iterator in frame.stack[len(frame.stack) - self.iterators:]:
+            _, (rng,), index = iterator.__reduce__()
+            buf[base], buf[base + 1], buf[base + 2], buf[base + 3] = rng.start, rng.step, len(rng), index
+            iterators.append((iterator, rng.start, rng.step, len(rng)))
+            base += 4
+        state = self.state
+        state[STATE_COUNTDOWN] = countdown
+        state[STATE_DEPTH] = vm.depth
+        state[STATE_MAX_DEPTH] = vm.max_depth
+        number = self.cfunc(self.buf_address, self.state_address)
+        site = self.sites[number]
+        for position, index, name, kind in self.outputs[number]:
+            if kind is Kind.FLOAT:
+                value = buf_float[position]
+            elif kind is Kind.INT:
+                value = buf[position]
+            elif kind is Kind.BOOL:
+                value = buf[position] != 0
+            elif kind is Kind.NONE:
+                value = None
+            elif kind in LISTS:
+                value = lists[buf[position]]
+            else:
+                value = UNBOUND
+            if index >= 0:
+                values[index] = value
+            elif value is not UNBOUND:
+                namespace[name] = value
+            else:
+                namespace.pop(name, None)
+        self._restore_stack(frame, site, lists, iterators)
+        frame.pc = site.pc
+        return countdown - state[STATE_COUNTDOWN], site
+
+    def _restore_stack(self, frame: "Frame", site: Site, lists: dict[int, Any],
+                       iterators: list[tuple[Any, int, int, int]]) -> None:
+        """The operand stack at the exit. A range iterator still walking the
+        range it walked at entry is that same object, moved on."""
+        buf = self.buf
+        position = self.layout.stack
+        items = []
+        for entry in site.stack:
+            count = slots_of(entry)
+            raw = [buf[position + i] for i in range(count)]
+            position += count
+            if isinstance(entry, Const):
+                items.append(entry.obj)
+            elif entry is Kind.NONE:
+                items.append(None)
+            elif entry is Kind.FLOAT:
+                items.append(self.buf_float[position - 1])
+            elif entry is Kind.INT:
+                items.append(raw[0])
+            elif entry is Kind.BOOL:
+                items.append(raw[0] != 0)
+            elif entry in LISTS:
+                items.append(lists[raw[0]])
+            elif entry is Kind.RANGE:
+                items.append(range(*raw))
+            else:
+                start, step, length, index = raw
+                depth = len(items)
+                if depth < len(iterators) and iterators[depth][1:] == (start, step, length):
+                    item = iterators[depth][0]
+                else:
+                    item = iter(range(start, start + length * step, step))
+                item.__setstate__(index)
+                items.append(item)
+        base = len(frame.stack) - self.iterators
+        frame.stack[base:] = items
+

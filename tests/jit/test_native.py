@@ -1,0 +1,249 @@
+"""Compiled code computes what tier 0 and CPython compute."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.jit.helpers import run_source
+
+
+def cpython(source: str) -> tuple[str, str]:
+    """CPython's stdout and the last line of its traceback ('' on success)."""
+    proc = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True)
+    return proc.stdout, proc.stderr.strip().splitlines()[-1] if proc.returncode else ""
+
+
+def same_everywhere(source: str, **settings: int):
+    """Run under tier 0, the eager JIT and CPython; all three print the same."""
+    source = textwrap.dedent(source)
+    tier0 = run_source(source, "off")
+    jit = run_source(source, "eager", **settings)
+    assert jit.stdout == tier0.stdout
+    assert jit.error == tier0.error
+    assert (jit.stdout, jit.error.strip().splitlines()[-1] if jit.error else "") == cpython(source)
+    return jit
+
+
+def compiled(outcome, label: str) -> int:
+    """Tier of the version labelled ``label`` (0: none)."""
+    return max((v.tier for v in outcome.jit.versions if v.plan.label == label), default=0)
+
+
+def test_fib_is_compiled_and_correct():
+    out = same_everywhere("""
+        def fib(n):
+            if n < 2:
+                return n
+            return fib(n - 1) + fib(n - 2)
+        print(fib(20), fib(1), fib(0))
+    """)
+    assert compiled(out, "fib(int)") == 1
+    assert out.stdout == "6765 1 0\n"
+
+
+def test_scalar_int_operators_compiled():
+    out = same_everywhere("""
+        def f(a, b):
+            s = a + b - a * b + a // b + a % b + (a << 2) + (a >> 1) + (a & b) + (a | b) + (a ^ b) + ~a + -b
+            s += a ** 3 + abs(a - 100) + min(a, b) + max(a, b, 7)
+            return s + (a / b)
+        for a, b in [(7, 2), (-7, 2), (7, -2), (-7, -2), (0, 5), (123456789, -97), (-2**40, 3)]:
+            print(f(a, b))
+    """)
+    assert compiled(out, "f(int, int)") == 1
+
+
+def test_float_operators_and_math():
+    out = same_everywhere("""
+        import math
+        def g(x, y):
+            r = x + y - x * y + x / y + x // y + x % y + x ** 2 + abs(x) + min(x, y) + max(x, y)
+            r += math.sqrt(abs(x)) + math.sin(x) + math.cos(y) + math.exp(y / 10) + math.log(abs(x) + 1)
+            r += math.atan2(y, x) + math.pow(abs(y), 0.5) + math.floor(x) + math.ceil(y) + math.fabs(y)
+            return r
+        for x, y in [(1.5, 2.25), (-7.5, 2.0), (7.5, -2.0), (-0.0, 3.0), (1e30, 1e-30), (3.0, 7.0)]:
+            print(g(x, y))
+        print(g(2, 3.5), g(3.5, 2))
+    """)
+    assert compiled(out, "g(float, float)") == 1
+
+
+def test_float_floor_division_and_modulo_signs():
+    same_everywhere("""
+        def fm(a, b):
+            return (a // b, a % b)
+        for a in (7.5, -7.5, 0.0, -0.0, 1e-320, 3.0):
+            for b in (2.0, -2.0, 0.5, -1e-300, 3.0):
+                print(fm(a, b))
+    """)
+
+
+def test_comparisons_between_ints_and_floats_are_exact():
+    same_everywhere("""
+        def c(i, f):
+            return (i < f, i == f, i != f, f > i, i >= f)
+        print(c(2**53 + 1, float(2**53)), c(3, 3.0), c(-1, float('nan')), c(2**62, 2.0**62))
+    """)
+
+
+def test_loops_while_for_break_continue_else():
+    out = same_everywhere("""
+        def loops(n):
+            total = 0
+            i = 0
+            while i < n:
+                i += 1
+                if i % 3 == 0:
+                    continue
+                total += i
+                if total > 10_000:
+                    break
+            else:
+                total = -total
+            for j in range(n, 0, -2):
+                total += j
+            for k in range(5):
+                if k == n:
+                    break
+            else:
+                total += 1000
+            return total
+        for n in (0, 1, 5, 10, 200, 1000):
+            print(loops(n))
+    """)
+    assert compiled(out, "loops(int)") == 1
+
+
+def test_range_with_extreme_bounds():
+    same_everywhere("""
+        def count(a, b, c):
+            n = 0
+            last = 0
+            for i in range(a, b, c):
+                n += 1
+                last = i
+            return n * 1000 + last
+        for a, b, c in [(0, 10, 3), (10, 0, -3), (5, 5, 1), (-2**63, -2**63 + 5, 2), (2**63 - 4, 2**63 - 1, 1),
+                        (0, 2**62, 2**61), (3, -3, -1)]:
+            print(count(a, b, c))
+    """)
+
+
+def test_nbody_like_float_code_on_lists():
+    out = same_everywhere("""
+        import math
+        def energy(xs, vs, ms):
+            e = 0.0
+            n = len(xs)
+            for i in range(n):
+                e += 0.5 * ms[i] * vs[i] * vs[i]
+                for j in range(i + 1, n):
+                    d = xs[i] - xs[j]
+                    e -= ms[i] * ms[j] / math.sqrt(d * d + 0.01)
+            return e
+        xs = [0.0, 4.84, 8.34, 12.89, 15.37]
+        vs = [0.0, 0.606, 1.8, -0.2, 0.98]
+        ms = [39.47, 0.037, 0.011, 0.0017, 0.002]
+        print(energy(xs, vs, ms))
+        print(energy(xs[:2], vs[:2], ms[:2]))
+    """)
+    assert compiled(out, "energy(list[float], list[float], list[float])") == 1
+
+
+def test_list_reads_negative_indexes_and_big_elements():
+    same_everywhere("""
+        def pick(xs, i):
+            return xs[i] + xs[-1]
+        print(pick([1, 2, 3], 0), pick([1, 2**40, -2**62], -2), pick([5], 0))
+        print(pick([2**63, 1], 1), pick([1, True], 0), pick([1.5, 2.5], 1))
+    """)
+
+
+def test_none_and_bool_values():
+    same_everywhere("""
+        def f(a, flag, nothing):
+            if nothing is None and flag:
+                return a + flag
+            return a
+        print(f(1, True, None), f(2, False, None), f(3, True, None))
+        def g(x):
+            y = x > 3
+            z = y and x < 10
+            return z
+        print(g(5), g(11), g(1))
+    """)
+
+
+def test_defaults_and_calls_between_compiled_functions():
+    out = same_everywhere("""
+        def scale(x, k=3, offset=0.5):
+            return x * k + offset
+        def use(n):
+            t = 0.0
+            for i in range(n):
+                t += scale(i) + scale(i, 2)
+            return t
+        print(use(10), use(0))
+    """)
+    assert compiled(out, "use(int)") == 1
+
+
+def test_math_domain_error_matches_tier0():
+    out = same_everywhere("""
+        import math
+        def root(x):
+            return math.sqrt(x)
+        print(root(4.0))
+        print(root(-1.0))
+    """)
+    assert "ValueError: math domain error" in out.error
+
+
+@pytest.mark.parametrize("value", ["10.0 ** 400", "(-8.0) ** 0.5", "math.exp(1000.0)", "int(float('inf'))"])
+def test_float_errors_and_complex_results_match_tier0(value: str):
+    expression = value.replace("10.0", "x * 10.0").replace("(-8.0)", "(x * -8.0)").replace(
+        "1000.0", "x * 1000.0").replace("float('inf')", "x * float('inf')")
+    same_everywhere(f"""
+        import math
+        def f(x):
+            return {expression}
+        print(f(1.0))
+    """)
+
+
+def test_math_functions_agree_with_cpython_bit_for_bit():
+    names = ["sin", "cos", "tan", "asin", "acos", "atan", "exp", "expm1", "log2", "log10", "sinh", "cosh",
+             "tanh", "asinh", "atanh", "erf", "erfc", "sqrt", "fabs", "log"]
+    source = "import math\n" + "".join(f"def f_{n}(x):\n    return math.{n}(x)\n" for n in names)
+    source += "for x in (0.1, 0.5, 0.9, 0.3333, -0.7):\n"
+    source += "".join(f"    print(repr(f_{n}(abs(x) if '{n}' in ('sqrt', 'log', 'log2', 'log10') else x)))\n"
+                      for n in names)
+    out = same_everywhere(source)
+    assert compiled(out, "f_sin(float)") == 1
+
+
+def test_hot_code_is_recompiled_at_tier2():
+    out = same_everywhere("""
+        def fib(n):
+            if n < 2:
+                return n
+            return fib(n - 1) + fib(n - 2)
+        def spin(n):
+            t = 0
+            for i in range(n):
+                t = (t + i * 7) % 1000003
+            return t
+        total = 0
+        for k in range(30):
+            total += fib(k % 12)
+        i = 0
+        while i < 3:
+            total += spin(2000)
+            i += 1
+        print(total)
+    """, tier2_calls=10, tier2_steps=500)
+    tiers = {v.plan.label: v.tier for v in out.jit.versions}
+    assert tiers["fib(int)"] == 2
+    assert 2 in {v.tier for v in out.jit.versions if v.plan.mode == "loop"}

@@ -1,0 +1,184 @@
+"""On-stack replacement: loops entered natively at their header with the
+frame's live values, and every way of leaving them handing the values back."""
+
+import textwrap
+
+from tests.jit.helpers import run_source
+
+
+def both(source: str, **settings: int):
+    source = textwrap.dedent(source)
+    tier0 = run_source(source, "off")
+    jit = run_source(source, "eager", **settings)
+    assert (jit.stdout, jit.error) == (tier0.stdout, tier0.error)
+    return jit
+
+
+def loops_compiled(outcome) -> list[str]:
+    return [v.plan.label for v in outcome.jit.versions if v.plan.mode == "loop"]
+
+
+def native_steps(outcome) -> int:
+    return sum(v.stats.steps for v in outcome.jit.versions if v.plan.mode == "loop")
+
+
+def test_every_kind_of_live_value_crosses_the_entry_and_the_exit():
+    out = both("""
+        def run(xs, label):
+            i = 0
+            total = 0
+            acc = 0.5
+            flag = False
+            nothing = None
+            while i < 2000:
+                total += xs[i % 3]
+                acc = acc * 1.0001
+                flag = not flag
+                nothing = None
+                i += 1
+            last = i
+            print(label, i, total, acc, flag, nothing, last, xs)
+        run([1, 2, 3], "text stays opaque")
+    """, loop_threshold=100, call_threshold=100)
+    assert loops_compiled(out) == ["run@8"]
+    assert native_steps(out) > 1000
+
+
+def test_locals_unbound_at_entry_and_deleted_in_the_loop():
+    both("""
+        def run(n):
+            i = 0
+            while i < n:
+                if i > 5:
+                    late = i * 2
+                if i == 50:
+                    del late
+                i += 1
+            return late
+        print(run(40), run(100))
+    """, loop_threshold=10, call_threshold=1000)
+
+
+def test_break_else_return_and_exhaustion_exits():
+    both("""
+        def search(limit, stop):
+            for i in range(limit):
+                if i == stop:
+                    return i * 10
+                if i * i > 5000:
+                    break
+            else:
+                return -1
+            return i
+        print(search(10, 100), search(1000, 100), search(1000, 20), search(0, 1))
+        def spin(n):
+            k = 0
+            while k < n:
+                k += 3
+            else:
+                k = -k
+            return k
+        print(spin(10), spin(1000))
+    """, loop_threshold=1, call_threshold=1000)
+
+
+def test_inner_loop_entry_runs_the_whole_nest():
+    out = both("""
+        def nest(n):
+            total = 0
+            for a in range(n):
+                for b in range(a):
+                    for c in range(b, a):
+                        total += a * b - c
+                total -= a
+            return total
+        print(nest(40))
+    """, loop_threshold=50, call_threshold=1000)
+    versions = [v for v in out.jit.versions if v.plan.mode == "loop"]
+    assert len(versions) == 1
+    plan = versions[0].plan
+    assert plan.entry != plan.start and len(plan.initial) >= 2   # entered at an inner loop: the iterators around it
+
+
+def test_side_exit_to_an_instruction_native_code_does_not_run():
+    out = both("""
+        def rows(n):
+            out = []
+            for i in range(n):
+                s = 0
+                for j in range(100):
+                    s += i ^ j
+                out.append(s)
+            return out
+        print(sum(rows(60)))
+    """, loop_threshold=100, call_threshold=1000)
+    loops = [v for v in out.jit.versions if v.plan.mode == "loop"]
+    assert loops and sum(v.stats.side_exits for v in loops) > 10
+
+
+def test_module_level_loops_keep_globals_in_registers():
+    out = both("""
+        import math
+        total = 0
+        acc = 0.0
+        for i in range(3000):
+            for j in range(20):
+                total += (i * j) % 7
+            acc += math.sqrt(i)
+        k = 0
+        while k < 5000:
+            k += 1
+        print(total, acc, k, i, j)
+    """, loop_threshold=100)
+    assert any(label.startswith("<module>") for label in loops_compiled(out))
+
+
+def test_global_first_assigned_in_the_loop_and_read_after():
+    both("""
+        n = 0
+        while n < 1000:
+            n += 1
+            if n == 500:
+                fresh = n * 2
+        print(n, fresh)
+    """, loop_threshold=10)
+
+
+def test_functions_reading_a_global_the_loop_assigns_stay_correct():
+    out = both("""
+        count = 0
+        def peek():
+            return count * 2
+        seen = 0
+        for i in range(300):
+            count += 1
+            seen += peek()
+        print(count, seen)
+    """, loop_threshold=10)
+    assert out.stdout == f"300 {sum(2 * c for c in range(1, 301))}\n"
+
+
+def test_overflow_mid_loop_resumes_with_big_ints():
+    out = both("""
+        x = 3
+        steps = 0
+        while steps < 200:
+            x = x * x % 1000000007 + x * 2
+            steps += 1
+        print(x % 1000, steps)
+        y = 1
+        for i in range(100):
+            y = y * 7
+        print(y)
+    """, loop_threshold=5)
+    assert out.stdout.splitlines()[1] == str(7 ** 100)
+
+
+def test_loop_over_a_list_is_left_to_tier0():
+    out = both("""
+        total = 0
+        for x in [1, 2, 3] * 100:
+            total += x
+        print(total)
+    """, loop_threshold=1)
+    assert not loops_compiled(out)
