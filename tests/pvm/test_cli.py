@@ -145,3 +145,14 @@ def test_bad_size_is_a_usage_error(tmp_path):
     write(tmp_path, "pass\n")
     result = pvm_cmd("run", "--max-memory", "lots", "prog.src", cwd=tmp_path)
     assert result.returncode == 2 and "invalid size" in result.stderr
+
+
+def test_jit_modes_give_identical_output_and_a_log(tmp_path):
+    write(tmp_path, "def f(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s\n"
+                    "print([f(k) for k in range(5)], f(10 ** 5))\n")
+    outputs = {mode: pvm_cmd("run", f"--jit={mode}", "prog.src", cwd=tmp_path) for mode in ("off", "on", "eager")}
+    assert {result.returncode for result in outputs.values()} == {0}
+    assert len({result.stdout for result in outputs.values()}) == 1
+    logged = pvm_cmd("run", "--jit=eager", "--jit-log", "prog.src", cwd=tmp_path)
+    assert "f(int): tier 1" in logged.stderr
+    assert pvm_cmd("run", "--jit=fast", "prog.src", cwd=tmp_path).returncode == 2
