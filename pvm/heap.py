@@ -33,12 +33,12 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from pvm.objects import Cell, Function, Module
 
 if TYPE_CHECKING:
-    from pvm.interp import Frame
+    from pvm.interp import Interpreter
 
 HEADER_BYTES = 16
 WORD_BYTES = 8
@@ -120,8 +120,7 @@ class Heap:
         self.debt = 0                      # bytes charged since the last collection
         self.threshold = floor             # debt at which a pacing collection is due
         self.collect_due = stress
-        self.root_providers: list[Callable[[], Iterable[Any]]] = []
-        self.frame_provider: Callable[[], Iterable["Frame"]] = lambda: ()
+        self.vm: "Interpreter | None" = None  # the VM whose frames and namespaces are roots
         self.temp_roots: list[Any] = []    # values a builtin holds mid-operation
         self.handles: dict[int, Any] = {}  # objects an embedder holds, by id
         self.graveyard: list[Any] | None = None   # tests: keep swept objects to check invariants
@@ -203,18 +202,24 @@ class Heap:
 
     def roots(self) -> Iterator[Any]:
         """Everything a collection starts from, one block per kind."""
-        # Frames of every tier: locals, operand stacks and cells of each frame
-        # of each active interpreter loop (the JIT adds its deopt buffers here).
-        yield from self.frame_provider()
-        # Module globals, the builtins namespace and the loaded modules
-        # (stdlib module objects included): provided by the interpreter.
-        for provider in self.root_providers:
-            yield from provider()
-        # Temporary roots: values a builtin or a host call holds mid-operation
-        # (arguments handed to the host, values a script callback returned to it).
+        vm = self.vm
+        if vm is not None:
+            # Frames of every tier: locals, operand stacks and cells of each
+            # frame of each active interpreter loop, the loops suspended below
+            # host calls included. (Native code holds no VM object beyond one
+            # call, so the JIT adds nothing here.)
+            yield from vm.live_frames()
+            # Module globals and the stdlib's module objects: every loaded module.
+            yield from vm.modules.values()
+            # Builtins: the VM's own builtins namespace.
+            yield vm.builtins
+        # Temporary roots: values a script callback returned to a builtin that is
+        # still running. (A host call's arguments stay on its caller's operand stack.)
         yield from self.temp_roots
         # Handles an embedder holds.
         yield from self.handles.values()
+        # Compiler state needs no block: the compiler creates no heap objects
+        # (its constants are immutable host values).
 
     # --- Collection ---
 
@@ -243,7 +248,7 @@ class Heap:
 
     def _mark(self, gray: list[Any]) -> tuple[set[int], int]:
         """Blacken everything reachable from ``gray``; returns (marked ids, live bytes)."""
-        from pvm.interp import Frame  # the frame type lives with the interpreter
+        from pvm.frames import Frame  # imported here: pvm.frames imports this module
 
         marked: set[int] = set()
         registry = self.objects

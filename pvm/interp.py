@@ -80,8 +80,7 @@ class Interpreter:
         self.builtins = builtins_mod.make_builtins(self)
         # AssertionError is reachable through LOAD_ASSERTION_ERROR only
         self.callable_types = builtins_mod.CALLABLE_TYPES | {AssertionError}
-        self.heap.frame_provider = self._live_frames
-        self.heap.root_providers.append(self._namespace_roots)
+        self.heap.vm = self
         # Steps: one per loop back-edge and per call. Every `countdown` steps
         # the checkpoint hook (the sandbox's limits) runs; it may raise to end
         # the run and returns how many steps until it wants to run again.
@@ -109,18 +108,13 @@ class Interpreter:
         self.checkpoint_hook = hook
         self.interval = self.countdown = hook(self.steps) if hook else NO_CHECKPOINT
 
-    # --- Roots for the collector ---
-
-    def _live_frames(self) -> Iterator[Frame]:
+    def live_frames(self) -> Iterator[Frame]:
+        """Every frame of every active loop: the collector's frame roots."""
         for top in [self.top_frame, *self.suspended]:
             frame = top
             while frame is not None:
                 yield frame
                 frame = frame.back
-
-    def _namespace_roots(self) -> Iterator[Any]:
-        yield self.builtins
-        yield from self.modules.values()
 
     # --- Entry points ---
 
