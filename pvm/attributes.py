@@ -24,7 +24,7 @@ from __future__ import annotations
 import sys
 import types
 from _string import formatter_field_name_split, formatter_parser
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from pvm.builtins import TYPE, TypeBuiltin
 from pvm.errors import VMInternalError
@@ -261,6 +261,7 @@ def attribute_suggestion(exc: BaseException) -> str | None:
 
 _SUBSCRIPTABLE = frozenset({str, list, tuple, dict, range})
 _INIT, _AUTO, _MANUAL = 0, 1, 2
+_SMALL_SPEC = 256   # a nested format spec longer than this is never built just to measure it
 
 
 class _Numbering:
@@ -295,6 +296,35 @@ def _build(template: str, args: tuple[Any, ...] | None, mapping: Any, depth: int
             spec = _build(spec, args, mapping, depth - 1, numbering)
         out.append(format(value, spec))
     return "".join(out)
+
+
+def estimate_format(template: str, args: tuple[Any, ...] | None, mapping: Any,
+                    measure: Callable[[Any, str, str | None], int], depth: int = 2,
+                    numbering: _Numbering | None = None) -> int:
+    """About ``len(safe_format(template, args, mapping))``, without building
+    the big parts: ``measure(value, spec, conversion)`` estimates one field.
+    A nested spec is built only once its own estimate shows it is small. Raises
+    what the formatting itself would raise for a bad template."""
+    if numbering is None:
+        numbering = _Numbering()
+    if depth <= 0:
+        raise ValueError("Max string recursion exceeded")
+    total = 0
+    for literal, field, spec, conversion in formatter_parser(template):
+        total += len(literal)
+        if field is None:
+            continue
+        value = _field_value(field, args, mapping, numbering)
+        if "{" in spec:
+            state, position = numbering.state, numbering.next
+            nested = estimate_format(spec, args, mapping, measure, depth - 1, numbering)
+            if nested > _SMALL_SPEC:
+                total += nested
+                continue
+            numbering.state, numbering.next = state, position
+            spec = _build(spec, args, mapping, depth - 1, numbering)
+        total += measure(value, spec, conversion)
+    return total
 
 
 def _field_value(field: str, args: tuple[Any, ...] | None, mapping: Any, numbering: _Numbering) -> Any:

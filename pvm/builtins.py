@@ -26,7 +26,7 @@ exec, compile, open, __import__, globals, locals, vars, dir, getattr, setattr,
 delattr, input, breakpoint, help, memoryview, object, super, classmethod,
 staticmethod, property). ``DANGEROUS_NAMES`` lists them for the tests.
 Resource-heavy builtins (``range`` materialisation, ``pow``, ``sorted``...)
-are not metered yet.
+are charged before they run by the sandbox's host-call check (pvm.costs).
 """
 
 from __future__ import annotations

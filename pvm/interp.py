@@ -98,8 +98,10 @@ class Interpreter:
         self.interval = self.countdown = NO_CHECKPOINT
 
     def checkpoint(self) -> None:
-        """Account the steps since the last checkpoint and consult the hook."""
+        """Account the steps since the last checkpoint and consult the hook
+        (which may raise: the count stays right for the next checkpoint)."""
         self.steps += self.interval - self.countdown
+        self.interval = self.countdown = 0
         self.interval = self.countdown = (self.checkpoint_hook(self.steps) if self.checkpoint_hook
                                           else NO_CHECKPOINT)
 
@@ -295,7 +297,11 @@ class Interpreter:
                 elif op == STORE_GLOBAL:
                     globals_[arg] = pop()
                 elif op == FOR_ITER:
+                    # a lazy builtin (map, filter) may call script code: its results
+                    # are temporary roots only until next() returns
+                    mark = len(heap.temp_roots)
                     value = next(stack[-1], _EXHAUSTED)
+                    del heap.temp_roots[mark:]
                     if value is _EXHAUSTED:
                         pop()
                         pc = arg

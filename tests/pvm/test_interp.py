@@ -186,3 +186,22 @@ def test_a_checkpoint_hook_can_end_a_run():
     with pytest.raises(Stop):
         vm.run_module(compile_source("while True:\n    pass\n", "t.src"))
     assert vm.steps == 100
+
+
+def test_steps_stay_exact_after_a_checkpoint_hook_raises():
+    class Stop(PvmError):
+        pass
+
+    def hook(steps: int) -> int:
+        if steps >= 100:
+            raise Stop
+        return 100
+
+    vm = Interpreter()
+    vm.set_checkpoint_hook(hook)
+    with pytest.raises(Stop):
+        vm.run_module(compile_source("while True:\n    pass\n", "t.src"))
+    vm.set_checkpoint_hook(lambda steps: 1000)
+    vm.run_module(compile_source("i = 0\nwhile i < 10:\n    i += 1\n", "t.src"))
+    vm.checkpoint()
+    assert vm.steps == 110
