@@ -172,33 +172,27 @@ def test_steps_count_back_edges_and_calls_and_reach_the_checkpoint_hook():
     assert seen == [0, 7, 14, 21, 28, 35, 40]
 
 
+class Stop(PvmError):
+    """What a limit raises: PvmErrors pass through the loop untouched."""
+
+
+def stop_at_100(steps: int) -> int:
+    if steps >= 100:
+        raise Stop
+    return 100
+
+
 def test_a_checkpoint_hook_can_end_a_run():
-    class Stop(PvmError):     # limits are PvmErrors: they pass through the loop untouched
-        pass
-
-    def hook(steps: int) -> int:
-        if steps >= 100:
-            raise Stop
-        return 100
-
     vm = Interpreter()
-    vm.set_checkpoint_hook(hook)
+    vm.set_checkpoint_hook(stop_at_100)
     with pytest.raises(Stop):
         vm.run_module(compile_source("while True:\n    pass\n", "t.src"))
     assert vm.steps == 100
 
 
 def test_steps_stay_exact_after_a_checkpoint_hook_raises():
-    class Stop(PvmError):
-        pass
-
-    def hook(steps: int) -> int:
-        if steps >= 100:
-            raise Stop
-        return 100
-
     vm = Interpreter()
-    vm.set_checkpoint_hook(hook)
+    vm.set_checkpoint_hook(stop_at_100)
     with pytest.raises(Stop):
         vm.run_module(compile_source("while True:\n    pass\n", "t.src"))
     vm.set_checkpoint_hook(lambda steps: 1000)
