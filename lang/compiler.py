@@ -250,12 +250,9 @@ class Compiler(ExprCompiler):
             raise self.error("too many statically nested blocks", node)
         self.unit.loops.append(loop)
 
-    def stmt_While(self, node: ast.While) -> None:
-        # head: test; POP_JUMP_IF_FALSE else; body; JUMP_BACKWARD head; else: orelse; exit:
+    def loop_rest(self, node: ast.While | ast.For, head: Label, orelse: Label, exit_: Label) -> None:
+        """body; JUMP_BACKWARD head; else: orelse; exit: -- shared by while and for."""
         b = self.unit.b
-        head, orelse, exit_ = b.here(), Label(), Label()
-        self.jump_if(node.test, False, orelse)
-        self.push_loop(node, Loop(False, head, exit_))
         self.stmts(node.body)
         b.line = node.line
         b.jump_to(head)
@@ -263,6 +260,14 @@ class Compiler(ExprCompiler):
         b.place(orelse)
         self.stmts(node.orelse)
         b.place(exit_)
+
+    def stmt_While(self, node: ast.While) -> None:
+        # head: test; POP_JUMP_IF_FALSE else; body; JUMP_BACKWARD head; else: orelse; exit:
+        b = self.unit.b
+        head, orelse, exit_ = b.here(), Label(), Label()
+        self.jump_if(node.test, False, orelse)
+        self.push_loop(node, Loop(False, head, exit_))
+        self.loop_rest(node, head, orelse, exit_)
 
     def stmt_For(self, node: ast.For) -> None:
         # iter; GET_ITER; head: FOR_ITER else; store; body; JUMP_BACKWARD head; else: orelse; exit:
@@ -273,13 +278,7 @@ class Compiler(ExprCompiler):
         b.jump(Op.FOR_ITER, orelse)
         self.push_loop(node, Loop(True, head, exit_))
         self.store(node.target)
-        self.stmts(node.body)
-        b.line = node.line
-        b.jump_to(head)
-        self.unit.loops.pop()
-        b.place(orelse)
-        self.stmts(node.orelse)
-        b.place(exit_)
+        self.loop_rest(node, head, orelse, exit_)
 
     def stmt_Break(self, node: ast.Break) -> None:
         if not self.unit.loops:

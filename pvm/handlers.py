@@ -178,27 +178,15 @@ def op_MAP_ADD(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> N
 
 
 def op_LIST_EXTEND(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    container = stack[-arg - 1]
-    before = len(container)
-    _extend(Op.LIST_EXTEND, container, stack[-1])
-    stack.pop()
-    vm.heap.grew(container, before)
+    _extend_below(vm, stack, arg, Op.LIST_EXTEND)
 
 
 def op_SET_UPDATE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    container = stack[-arg - 1]
-    before = len(container)
-    _extend(Op.SET_UPDATE, container, stack[-1])
-    stack.pop()
-    vm.heap.grew(container, before)
+    _extend_below(vm, stack, arg, Op.SET_UPDATE)
 
 
 def op_DICT_UPDATE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    container = stack[-arg - 1]
-    before = len(container)
-    _extend(Op.DICT_UPDATE, container, stack[-1])
-    stack.pop()
-    vm.heap.grew(container, before)
+    _extend_below(vm, stack, arg, Op.DICT_UPDATE)
 
 
 def op_LIST_TO_TUPLE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
@@ -238,6 +226,15 @@ def op_IMPORT_FROM(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) 
     except KeyError:
         where = module.origin or "unknown location"
         raise ImportError(f"cannot import name '{arg}' from '{module.name}' ({where})") from None
+
+def _extend_below(vm: "Interpreter", stack: list[Any], arg: Any, op: int) -> None:
+    """Extend the container ``arg`` slots below TOS with TOS, charging the growth."""
+    container = stack[-arg - 1]
+    before = len(container)
+    _extend(op, container, stack[-1])
+    stack.pop()
+    vm.heap.grew(container, before)
+
 
 def _extend(op: int, container: Any, value: Any) -> None:
     """LIST_EXTEND, SET_UPDATE and DICT_UPDATE, with CPython's messages."""
