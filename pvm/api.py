@@ -29,7 +29,7 @@ from pvm.errors import PvmError, PvmSyntaxError, ScriptError
 from pvm.heap import Heap
 from pvm.interp import Interpreter, stdlib_dir
 from pvm.objects import Function, Module
-from pvm.sandbox import LimitExceeded, Limits, heap_limit_error, install
+from pvm.sandbox import LimitExceeded, Limits, install
 
 _CACHE_SIZE = 256
 
@@ -237,16 +237,10 @@ class VM:
         sandbox.begin()
         try:
             return action()
-        except PvmError as error:
-            translated = sandbox.translate(error)
-            if translated is error:
-                raise
-            raise translated from None
-        except MemoryError as error:   # the heap refusing a value the host handed in
-            limit = heap_limit_error(error, self._interp.heap.limit)
-            if limit is None:
-                raise
-            raise limit from None
+        except LimitExceeded as error:
+            if error.traceback is None:      # refused outside any script frame (a value the host handed in)
+                error.traceback = []
+            raise
         finally:
             sandbox.end()
 

@@ -3,7 +3,7 @@
 Exit status follows CPython where scripts are compared with ``python3``:
 0 on success, 1 on an uncaught script error, 2 on usage and syntax errors
 and on bytecode that fails to load or verify (``pvm: invalid bytecode in
-FILE: REASON``). run, dis and check take a source file or a .pvmc file.
+FILE: REASON``), 3 when a limit given on the command line ended the run. run, dis and check take a source file or a .pvmc file.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pvm
 from pvm.errors import PvmSyntaxError, ScriptError
 from pvm.pvmc import InvalidBytecode
 
-EXIT_OK, EXIT_SCRIPT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SCRIPT_ERROR, EXIT_USAGE, EXIT_LIMIT = 0, 1, 2, 3
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -29,9 +29,18 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pvm {pvm.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="compile and run a program")
-    run.add_argument("--max-memory", metavar="SIZE", type=parse_size,
-                     help="heap limit (bytes, or with a K/M/G suffix, e.g. 64M): "
-                          "MemoryError once live data exceeds it")
+    limits = run.add_argument_group(
+        "limits", "a run that exceeds one stops at once with 'pvm: ... limit exceeded' and exit status 3; "
+                  "the script cannot catch it (none is set unless given)")
+    limits.add_argument("--max-steps", metavar="N", type=parse_count,
+                        help="steps: loop iterations plus calls, plus builtin work (32 elements a step)")
+    limits.add_argument("--max-memory", metavar="SIZE", type=parse_size,
+                        help="live heap bytes (bytes, or with a K/M/G suffix, e.g. 64M)")
+    limits.add_argument("--max-depth", metavar="N", type=parse_count,
+                        help="frames on the call stack, the module's included (without it: "
+                             "RecursionError past 1000, as CPython)")
+    limits.add_argument("--timeout", metavar="SECONDS", type=parse_seconds, help="wall-clock time")
+    limits.add_argument("--max-output", metavar="SIZE", type=parse_size, help="bytes that print may write")
     run.add_argument("--stats", action="store_true",
                      help="print the collector's statistics on stderr at exit")
     run.add_argument("--jit", choices=("off", "on", "eager"), default="on",
@@ -82,16 +91,41 @@ def parse_size(text: str) -> int:
     return value
 
 
+def parse_count(text: str) -> int:
+    """A positive whole number; ``10_000_000`` and ``1e7`` are accepted."""
+    try:
+        value = int(float(text)) if "e" in text.lower() else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r} (use a positive whole number)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"count must be positive: {text!r}")
+    return value
+
+
+def parse_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"seconds must be positive and finite: {text!r}")
+    return value
+
+
 def cmd_run(path: str, options: argparse.Namespace) -> int:
     from pvm import config
     from pvm.heap import Heap
     from pvm.interp import Interpreter, script_search_path
     from pvm.loader import load_module
     from pvm.report import format_script_error
+    from pvm.sandbox import LimitExceeded, Limits, format_limit_exceeded, install
 
     code = _compile(path)
-    heap = Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS, limit=options.max_memory)
+    heap = Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS)
     vm = Interpreter(write=sys.stdout.write, loader=load_module, search_path=script_search_path(path), heap=heap)
+    limits = Limits.from_cli(options)
+    if limits.any:
+        install(vm, limits)        # before the JIT: compiled code must see the same hooks
     if options.jit != "off":
         from pvm.jit import Jit
 
@@ -102,6 +136,10 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
         sys.stdout.flush()
         sys.stderr.write(format_script_error(error))
         return EXIT_SCRIPT_ERROR
+    except LimitExceeded as error:
+        sys.stdout.flush()
+        sys.stderr.write(format_limit_exceeded(error))
+        return EXIT_LIMIT
     finally:
         sys.stdout.flush()
         if options.stats:

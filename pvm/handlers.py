@@ -8,6 +8,7 @@ instead of a walk down an if/elif chain. A handler may move ``frame.pc``
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any, Callable
 
 from pvm.attributes import delete_attribute, set_attribute
@@ -91,6 +92,7 @@ def op_IS_OP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> Non
 
 
 def op_CONTAINS_OP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    _charge(vm, operator.contains, stack[-1], stack[-2])
     right = stack.pop()
     stack[-1] = (stack[-1] in right) != bool(arg)
 
@@ -140,11 +142,13 @@ def op_BUILD_LIST(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -
 
 
 def op_BUILD_SET(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    _charge(vm, set, stack[len(stack) - arg:])
     _replace_top(stack, arg, vm.heap.new_set(stack[len(stack) - arg:]))
 
 
 def op_BUILD_MAP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     items = stack[len(stack) - 2 * arg:]
+    _charge(vm, set, items[::2])
     _replace_top(stack, 2 * arg, vm.heap.new_dict(zip(items[::2], items[1::2])))
 
 
@@ -165,6 +169,7 @@ def op_LIST_APPEND(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) 
 def op_SET_ADD(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     container = stack[-arg - 1]
     before = len(container)
+    _charge(vm, container.add, stack[-1])
     container.add(stack.pop())
     vm.heap.grew(container, before)
 
@@ -172,6 +177,7 @@ def op_SET_ADD(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> N
 def op_MAP_ADD(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     container = stack[-arg - 2]
     before = len(container)
+    _charge(vm, container.setdefault, stack[-2])
     container[stack[-2]] = stack[-1]
     del stack[-2:]
     vm.heap.grew(container, before)
@@ -202,6 +208,7 @@ def op_UNPACK_SEQUENCE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: A
 
 def op_UNPACK_EX(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     check_unpackable(stack[-1])
+    _charge(vm, list, stack[-1])
     items = unpack_ex(stack[-1], arg & 0xFF, arg >> 8, vm.heap)
     items.reverse()
     stack.pop()
@@ -212,7 +219,11 @@ def op_FORMAT_VALUE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any)
     spec = stack.pop() if arg & FORMAT_HAS_SPEC else ""
     convert = _CONVERSIONS[arg & FORMAT_CONVERSION_MASK]
     value = stack[-1]
-    stack[-1] = vm.heap.adopt(format(convert(value) if convert else value, spec))
+    if convert is not None:
+        _charge(vm, convert, value)
+        value = convert(value)
+    _charge(vm, format, value, spec)
+    stack[-1] = vm.heap.adopt(format(value, spec))
 
 
 def op_IMPORT_NAME(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
@@ -231,6 +242,8 @@ def _extend_below(vm: "Interpreter", stack: list[Any], arg: Any, op: int) -> Non
     """Extend the container ``arg`` slots below TOS with TOS, charging the growth."""
     container = stack[-arg - 1]
     before = len(container)
+    if type(stack[-1]) is not dict:
+        _charge(vm, container.extend if op == Op.LIST_EXTEND else container.update, stack[-1])
     _extend(op, container, stack[-1])
     stack.pop()
     vm.heap.grew(container, before)
@@ -249,6 +262,13 @@ def _extend(op: int, container: Any, value: Any) -> None:
         if not hasattr(value, "__iter__"):
             raise TypeError(f"Value after * must be an iterable, not {type(value).__name__}") from None
         raise
+
+
+def _charge(vm: "Interpreter", host_equivalent: Callable[..., Any], *operands: Any) -> None:
+    """Charge an instruction's host work as the sandbox charges the host call
+    that does the same (pvm.costs): hashing keys, scanning, materialising, formatting."""
+    if vm.host_call_check is not None:
+        vm.host_call_check(host_equivalent, list(operands), None)
 
 
 def _replace_top(stack: list[Any], count: int, value: Any) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from pvm.objects import Cell, Function, Module
 
@@ -97,6 +97,10 @@ class HeapStats:
                 f"objects freed: {self.objects_freed}\n")
 
 
+def _memory_error(limit: int, needed: int) -> MemoryError:
+    return MemoryError(f"heap limit of {limit} bytes exceeded ({needed} bytes needed)")
+
+
 class Heap:
     """Allocation, accounting and collection for one VM.
 
@@ -124,6 +128,9 @@ class Heap:
         self.temp_roots: list[Any] = []    # values a builtin holds mid-operation
         self.handles: dict[int, Any] = {}  # objects an embedder holds, by id
         self.graveyard: list[Any] | None = None   # tests: keep swept objects to check invariants
+        # the error a breach raises: a script-level MemoryError unless a sandbox
+        # makes it a limit that no script handler can catch
+        self.limit_error: Callable[[int, int], BaseException] = _memory_error
         self._collecting = False
 
     # --- Allocation and charging ---
@@ -150,8 +157,7 @@ class Heap:
             self._refuse(nbytes)
 
     def _refuse(self, nbytes: int) -> None:
-        raise MemoryError(f"heap limit of {self.limit} bytes exceeded "
-                          f"({self.stats.live_bytes + nbytes} bytes needed)")
+        raise self.limit_error(self.limit, self.stats.live_bytes + nbytes)
 
     def _register(self, obj: Any) -> Any:
         self.objects[id(obj)] = obj

@@ -39,6 +39,7 @@ from pvm.errors import PvmError, ScriptError, TracebackEntry, VMInternalError
 from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, name_error, unbound_deref, unbound_local
 from pvm.handlers import HANDLERS
 from pvm.heap import WORD_BYTES, Heap
+from pvm.measure import CONTAINERS
 from pvm.natives import NATIVE_MODULES
 from pvm.objects import Function, Module
 from pvm.opcodes import Op
@@ -205,11 +206,25 @@ class Interpreter:
         entries.reverse()
         return entries
 
+    def stack_traceback(self) -> list[TracebackEntry]:
+        """Every script frame now, outermost first, at each frame's saved pc."""
+        entries: list[TracebackEntry] = []
+        for top in [*self.suspended, self.top_frame]:
+            chain = []
+            frame = top
+            while frame is not None:
+                code = frame.code
+                chain.append(TracebackEntry(code.filename, code.line_at(max(frame.pc - 1, 0)), code.name))
+                frame = frame.back
+            entries.extend(reversed(chain))
+        return entries
+
     # --- The loop ---
 
     def _execute(self, frame: Frame) -> Any:  # noqa: C901 - one dispatch loop by design
         heap = self.heap
-        limited = heap.limit is not None
+        checked = self.host_call_check
+        limited = heap.limit is not None or checked is not None
         builtins = self.builtins
         callable_types = self.callable_types
         adopt = heap.adopt
@@ -262,10 +277,14 @@ class Interpreter:
                     locals_[arg] = pop()
                 elif op == BINARY_OP:
                     if limited:
+                        if checked is not None:
+                            checked(arg, stack[-2:], None)
                         heap.reserve(_result_size(arg, stack[-2], stack[-1]))
                     right = pop()
                     stack[-1] = adopt(arg(stack[-1], right))
                 elif op == COMPARE_OP:
+                    if checked is not None and type(stack[-1]) in CONTAINERS:
+                        checked(arg, stack[-2:], None)
                     right = pop()
                     stack[-1] = arg(stack[-1], right)
                 elif op == POP_JUMP_IF_FALSE:
@@ -379,9 +398,13 @@ class Interpreter:
                 elif op == POP_TOP:
                     pop()
                 elif op == BINARY_SUBSCR:
+                    if checked is not None and type(stack[-1]) is tuple:
+                        checked(hash, stack[-1:], None)
                     key = pop()
                     stack[-1] = adopt(stack[-1][key])
                 elif op == STORE_SUBSCR:
+                    if checked is not None and type(stack[-1]) is tuple:
+                        checked(hash, stack[-1:], None)
                     key = pop()
                     container = pop()
                     if type(container) is dict:
@@ -414,7 +437,10 @@ class Interpreter:
             raise ScriptError(exc, self._traceback(frame, pc, None)) from None
         except SCRIPT_EXCEPTIONS as exc:
             raise ScriptError(exc, self._traceback(frame, pc, None)) from None
-        except PvmError:
+        except PvmError as error:
+            if getattr(error, "traceback", ()) is None:     # a limit breach the heap raised mid-instruction
+                frame.pc = pc
+                error.traceback = self.stack_traceback()
             raise
         except Exception as exc:
             raise VMInternalError(f"internal error at {code.filename}:{code.line_at(pc - 1)}: "

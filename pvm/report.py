@@ -45,12 +45,12 @@ def format_exception_only(exc: BaseException) -> str:
     return f"{name}: {message}" if message else name
 
 
-def format_script_error(error: ScriptError) -> str:
-    """The text CPython prints for an uncaught exception, limited to script frames."""
+def format_traceback(entries: list[TracebackEntry]) -> list[str]:
+    """"Traceback (most recent call last):" and the frames, repeats collapsed as CPython does."""
     out = ["Traceback (most recent call last):"]
     previous: TracebackEntry | None = None
     repeats = 0
-    for entry in error.traceback:
+    for entry in entries:
         if entry == previous:
             repeats += 1
             if repeats >= REPEAT_THRESHOLD:
@@ -61,6 +61,12 @@ def format_script_error(error: ScriptError) -> str:
         previous = entry
         out.extend(_entry_lines(entry))
     _flush_repeats(out, repeats)
+    return out
+
+
+def format_script_error(error: ScriptError) -> str:
+    """The text CPython prints for an uncaught exception, limited to script frames."""
+    out = format_traceback(error.traceback)
     out.append(format_exception_only(error.exception))
     return "\n".join(out) + "\n"
 

@@ -37,7 +37,6 @@ write raises it again, even if host code swallowed it.
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 import time
@@ -45,7 +44,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Callable
 
 from pvm.costs import WORK_PER_STEP, charge_call
-from pvm.errors import PvmError, ScriptError, TracebackEntry
+from pvm.errors import PvmError, TracebackEntry
 from pvm.heap import WORD_BYTES
 
 if TYPE_CHECKING:
@@ -83,7 +82,7 @@ class LimitExceeded(PvmError):
                  detail: str = "") -> None:
         self.limit = limit
         self.used = used
-        self.traceback = list(traceback or [])
+        self.traceback: list[TracebackEntry] | None = list(traceback or [])
         self.detail = detail
         super().__init__(self.describe())
 
@@ -130,16 +129,9 @@ def _amount(value: float, unit: str) -> str:
 
 def format_limit_exceeded(error: LimitExceeded) -> str:
     """What the CLI prints for a breach: the script's frames, then the limit."""
-    from pvm.report import source_line
+    from pvm.report import format_traceback
 
-    out = []
-    if error.traceback:
-        out.append("Traceback (most recent call last):")
-        for entry in error.traceback:
-            out.append(f'  File "{entry.filename}", line {entry.line}, in {entry.name}')
-            text = source_line(entry.filename, entry.line)
-            if text:
-                out.append(f"    {text}")
+    out = format_traceback(error.traceback) if error.traceback else []
     out.append(f"pvm: {error}")
     return "\n".join(out) + "\n"
 
@@ -280,16 +272,6 @@ class Sandbox:
             self.watched = False
             WATCHDOG.disarm(self)
 
-    def translate(self, error: PvmError) -> PvmError:
-        """The error an embedder sees: a script's MemoryError raised by the heap
-        limit is a memory LimitExceeded (see ``heap_limit_error``)."""
-        if isinstance(error, ScriptError):
-            limit = heap_limit_error(error.exception, self.interp.heap.limit)
-            if limit is not None:
-                limit.traceback = list(error.traceback)
-                return limit
-        return error
-
     # --- Hooks ---
 
     def checkpoint(self, steps: int) -> int:
@@ -415,53 +397,34 @@ class Sandbox:
         raise error
 
     def traceback(self) -> list[TracebackEntry]:
-        """The script's frames now, outermost first (each frame's saved pc)."""
-        interp = self.interp
-        entries: list[TracebackEntry] = []
-        for top in [*interp.suspended, interp.top_frame]:
-            chain = []
-            frame = top
-            while frame is not None:
-                code = frame.code
-                chain.append(TracebackEntry(code.filename, code.line_at(max(frame.pc - 1, 0)), code.name))
-                frame = frame.back
-            entries.extend(reversed(chain))
-        return entries
+        return self.interp.stack_traceback()
+
+    def memory_exceeded(self, limit: int, needed: int) -> MemoryLimitExceeded:
+        """The heap's limit error: a breach whose frames the interpreter loop
+        fills in (it knows the exact instruction; the frames' saved pcs may lag)."""
+        error = MemoryLimitExceeded(limit, needed)
+        error.traceback = None
+        self.breached = error
+        return error
 
 
 def install(interp: "Interpreter", limits: Limits) -> Sandbox:
     """Wire ``limits`` into ``interp`` and start the first entry's budgets.
 
-    Sets the heap limit (unless the heap already has one), the depth limit,
-    the checkpoint, depth and host-call hooks and wraps ``interp.write``. Call
+    Sets the heap limit (unless the heap already has one) and its error, the
+    depth limit, the checkpoint, depth and host-call hooks and wraps ``interp.write``. Call
     it before the first run. The CLI calls this once and runs one module; the
     embedding API calls ``begin``/``end`` around each entry."""
     sandbox = Sandbox(interp, limits)
     if limits.max_memory is not None and interp.heap.limit is None:
         interp.heap.limit = limits.max_memory
     interp.max_depth = limits.max_depth if limits.max_depth is not None else sys.maxsize
+    interp.heap.limit_error = sandbox.memory_exceeded
     interp.depth_exceeded = sandbox.depth_exceeded
     interp.host_call_check = sandbox.host_call_check
     interp.write = sandbox.write
     sandbox.begin()
     return sandbox
-
-
-_HEAP_LIMIT_MESSAGE = re.compile(r"heap limit of (\d+) bytes exceeded \((\d+) bytes needed\)\Z")
-
-
-def heap_limit_error(exc: BaseException, limit: int | None) -> MemoryLimitExceeded | None:
-    """The memory LimitExceeded for a MemoryError the heap raised at its limit.
-
-    The heap raises a script-level MemoryError (pvm.heap.Heap._refuse); until
-    it offers a hook to raise the sandbox's error instead, the API recognises
-    it by its message at the boundary."""
-    if limit is None or type(exc) is not MemoryError or getattr(exc, "pvm_from_host", False):
-        return None
-    match = _HEAP_LIMIT_MESSAGE.match(str(exc))
-    if match is None or int(match.group(1)) != limit:
-        return None
-    return MemoryLimitExceeded(limit, int(match.group(2)))
 
 
 def _python_depth() -> int:

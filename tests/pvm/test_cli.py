@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import pvm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,13 +122,39 @@ def test_repl_reports_syntax_errors_and_continues():
     assert "<stdin>:1:" in result.stderr
 
 
-def test_max_memory_turns_an_allocation_bomb_into_memory_error(tmp_path):
+def test_max_memory_ends_an_allocation_bomb_with_a_limit_error(tmp_path):
     write(tmp_path, "print('start')\nx = [0] * 10 ** 9\n")
     result = pvm_cmd("run", "--max-memory", "64M", "prog.src", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert result.stdout == "start\n"
-    assert result.stderr.startswith("Traceback (most recent call last):\n")
-    assert result.stderr.splitlines()[-1].startswith("MemoryError: heap limit of 67108864 bytes exceeded")
+    assert result.stderr.splitlines() == [
+        "Traceback (most recent call last):", '  File "prog.src", line 2, in <module>', "    x = [0] * 10 ** 9",
+        "pvm: memory limit of 67108864 bytes exceeded (8000001753 bytes needed)"]
+
+
+@pytest.mark.parametrize("flags, source, last_line", [
+    (["--max-steps", "1e5"], "while True:\n    pass\n", "pvm: step limit of 100000 steps exceeded (100001 steps used)"),
+    (["--max-depth", "40"], "def f(n):\n    return f(n + 1)\nf(0)\n",
+     "pvm: depth limit of 40 frames exceeded (41 frames used)"),
+    (["--timeout", "0.3"], "while True:\n    pass\n", "pvm: time limit of 0.3 s exceeded"),
+    (["--max-output", "1K"], "while True:\n    print('x' * 99)\n", "pvm: output limit of 1024 bytes exceeded"),
+])
+@pytest.mark.parametrize("jit", ["off", "eager"])
+def test_limit_flags_stop_the_run_with_exit_status_3(tmp_path, flags, source, last_line, jit):
+    write(tmp_path, source)
+    result = pvm_cmd("run", f"--jit={jit}", *flags, "prog.src", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.splitlines()[0] == "Traceback (most recent call last):"
+    assert result.stderr.splitlines()[-1].startswith(last_line)
+    if "--max-output" in flags:
+        assert len(result.stdout) == 1000
+
+
+def test_limit_flags_refuse_nonsense(tmp_path):
+    write(tmp_path, "pass\n")
+    for flags in (["--max-steps", "0"], ["--max-depth", "many"], ["--timeout", "-1"], ["--timeout", "inf"]):
+        result = pvm_cmd("run", *flags, "prog.src", cwd=tmp_path)
+        assert result.returncode == 2 and "error: argument" in result.stderr, flags
 
 
 def test_garbage_heavy_program_fits_a_small_heap(tmp_path):

@@ -142,17 +142,14 @@ def test_install_wires_limits_into_a_bare_interpreter() -> None:
     assert sandbox.breached is info.value
 
 
-def test_translate_maps_the_heaps_memory_error() -> None:
+def test_the_heap_raises_the_memory_limit_itself_at_the_exact_line() -> None:
     interp = Interpreter(heap=Heap())
-    sandbox = install(interp, Limits.unlimited(max_memory=1 << 20))
+    install(interp, Limits.unlimited(max_memory=1 << 20))
     assert interp.heap.limit == 1 << 20
-    with pytest.raises(ScriptError) as info:
-        interp.run_module(compile_source("x = 'ab' * 10 ** 8\n", "m.src"))
-    translated = sandbox.translate(info.value)
-    assert isinstance(translated, MemoryLimitExceeded)
-    assert translated.traceback == info.value.traceback
-    other = ScriptError(ValueError("x"), [])
-    assert sandbox.translate(other) is other
+    with pytest.raises(MemoryLimitExceeded) as info:
+        interp.run_module(compile_source("def f():\n    y = 1\n    return 'ab' * 10 ** 8\nx = 2\nf()\n", "m.src"))
+    assert [(e.line, e.name) for e in info.value.traceback] == [(5, "<module>"), (3, "f")]
+    assert info.value.used >= 2 * 10 ** 8
 
 
 def test_hours_of_builtin_work_are_refused_even_without_a_step_limit() -> None:
