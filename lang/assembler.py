@@ -7,7 +7,16 @@ also enforce the operand limits. Jumps target ``Label``s that are patched when
 placed. ``finish`` walks the control-flow graph with the opcode table's stack
 effects: unreachable instructions (code after a return or break) are dropped,
 with the constants only they used, and ``max_stack`` is the deepest point of
-the walk. A path whose depth goes negative or disagrees at a join is a
+the walk.
+
+Exception handlers are marked as CPython's compiler marks them: a pseudo
+instruction SETUP (``setup(handler)``) pushes a handler for the code that
+follows it, POP_BLOCK pops it, and the walk follows them along every path, so
+each instruction gets the innermost handler in force where control reaches it
+(``return`` or ``break`` out of a ``try`` pops handlers on its own path only).
+The stack depth at SETUP is the depth the handler unwinds to before the
+exception is pushed. Pseudo instructions never reach the Code: ``finish``
+turns them into ``Code.exception_table``. A path whose depth goes negative or disagrees at a join is a
 compiler bug, raised as AssertionError, never a script error.
 """
 
@@ -30,6 +39,10 @@ _REACH = {
     Op.CALL: lambda n: n + 1, Op.CALL_KW: lambda n: n + 2,
 }
 
+
+# Pseudo instructions (negative: never in the opcode table, never in a Code).
+SETUP = -1                       # arg: handler label target
+POP_BLOCK = -2
 
 # Plain-int copies of the table's flags: IntFlag arithmetic is slow in a hot loop.
 _JUMP, _TERMINATOR = int(Flag.JUMP), int(Flag.TERMINATOR)
@@ -96,7 +109,8 @@ class CodeBuilder:
         """Whether control can reach the next instruction emitted."""
         if not self.ops or len(self.ops) in self.targets:
             return True
-        return not _FLAGS[self.ops[-1]] & _TERMINATOR
+        last = self.ops[-1]
+        return last < 0 or not _FLAGS[last] & _TERMINATOR
 
     def place(self, label: Label) -> None:
         """Bind ``label`` to the next instruction and patch earlier jumps to it."""
@@ -112,7 +126,14 @@ class CodeBuilder:
         self.place(label)
         return label
 
-    def jump(self, op: Op, label: Label) -> None:
+    def setup(self, handler: Label) -> None:
+        """Protect the code that follows (until ``pop_block``) with ``handler``."""
+        self.jump(SETUP, handler)
+
+    def pop_block(self) -> None:
+        self.emit(POP_BLOCK)
+
+    def jump(self, op: Op | int, label: Label) -> None:
         """A (conditional) jump to ``label``, patched later if not yet placed."""
         index = self.emit(op, label.target)
         if not label.placed:
@@ -160,13 +181,41 @@ class CodeBuilder:
         if len(varnames) + len(cellvars) + len(freevars) > MAX_OPERAND:
             raise self.limit_error("local variables")
         self.prune()
+        table = self.exception_table()
+        deepest = max_stack(self.ops, self.args)
+        self.drop_pseudo()
         return Code(
             name=name, qualname=qualname, filename=self.filename, firstlineno=firstlineno,
             argcount=argcount, varnames=varnames, cellvars=cellvars, freevars=freevars,
             cell_params=cell_params, names=tuple(self.names), consts=tuple(self.consts),
             ops=tuple(self.ops), args=tuple(self.args), linetable=self.linetable(),
-            max_stack=max_stack(self.ops, self.args), flags=flags,
+            max_stack=deepest, flags=flags, exception_table=table,
         )
+
+    def exception_table(self) -> tuple[tuple[int, int, int, int], ...]:
+        """``(start, end, handler, depth)`` runs of real instructions, numbered
+        as they will be once the pseudo instructions are gone."""
+        handlers = _walk(self.ops, self.args)[2]
+        real = _renumbering(self.ops)
+        runs: list[list[int]] = []
+        for index, op in enumerate(self.ops):
+            handler = handlers[index]
+            if op < 0 or handler is None:
+                continue
+            target, depth = real[handler[0]], handler[1]
+            at = real[index]
+            if runs and runs[-1][1] == at and runs[-1][2:] == [target, depth]:
+                runs[-1][1] = at + 1
+            else:
+                runs.append([at, at + 1, target, depth])
+        return tuple((start, end, target, depth) for start, end, target, depth in runs)
+
+    def drop_pseudo(self) -> None:
+        real = _renumbering(self.ops)
+        keep = [index for index, op in enumerate(self.ops) if op >= 0]
+        self.args = [real[self.args[i]] if _FLAGS[self.ops[i]] & _JUMP else self.args[i] for i in keep]
+        self.ops = [self.ops[i] for i in keep]
+        self.lines = [self.lines[i] for i in keep]
 
     def prune(self) -> None:
         """Drop unreachable instructions and JUMP_FORWARDs to the next
@@ -177,7 +226,8 @@ class CodeBuilder:
         keep = [depth is not None for depth in stack_depths(ops, args)]
         next_kept = count
         for index in range(count - 1, -1, -1):
-            if keep[index] and ops[index] == Op.JUMP_FORWARD and args[index] <= next_kept:
+            if keep[index] and ops[index] == Op.JUMP_FORWARD and args[index] <= next_kept \
+                and not any(ops[i] < 0 for i in range(index + 1, args[index])):
                 keep[index] = False
             if keep[index]:
                 next_kept = index
@@ -189,7 +239,8 @@ class CodeBuilder:
         new_index[count] = position
         kept = [index for index in range(count) if keep[index]]
         self.ops = [ops[i] for i in kept]
-        self.args = [new_index[args[i]] if _FLAGS[ops[i]] & _JUMP else args[i] for i in kept]
+        self.args = [new_index[args[i]] if ops[i] == SETUP or ops[i] >= 0 and _FLAGS[ops[i]] & _JUMP else args[i]
+                     for i in kept]
         self.lines = [self.lines[i] for i in kept]
         if not self.ops or self.ops[-1] != Op.RETURN_VALUE:
             self.emit(Op.LOAD_CONST, self.add_const(None))
@@ -202,7 +253,7 @@ class CodeBuilder:
         ``kind`` still use (dead code may have been their only user)."""
         renumber: dict[int, int] = {}
         for index, op in enumerate(self.ops):
-            if OPCODES[op].operand is kind:
+            if op >= 0 and OPCODES[op].operand is kind:
                 self.args[index] = renumber.setdefault(self.args[index], len(renumber))
         kept = [0] * len(renumber)
         for old, new in renumber.items():
@@ -211,6 +262,17 @@ class CodeBuilder:
 
 
 Sequence = list[int] | tuple[int, ...]
+
+
+def _renumbering(ops: Sequence) -> list[int]:
+    """Index of each instruction (and of the end) once pseudo instructions are dropped."""
+    real = [0] * (len(ops) + 1)
+    position = 0
+    for index, op in enumerate(ops):
+        real[index] = position
+        position += op >= 0
+    real[len(ops)] = position
+    return real
 
 
 def max_stack(ops: Sequence, args: Sequence) -> int:
@@ -228,25 +290,45 @@ def stack_depths(ops: Sequence, args: Sequence) -> list[Optional[int]]:
     return _walk(ops, args)[0]
 
 
-def _walk(ops: Sequence, args: Sequence) -> tuple[list[Optional[int]], int]:
-    """Follow every path from instruction 0: depths before each instruction
-    and the deepest point reached."""
+Handler = Optional[tuple[int, int]]      # (handler index, depth to unwind to)
+_Blocks = tuple[tuple[int, int], ...]
+
+
+def _walk(ops: Sequence, args: Sequence) -> tuple[list[Optional[int]], int, list[Handler]]:
+    """Follow every path from instruction 0: depths before each instruction,
+    the deepest point reached, and the handler in force at each instruction."""
     count = len(ops)
     depth_at: list[Optional[int]] = [None] * count
+    handler_at: list[Handler] = [None] * count
     deepest = 0
-    work = [(0, 0)]
+    work: list[tuple[int, int, _Blocks]] = [(0, 0, ())]
     while work:
-        index, depth = work.pop()
+        index, depth, blocks = work.pop()
         while True:
             if index >= count or index < 0:
                 raise AssertionError(f"control runs off the code at {index}")
             seen = depth_at[index]
+            handler = blocks[-1] if blocks else None
             if seen is not None:
                 if seen != depth:
                     raise AssertionError(f"stack depth {depth} != {seen} at instruction {index}")
+                if handler_at[index] != handler:
+                    raise AssertionError(f"handler {handler} != {handler_at[index]} at instruction {index}")
                 break
             depth_at[index] = depth
+            handler_at[index] = handler
             op, arg = ops[index], args[index]
+            if op < 0:
+                if op == SETUP:
+                    work.append((arg, depth + 1, blocks))
+                    deepest = max(deepest, depth + 1)
+                    blocks = blocks + ((arg, depth),)
+                else:
+                    if not blocks:
+                        raise AssertionError(f"POP_BLOCK without a handler at {index}")
+                    blocks = blocks[:-1]
+                index += 1
+                continue
             info = OPCODES[op]
             reach = _REACH.get(op)
             if reach is not None and depth < reach(arg):
@@ -259,7 +341,7 @@ def _walk(ops: Sequence, args: Sequence) -> tuple[list[Optional[int]], int]:
                     raise AssertionError(f"stack underflow on the jump of {info.name} at {index}")
                 if jumped > deepest:
                     deepest = jumped
-                work.append((arg, jumped))
+                work.append((arg, jumped, blocks))
             after = depth + info.effect(arg)
             if after < 0:
                 raise AssertionError(f"stack underflow at {info.name} (instruction {index})")
@@ -269,4 +351,4 @@ def _walk(ops: Sequence, args: Sequence) -> tuple[list[Optional[int]], int]:
                 deepest = after
             depth = after
             index += 1
-    return depth_at, deepest
+    return depth_at, deepest, handler_at

@@ -248,6 +248,34 @@ class FunctionDef(Stmt):
 
 
 @dataclass(eq=False)
+class ClassDef(Stmt):
+    name: str
+    bases: list[Expr]
+    body: list[Stmt]
+
+
+@dataclass(eq=False)
+class Raise(Stmt):
+    exc: Optional[Expr]
+    cause: Optional[Expr]
+
+
+@dataclass(eq=False)
+class ExceptHandler(Node):
+    type: Optional[Expr]            # None: a bare `except:`
+    name: Optional[str]
+    body: list[Stmt]
+
+
+@dataclass(eq=False)
+class Try(Stmt):
+    body: list[Stmt]
+    handlers: list[ExceptHandler]
+    orelse: list[Stmt]
+    finalbody: list[Stmt]
+
+
+@dataclass(eq=False)
 class Return(Stmt):
     value: Optional[Expr]
 

@@ -62,10 +62,7 @@ class _CompFor:
     iter: ast.Expr
 
 
-_BLOCK_REFUSALS = {"classdef": "class definitions are not supported",
-                   "try_stmt": "try statements are not supported",
-                   "with_stmt": "with statements are not supported",
-                   "raise_stmt": "raise statements are not supported"}
+_BLOCK_REFUSALS = {"with_stmt": "with statements are not supported"}
 
 
 def _ident(ctx: ParseContext, tok: Token) -> str:
@@ -191,8 +188,9 @@ class AstBuilder(StringLiterals, Transformer):
             starred_misuse(current(), value)
         return self._span(ast.Return(value), keyword, value or keyword)
 
-    def raise_stmt(self, c: list) -> ast.Pass:
-        return self._refused_stmt("raise_stmt", c)
+    def raise_stmt(self, c: list) -> ast.Raise:
+        keyword, exc, cause = c
+        return self._span(ast.Raise(exc, cause), keyword, cause or exc or keyword)
 
     def global_stmt(self, c: list) -> ast.Global:
         ctx = current()
@@ -290,17 +288,46 @@ class AstBuilder(StringLiterals, Transformer):
         node = ast.FunctionDef(_ident(ctx, name), self._params(params or []), body)
         return self._span(node, keyword, body[-1])
 
-    def classdef(self, c: list) -> ast.Pass:
-        return self._refused_stmt("classdef", c)
+    def classdef(self, c: list) -> ast.ClassDef:
+        keyword, name, arguments, body = c
+        ctx = current()
+        bases: list[ast.Expr] = []
+        for item in arguments or []:
+            if isinstance(item, ast.Keyword):
+                ctx.refuse("class keyword arguments (metaclass=...) are not supported", item)
+            elif isinstance(item, _Unpack):
+                ctx.refuse("argument unpacking in a class's bases is not supported", item.token)
+            elif isinstance(item, list):          # a generator expression as the only base
+                bases.extend(item)
+            else:
+                bases.append(item)
+        if len(bases) > 1:
+            ctx.refuse("multiple inheritance is not supported", bases[1])
+        return self._span(ast.ClassDef(_ident(ctx, name), bases, body), keyword, body[-1])
 
-    def try_stmt(self, c: list) -> ast.Pass:
-        return self._refused_stmt("try_stmt", c)
+    def try_stmt(self, c: list) -> ast.Try:
+        keyword, body, *rest = c
+        handlers: list[ast.ExceptHandler] = rest[:-3]
+        orelse, finally_kw, finalbody = rest[-3], rest[-2], rest[-1]
+        ctx = current()
+        if not handlers and (finalbody is None or orelse is not None):
+            raise ctx.error_at("expected 'except' or 'finally' block", keyword)
+        for handler in handlers[:-1]:
+            if handler.type is None:
+                raise ctx.error_at("default 'except:' must be last", handler)
+        last = (finalbody or orelse or handlers[-1].body)[-1]
+        return self._span(ast.Try(body, handlers, orelse or [], finalbody or []), keyword, last)
 
     def with_stmt(self, c: list) -> ast.Pass:
         return self._refused_stmt("with_stmt", c)
 
-    def except_clause(self, c: list) -> list:
-        return c[-1]
+    def except_clause(self, c: list) -> ast.ExceptHandler:
+        keyword, star, test, name, body = c
+        ctx = current()
+        if star is not None:
+            ctx.refuse("except* is not supported", star)
+        handler = ast.ExceptHandler(test, _ident(ctx, name) if name is not None else None, body)
+        return self._span(handler, keyword, body[-1])
 
     def with_item(self, c: list) -> None:
         return None

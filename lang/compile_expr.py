@@ -49,6 +49,9 @@ def const_value(node: ast.Expr) -> Any:
     return NOT_CONSTANT
 
 
+_NAMESPACE_OPS = {Op.LOAD_FAST: Op.LOAD_NAME, Op.STORE_FAST: Op.STORE_NAME, Op.DELETE_FAST: Op.DELETE_NAME}
+
+
 class ExprCompiler:
     """Compiles expressions into ``self.unit`` (provided by the Compiler)."""
 
@@ -70,6 +73,8 @@ class ExprCompiler:
         b = self.unit.b
         if kind is Kind.FAST:
             b.emit(fast, index)
+        elif kind is Kind.NAME:
+            b.emit(_NAMESPACE_OPS[fast], b.add_name(name))
         elif kind is Kind.GLOBAL:
             b.emit(global_, b.add_name(name))
         else:
@@ -258,6 +263,8 @@ class ExprCompiler:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.error("*args in calls is not supported", arg)
+        if self.zero_argument_super(node):
+            return
         self.expr(node.func)
         for arg in node.args:
             self.expr(arg)
@@ -273,6 +280,22 @@ class ExprCompiler:
             b.emit(Op.CALL_KW, count)
         else:
             b.emit(Op.CALL, count)
+
+    def zero_argument_super(self, node: ast.Call) -> bool:
+        """``super()`` in a method is ``super(__class__, <first parameter>)``, as
+        CPython resolves it at run time from the frame."""
+        func = node.func
+        if not (isinstance(func, ast.Name) and func.id == "super" and not node.args and not node.keywords):
+            return False
+        scope = self.unit.scope
+        if not scope.is_function or not scope.params or scope.slots.get("__class__", (None,))[0] not in (
+                Kind.CELL, Kind.FREE) or scope.resolve("super")[0] is not Kind.GLOBAL:
+            return False
+        self.expr(func)
+        self.load_name("__class__")
+        self.load_name(scope.params[0])
+        self.unit.b.emit(Op.CALL, 2)
+        return True
 
     def expr_Attribute(self, node: ast.Attribute) -> None:
         self.expr(node.value)

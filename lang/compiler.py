@@ -10,6 +10,14 @@ wording and position ("'return' outside function", ...).
 Conventions the interpreter relies on: every code object ends with a
 RETURN_VALUE; loop back edges (and only they) are JUMP_BACKWARD; a ``for``
 keeps its iterator on the stack for the whole loop, so ``break`` pops it.
+
+``try`` compiles as CPython 3.11 compiles it: the protected code is marked for
+the assembler's exception table, a handler starts with PUSH_EXC_INFO (the
+exception it handles, and the one handled before, stay on the stack until
+POP_EXCEPT) and a cleanup handler restores the previous one if the handler
+itself raises. ``finally`` bodies are compiled twice (normal and exceptional
+path) and once more for each ``return``, ``break`` or ``continue`` that leaves
+them; ``unwind`` emits what leaving each enclosing block takes.
 """
 
 from __future__ import annotations
@@ -21,11 +29,11 @@ from lang import ast
 from lang.assembler import CodeBuilder, Label
 from lang.compile_expr import ExprCompiler
 from lang.scope import Scope, analyze
-from pvm.code import CO_MODULE, CO_NESTED, Code
+from pvm.code import CO_CLASS_BODY, CO_MODULE, CO_NESTED, Code
 from pvm.errors import PvmCompileError
 from pvm.opcodes import BINARY_OPERATOR_INDEX, Op
 
-MAX_NESTED_LOOPS = 20            # CPython's CO_MAXBLOCKS
+MAX_NESTED_BLOCKS = 20           # CPython's CO_MAXBLOCKS
 
 
 def compile_module(module: ast.Module, filename: str) -> Code:
@@ -51,12 +59,24 @@ class Loop:
 
 
 @dataclass
+class Block:
+    """A statement the code being compiled is nested in, as far as leaving it
+    early (return, break, continue) takes instructions."""
+
+    kind: str                    # 'loop' | 'try' | 'finally' | 'handler' | 'finally_end'
+    loop: Loop | None = None
+    finalbody: list[ast.Stmt] | None = None   # 'finally': inlined on the way out
+    name: str | None = None      # 'handler': the `as` name to clear
+    regions: int = 0             # protected regions to close ('handler', 'finally_end')
+
+
+@dataclass
 class Unit:
     """The code object under construction."""
 
     scope: Scope
-    b: CodeBuilder                                   # short: it is on almost every line
-    loops: list[Loop] = field(default_factory=list)  # innermost last
+    b: CodeBuilder                                    # short: it is on almost every line
+    blocks: list[Block] = field(default_factory=list)  # innermost last
 
 
 class Compiler(ExprCompiler):
@@ -245,10 +265,52 @@ class Compiler(ExprCompiler):
             break
         b.place(end)
 
-    def push_loop(self, node: ast.Stmt, loop: Loop) -> None:
-        if len(self.unit.loops) >= MAX_NESTED_LOOPS:
+    def push_block(self, node: ast.Node, block: Block) -> None:
+        if len(self.unit.blocks) >= MAX_NESTED_BLOCKS:
             raise self.error("too many statically nested blocks", node)
-        self.unit.loops.append(loop)
+        self.unit.blocks.append(block)
+
+    def push_loop(self, node: ast.Stmt, loop: Loop) -> None:
+        self.push_block(node, Block("loop", loop=loop))
+
+    def innermost_loop(self) -> Loop | None:
+        return next((block.loop for block in reversed(self.unit.blocks) if block.loop is not None), None)
+
+    def unwind(self, to_loop: bool, keep_top: bool) -> Loop | None:
+        """Leave the enclosing blocks, innermost first, up to the innermost loop
+        (``to_loop``) or the function; ``keep_top`` keeps the value on top of
+        the stack (a return value) above what is popped."""
+        saved = list(self.unit.blocks)
+        try:
+            while self.unit.blocks:
+                block = self.unit.blocks[-1]
+                if block.kind == "loop" and to_loop:
+                    return block.loop
+                self.unit.blocks.pop()
+                self.leave(block, keep_top)
+            return None
+        finally:
+            self.unit.blocks[:] = saved
+
+    def leave(self, block: Block, keep_top: bool) -> None:
+        b = self.unit.b
+        if block.kind == "try":
+            b.pop_block()
+        elif block.kind == "finally":
+            b.pop_block()
+            self.stmts(block.finalbody or [])
+        elif block.kind in ("handler", "finally_end"):
+            for _ in range(block.regions):
+                b.pop_block()
+            if keep_top:                                  # [prev, exc, value] -> [value]
+                b.emit(Op.SWAP, 2)
+                b.emit(Op.POP_TOP)
+                b.emit(Op.SWAP, 2)
+            else:
+                b.emit(Op.POP_TOP)
+            b.emit(Op.POP_EXCEPT)
+            if block.name is not None:
+                self.clear_name(block.name)
 
     def loop_rest(self, node: ast.While | ast.For, head: Label, orelse: Label, exit_: Label) -> None:
         """body; JUMP_BACKWARD head; else: orelse; exit: -- shared by while and for."""
@@ -256,7 +318,7 @@ class Compiler(ExprCompiler):
         self.stmts(node.body)
         b.line = node.line
         b.jump_to(head)
-        self.unit.loops.pop()
+        self.unit.blocks.pop()
         b.place(orelse)
         self.stmts(node.orelse)
         b.place(exit_)
@@ -281,19 +343,23 @@ class Compiler(ExprCompiler):
         self.loop_rest(node, head, orelse, exit_)
 
     def stmt_Break(self, node: ast.Break) -> None:
-        if not self.unit.loops:
+        if self.innermost_loop() is None:
             raise self.error("'break' outside loop", node)
-        loop = self.unit.loops[-1]
         b = self.unit.b
         if b.reachable():
+            loop = self.unwind(True, False)
+            assert loop is not None
             if loop.is_for:
                 b.emit(Op.POP_TOP)                   # the loop's iterator
             b.jump_to(loop.exit)
 
     def stmt_Continue(self, node: ast.Continue) -> None:
-        if not self.unit.loops:
+        if self.innermost_loop() is None:
             raise self.error("'continue' not properly in loop", node)
-        self.unit.b.jump_to(self.unit.loops[-1].head)
+        if self.unit.b.reachable():
+            loop = self.unwind(True, False)
+            assert loop is not None
+            self.unit.b.jump_to(loop.head)
 
     def stmt_Return(self, node: ast.Return) -> None:
         if not self.unit.scope.is_function:
@@ -302,6 +368,9 @@ class Compiler(ExprCompiler):
             self.load_const(None)
         else:
             self.expr(node.value)
+        if self.unit.blocks:
+            self.unwind(False, True)
+            self.unit.b.line = node.line
         self.emit(Op.RETURN_VALUE)
 
     def stmt_Assert(self, node: ast.Assert) -> None:
@@ -324,6 +393,146 @@ class Compiler(ExprCompiler):
             self.implicit_return()
         self.make_function(node, body, 0)
         self.store_name(node.name)
+
+    def stmt_ClassDef(self, node: ast.ClassDef) -> None:
+        # body function; name; bases...; BUILD_CLASS n; store name
+        scope = self.unit.scope.child(node)
+
+        def body() -> None:
+            self.stmts(node.body)
+            self.load_const(None)
+            self.emit(Op.RETURN_VALUE)
+        code = self.nested(scope, node.line, CO_CLASS_BODY, body)
+        b = self.unit.b
+        b.line = node.line
+        self.closure_and_make(code, 0)
+        self.load_const(node.name)
+        for base in node.bases:
+            self.expr(base)
+        b.line = node.line
+        b.emit(Op.BUILD_CLASS, len(node.bases))
+        self.store_name(node.name)
+
+    # --- Exceptions ---
+
+    def stmt_Raise(self, node: ast.Raise) -> None:
+        # [exc; [cause]]; RAISE_VARARGS n
+        count = 0
+        if node.exc is not None:
+            self.expr(node.exc)
+            count = 1
+            if node.cause is not None:
+                self.expr(node.cause)
+                count = 2
+        self.unit.b.emit(Op.RAISE_VARARGS, count)
+
+    def stmt_Try(self, node: ast.Try) -> None:
+        if not node.finalbody:
+            self.try_except(node)
+        elif node.handlers:
+            self.try_finally(node, lambda: self.try_except(node))
+        else:
+            self.try_finally(node, lambda: self.stmts(node.body))
+
+    def try_except(self, node: ast.Try) -> None:
+        # SETUP h; body; POP_BLOCK; orelse; JUMP end
+        # h: PUSH_EXC_INFO; SETUP cleanup; (clause)*; POP_BLOCK; SWAP 2; POP_EXCEPT; RERAISE; cleanup: ...; end:
+        # clause: [type; CHECK_EXC_MATCH; POP_JUMP_IF_FALSE next]; [COPY 1; store name; SETUP named]
+        #         body; [POP_BLOCK]; POP_BLOCK; POP_TOP; POP_EXCEPT; [clear name]; JUMP end
+        #         [named: clear name; RERAISE]; next:
+        b = self.unit.b
+        handler, cleanup, end = Label(), Label(), Label()
+        b.setup(handler)
+        self.push_block(node, Block("try"))
+        self.stmts(node.body)
+        self.unit.blocks.pop()
+        b.pop_block()
+        self.stmts(node.orelse)
+        b.jump_to(end)
+        b.place(handler)
+        b.line = node.handlers[0].line
+        b.emit(Op.PUSH_EXC_INFO)
+        b.setup(cleanup)
+        for clause in node.handlers:
+            b.line = clause.line
+            b.node = clause
+            next_clause = Label()
+            if clause.type is not None:
+                self.expr(clause.type)
+                b.emit(Op.CHECK_EXC_MATCH)
+                b.jump(Op.POP_JUMP_IF_FALSE, next_clause)
+            named = Label()
+            if clause.name is not None:
+                b.emit(Op.COPY, 1)
+                self.store_name(clause.name)
+                b.setup(named)
+            regions = 2 if clause.name is not None else 1
+            self.push_block(clause, Block("handler", name=clause.name, regions=regions))
+            self.stmts(clause.body)
+            self.unit.blocks.pop()
+            if b.reachable():
+                for _ in range(regions):
+                    b.pop_block()
+                b.emit(Op.POP_TOP)
+                b.emit(Op.POP_EXCEPT)
+                if clause.name is not None:
+                    self.clear_name(clause.name)
+                b.jump_to(end)
+            if clause.name is not None:
+                b.place(named)                    # [prev, exc, new]: the name goes, new goes on
+                self.clear_name(clause.name)
+                b.emit(Op.RERAISE)
+            b.place(next_clause)
+        b.pop_block()                             # no clause matched: restore and re-raise
+        b.emit(Op.SWAP, 2)
+        b.emit(Op.POP_EXCEPT)
+        b.emit(Op.RERAISE)
+        self.cleanup_handler(cleanup)
+        b.place(end)
+
+    def try_finally(self, node: ast.Try, body: Callable[[], None]) -> None:
+        # SETUP h; body; POP_BLOCK; finalbody; JUMP end
+        # h: PUSH_EXC_INFO; SETUP cleanup; finalbody; POP_BLOCK; SWAP 2; POP_EXCEPT; RERAISE; cleanup: ...; end:
+        b = self.unit.b
+        handler, cleanup, end = Label(), Label(), Label()
+        b.setup(handler)
+        self.push_block(node, Block("finally", finalbody=node.finalbody))
+        body()
+        self.unit.blocks.pop()
+        if b.reachable():
+            b.pop_block()
+            self.stmts(node.finalbody)
+            b.jump_to(end)
+        b.place(handler)
+        b.line = node.finalbody[0].line
+        b.emit(Op.PUSH_EXC_INFO)
+        b.setup(cleanup)
+        self.push_block(node, Block("finally_end", regions=1))
+        self.stmts(node.finalbody)
+        self.unit.blocks.pop()
+        if b.reachable():
+            b.pop_block()
+            b.emit(Op.SWAP, 2)
+            b.emit(Op.POP_EXCEPT)
+            b.emit(Op.RERAISE)
+        self.cleanup_handler(cleanup)
+        b.place(end)
+
+    def cleanup_handler(self, label: Label) -> None:
+        """[prev, exc, new]: the exception handled before is restored and new propagates."""
+        b = self.unit.b
+        b.place(label)
+        b.emit(Op.SWAP, 2)
+        b.emit(Op.POP_TOP)
+        b.emit(Op.SWAP, 2)
+        b.emit(Op.POP_EXCEPT)
+        b.emit(Op.RERAISE)
+
+    def clear_name(self, name: str) -> None:
+        """``name = None; del name``: an `except ... as name` target does not outlive its clause."""
+        self.load_const(None)
+        self.store_name(name)
+        self.delete_name(name)
 
     def stmt_Import(self, node: ast.Import) -> None:
         # IMPORT_NAME m; store m

@@ -13,9 +13,12 @@ decides that with CPython's two passes (Python/symtable.c):
    enclosing functions, then turns locals that children capture into cells and
    threads free names through the scopes in between, bottom-up.
 
-Scopes are the module, each ``def``, each ``lambda`` and each comprehension
-(its own function since CPython 3.11, whose only parameter ``.0`` is the
-iterator of the outermost ``for``). Module-level code keeps every name global.
+Scopes are the module, each ``class`` body, each ``def``, each ``lambda`` and
+each comprehension (its own function since CPython 3.11, whose only parameter
+``.0`` is the iterator of the outermost ``for``). Module-level code keeps every
+name global; a class body keeps the names it binds in the class namespace
+(Kind.NAME) and hides them from the functions inside it, which reach the class
+only through the implicit ``__class__`` cell (zero-argument ``super()``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class Kind(enum.Enum):
     CELL = "cell"        # a local captured by an inner function: cellvars
     FREE = "free"        # captured from an enclosing function: freevars
     GLOBAL = "global"    # module globals (then builtins)
+    NAME = "name"        # a class body's namespace (then globals, then builtins)
 
 
 # Usage flags recorded by the collector (as CPython's DEF_* flags).
@@ -52,7 +56,7 @@ class Scope:
     """One code object's names: usage while collecting, resolution afterwards."""
 
     def __init__(self, kind: str, name: str, node: ast.Node, parent: Optional[Scope]) -> None:
-        self.kind = kind                     # 'module' | 'function' | 'lambda' | 'comprehension'
+        self.kind = kind                     # 'module' | 'class' | 'function' | 'lambda' | 'comprehension'
         self.name = name
         self.node = node
         self.parent = parent
@@ -75,7 +79,7 @@ class Scope:
 
     @property
     def is_function(self) -> bool:
-        return self.kind != "module"
+        return self.kind not in ("module", "class")
 
     def child(self, node: ast.Node) -> Scope:
         """The scope that ``node`` (a def, lambda or comprehension) opens."""
@@ -84,7 +88,7 @@ class Scope:
     def resolve(self, name: str) -> tuple[Kind, int]:
         """``(kind, operand index)`` for ``name``; the index is -1 for globals
         (the compiler adds the name to ``code.names`` itself)."""
-        if not self.is_function:
+        if self.kind == "module":
             return Kind.GLOBAL, -1
         return self.slots[name]
 
@@ -158,6 +162,8 @@ class _Collector:
 
     def visit_Name(self, node: ast.Name) -> None:
         self.add(node.id, USE, node)
+        if node.id == "super" and self.scope.is_function:
+            self.add("__class__", USE, node)      # zero-argument super() reads the class cell
 
     def target(self, node: ast.Expr) -> None:
         """A store or delete target: names are bound, everything else is read."""
@@ -232,6 +238,24 @@ class _Collector:
 
     # --- Scopes ---
 
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        if node.name is not None:
+            self.add(node.name, DEF_LOCAL, node)
+        for stmt in node.body:
+            self.visit(stmt)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for base in node.bases:
+            self.visit(base)
+        self.add(node.name, DEF_LOCAL, node)
+        outer = self.scope
+        self.scope = Scope("class", node.name, node, outer)
+        for stmt in node.body:
+            self.visit(stmt)
+        self.scope = outer
+
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.add(node.name, DEF_LOCAL, node)
         self.function(Scope("function", node.name, node, self.scope), node.params, node.body)
@@ -296,9 +320,14 @@ def _analyze(scope: Scope, bound: Optional[set[str]], globals_: set[str], filena
     child_bound = set(local) if scope.is_function else set()
     if bound is not None:
         child_bound |= bound
+    if scope.kind == "class":
+        child_bound.add("__class__")
     child_free: set[str] = set()
     for child in scope.children:
         child_free |= _analyze(child, child_bound, globals_, filename)
+    if scope.kind == "class" and "__class__" in child_free:
+        scope.kinds["__class__"] = Kind.CELL
+        child_free.discard("__class__")
     for name in sorted(child_free):
         if scope.kinds.get(name) is Kind.FAST and scope.is_function:
             scope.kinds[name] = Kind.CELL
@@ -328,7 +357,7 @@ def _analyze_name(scope: Scope, name: str, flags: int, bound: Optional[set[str]]
     if flags & DEF_BOUND:
         local.add(name)
         globals_.discard(name)
-        return Kind.FAST if scope.is_function else Kind.GLOBAL
+        return Kind.FAST if scope.is_function else Kind.NAME if scope.kind == "class" else Kind.GLOBAL
     if bound is not None and name in bound:
         free.add(name)
         return Kind.FREE
@@ -346,7 +375,7 @@ def _finish(scope: Scope) -> None:
     sorted; free variables sorted) and set qualnames."""
     if scope.parent is not None:
         scope.qualname = _qualname(scope)
-    if scope.is_function:
+    if scope.kind != "module":
         others = [n for n, k in scope.kinds.items() if k is Kind.FAST and n not in scope.params]
         scope.varnames = tuple(scope.params) + tuple(others)
         cells = {n for n, k in scope.kinds.items() if k is Kind.CELL}
@@ -356,7 +385,7 @@ def _finish(scope: Scope) -> None:
         fast = {name: index for index, name in enumerate(scope.varnames)}
         deref = {name: index for index, name in enumerate(scope.cellvars + scope.freevars)}
         for name, kind in scope.kinds.items():
-            index = fast[name] if kind is Kind.FAST else -1 if kind is Kind.GLOBAL else deref[name]
+            index = fast[name] if kind is Kind.FAST else -1 if kind in (Kind.GLOBAL, Kind.NAME) else deref[name]
             scope.slots[name] = (kind, index)
     for child in scope.children:
         _finish(child)
@@ -369,6 +398,6 @@ def _qualname(scope: Scope) -> str:
         return scope.name
     if parent.kind in ("function", "lambda"):
         return f"{parent.qualname}.<locals>.{scope.name}"
-    if parent.kind == "comprehension":
+    if parent.kind in ("comprehension", "class"):
         return f"{parent.qualname}.{scope.name}"
     return scope.name

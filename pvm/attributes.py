@@ -27,6 +27,8 @@ from _string import formatter_field_name_split, formatter_parser
 from typing import Any, Callable, Iterable
 
 from pvm.builtins import TYPE, TypeBuiltin
+from pvm.classes import (NS, Instance, Property, Super, get_class_attribute, get_instance_attribute,
+                         set_class_attribute, set_instance_attribute, delete_instance_attribute)
 from pvm.errors import VMInternalError
 from pvm.objects import Builtin, Cell, Function, Module
 
@@ -59,6 +61,8 @@ ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = {
     slice: frozenset({"indices", "start", "step", "stop"}),
     type({}.keys()): frozenset({"isdisjoint"}),
     type({}.items()): frozenset({"isdisjoint"}),
+    Property: frozenset({"setter", "getter", "deleter"}),
+    Function: frozenset({"__name__", "__qualname__"}),
 }
 
 # Host value types whose own setattr/delattr always fail with CPython's message.
@@ -71,7 +75,13 @@ _FORMAT_METHODS = ("format", "format_map")
 
 def get_attribute(obj: Any, name: str) -> Any:
     """``obj.name`` as a script may see it."""
+    if isinstance(obj, Instance):
+        return get_instance_attribute(obj, name)
     cls = type(obj)
+    if cls is type and NS in obj.__dict__:
+        return get_class_attribute(obj, name)
+    if cls is Super:
+        return obj.attribute(name)
     allowed = ALLOWED_ATTRIBUTES.get(cls)
     if allowed is not None and name in allowed:
         return getattr(obj, name)
@@ -91,15 +101,23 @@ def _get_type_attribute(obj: Any, name: str) -> Any:
     allowed = ALLOWED_ATTRIBUTES.get(obj) if obj is not TYPE else None
     if allowed is not None and name in allowed:
         return getattr(obj, name)
+    if name == "__name__" or name == "__qualname__":
+        return _type_name(obj)
     if obj is str and name in _FORMAT_METHODS:
         return StrMethodDescriptor(name)
     raise _missing(obj, name, f"type object '{_type_name(obj)}' has no attribute '{name}'")
 
 
 def set_attribute(obj: Any, name: str, value: Any) -> None:
-    """``obj.name = value``: allowed on modules only, refused elsewhere as CPython refuses."""
+    """``obj.name = value``: on instances and classes of user classes (by
+    pvm's rules) and modules; refused elsewhere as CPython refuses."""
+    if isinstance(obj, Instance):
+        set_instance_attribute(obj, name, value)
+        return
     cls = type(obj)
-    if cls is Module:
+    if cls is type and NS in obj.__dict__:
+        set_class_attribute(obj, name, value)
+    elif cls is Module:
         obj.dict[name] = value
     elif cls in _IMMUTABLE_INSTANCES:
         setattr(obj, name, value)   # always raises: these types have no writable attribute
@@ -109,7 +127,10 @@ def set_attribute(obj: Any, name: str, value: Any) -> None:
 
 
 def delete_attribute(obj: Any, name: str) -> None:
-    """``del obj.name``: allowed on modules only."""
+    """``del obj.name``: on instances of user classes and modules only."""
+    if isinstance(obj, Instance):
+        delete_instance_attribute(obj, name)
+        return
     cls = type(obj)
     if cls is Module:
         try:

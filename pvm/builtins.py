@@ -21,10 +21,12 @@ Calling a host type: the interpreter calls only the types in
 instances"), so a class reached through ``type(x)`` (``list_iterator``,
 ``function``...) cannot be instantiated.
 
+Level 2 adds the exception classes (the host's), ``object`` and pvm's own
+``super``, ``property``, ``staticmethod`` and ``classmethod`` (pvm.classes).
+
 Never present: anything that reaches the host or reflects on objects (eval,
 exec, compile, open, __import__, globals, locals, vars, dir, getattr, setattr,
-delattr, input, breakpoint, help, memoryview, object, super, classmethod,
-staticmethod, property). ``DANGEROUS_NAMES`` lists them for the tests.
+delattr, input, breakpoint, help, memoryview). ``DANGEROUS_NAMES`` lists them for the tests.
 Resource-heavy builtins (``range`` materialisation, ``pow``, ``sorted``...)
 are charged before they run by the sandbox's host-call check (pvm.costs).
 """
@@ -34,6 +36,7 @@ from __future__ import annotations
 import builtins as _host
 from typing import Any, Callable
 
+from pvm.classes import ClassMethod, Property, StaticMethod, Super
 from pvm.objects import Builtin
 
 # Host builtins exposed as they are: CPython's behaviour, messages and reprs.
@@ -44,15 +47,24 @@ _HOST_NAMES = (
     "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "zip",
 )
 
+# The exception classes a script meets (pvm.unwind, pvm.classes): the host's own.
+EXCEPTION_TYPES: tuple[type, ...] = (
+    BaseException, Exception, ArithmeticError, ZeroDivisionError, OverflowError, LookupError, IndexError,
+    KeyError, ValueError, TypeError, NameError, UnboundLocalError, AttributeError, RuntimeError,
+    RecursionError, StopIteration, NotImplementedError, AssertionError, ImportError, ModuleNotFoundError,
+    MemoryError,
+)
+
 CALLABLE_TYPES: frozenset[type] = frozenset({
     bool, int, float, str, list, tuple, dict, set, frozenset, range, slice,
-    enumerate, zip, map, filter, reversed,
+    enumerate, zip, map, filter, reversed, object, Super, Property, StaticMethod, ClassMethod,
+    *EXCEPTION_TYPES,
 })
 
 DANGEROUS_NAMES: frozenset[str] = frozenset({
     "eval", "exec", "compile", "open", "__import__", "globals", "locals", "vars", "dir",
     "getattr", "setattr", "delattr", "hasattr", "input", "breakpoint", "help", "memoryview",
-    "object", "super", "classmethod", "staticmethod", "property", "__builtins__", "exit", "quit",
+    "__builtins__", "exit", "quit",
 })
 
 
@@ -157,4 +169,7 @@ def make_builtins(vm: Any) -> dict[str, object]:
     namespace["type"] = TYPE
     namespace["isinstance"] = Builtin("isinstance", _isinstance)
     namespace["issubclass"] = Builtin("issubclass", _issubclass)
+    namespace.update((kind.__name__, kind) for kind in EXCEPTION_TYPES)
+    namespace.update(object=object, super=Super, property=Property, staticmethod=StaticMethod,
+                     classmethod=ClassMethod, NotImplemented=NotImplemented)
     return namespace

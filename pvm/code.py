@@ -17,6 +17,7 @@ CO_NESTED = 1          # defined inside another function (has an enclosing scope
 CO_MODULE = 2          # a module's top-level code
 CO_LAMBDA = 4          # a lambda expression
 CO_COMPREHENSION = 8   # the hidden function of a comprehension
+CO_CLASS_BODY = 16     # a class body: names live in the namespace being built
 
 
 @dataclass(slots=True)
@@ -45,6 +46,10 @@ class Code:
     linetable: tuple[tuple[int, int], ...]  # (first instruction index, line) runs, ascending
     max_stack: int
     flags: int = 0
+    # (start, end, handler, depth): an exception raised by instructions
+    # start..end-1 truncates the stack to depth, pushes the exception and jumps
+    # to handler. Runs are disjoint and ascending (lang.assembler builds them).
+    exception_table: tuple[tuple[int, int, int, int], ...] = ()
     decoded: list[Any] | None = field(default=None, repr=False)   # built by the interpreter
     profile: Profile = field(default_factory=Profile, repr=False)
 
@@ -53,6 +58,16 @@ class Code:
         starts = [start for start, _ in self.linetable]
         pos = bisect.bisect_right(starts, index) - 1
         return self.linetable[pos][1] if pos >= 0 else self.firstlineno
+
+    def handler_at(self, index: int) -> tuple[int, int] | None:
+        """``(handler, depth)`` for an exception raised by instruction ``index``."""
+        table = self.exception_table
+        pos = bisect.bisect_right(table, (index, 1 << 62)) - 1
+        if pos >= 0:
+            start, end, handler, depth = table[pos]
+            if start <= index < end:
+                return handler, depth
+        return None
 
     def __repr__(self) -> str:
         return f"<code object {self.name} at {id(self):#x}, file {self.filename!r}, line {self.firstlineno}>"

@@ -28,7 +28,7 @@ class Frame:
     """One activation of a code object. ``back`` is the calling frame of the
     same interpreter loop (None for the frame a loop was started with)."""
 
-    __slots__ = ("code", "instrs", "globals", "locals", "cells", "stack", "pc", "back")
+    __slots__ = ("code", "instrs", "globals", "locals", "cells", "stack", "pc", "back", "namespace")
 
     def __init__(self, code: Code, globals_: dict[str, Any], locals_: list[Any], back: "Frame | None") -> None:
         self.code = code
@@ -39,6 +39,7 @@ class Frame:
         self.stack: list[Any] = []
         self.pc = 0
         self.back = back
+        self.namespace: dict[str, Any] | None = None    # a class body's namespace (LOAD_NAME, STORE_NAME)
 
     def make_cells(self, closure: tuple[Cell, ...], heap: Heap) -> None:
         """The frame's own cells, then the closure's. The closure's cells and

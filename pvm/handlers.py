@@ -12,12 +12,15 @@ import operator
 from typing import TYPE_CHECKING, Any, Callable
 
 from pvm.attributes import delete_attribute, set_attribute
+from pvm.classes import make_class
 from pvm.errors import VMInternalError
 from pvm.frames import (UNBOUND, Frame, check_unpackable, name_error, unbound_deref, unbound_local, unpack,
                         unpack_ex)
 from pvm.heap import WORD_BYTES
 from pvm.opcodes import (FORMAT_CONVERSION_MASK, FORMAT_HAS_SPEC, MAKE_FUNCTION_CLOSURE, MAKE_FUNCTION_DEFAULTS,
                          OPCODES, Op)
+
+from pvm.unwind import RERAISED, check_exc_match, do_raise
 
 if TYPE_CHECKING:
     from pvm.interp import Interpreter
@@ -116,10 +119,66 @@ def op_GET_ITER(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> 
 
 
 def op_RAISE_VARARGS(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    if arg != 1:
-        raise VMInternalError("RAISE_VARARGS supports one operand until Level 2")
-    exc = stack.pop()
-    raise exc() if isinstance(exc, type) else exc
+    raise do_raise(vm, stack, arg)
+
+
+def op_RERAISE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    vm.raising = RERAISED
+    raise stack.pop()
+
+
+def op_PUSH_EXC_INFO(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    exc = stack[-1]
+    stack[-1] = vm.handling
+    stack.append(exc)
+    vm.handling = exc
+
+
+def op_POP_EXCEPT(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    vm.handling = stack.pop()
+
+
+def op_CHECK_EXC_MATCH(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    kind = stack.pop()
+    stack.append(check_exc_match(stack[-1], kind))
+
+
+def op_LOAD_NAME(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    value = frame.namespace.get(arg, UNBOUND)
+    if value is UNBOUND:
+        value = frame.globals.get(arg, UNBOUND)
+        if value is UNBOUND:
+            value = vm.builtins.get(arg, UNBOUND)
+            if value is UNBOUND:
+                raise name_error(arg, frame.code, frame.globals, vm.builtins)
+    stack.append(value)
+
+
+def op_STORE_NAME(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    namespace = frame.namespace
+    before = len(namespace)
+    namespace[arg] = stack.pop()
+    vm.heap.grew(namespace, before)
+
+
+def op_DELETE_NAME(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    try:
+        del frame.namespace[arg]
+    except KeyError:
+        raise name_error(arg, frame.code, frame.globals, vm.builtins) from None
+
+
+def op_BUILD_CLASS(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    bases = tuple(stack[len(stack) - arg:])
+    body, name = stack[-arg - 2], stack[-arg - 1]
+    namespace = vm.heap.new_dict([("__module__", frame.globals.get("__name__", "__main__")),
+                                  ("__qualname__", body.qualname)])
+    stack.append(namespace)                           # rooted while the body runs
+    class_cell = vm.run_class_body(body, namespace)
+    cls = make_class(vm, name, bases, namespace)
+    if class_cell is not None:
+        class_cell.value = cls
+    _replace_top(stack, arg + 3, cls)
 
 
 def op_LOAD_ASSERTION_ERROR(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:

@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
+from pvm.classes import NS, Instance, Method, Property, Super
 from pvm.objects import Cell, Function, Module
 
 if TYPE_CHECKING:
@@ -219,6 +220,8 @@ class Heap:
             yield from vm.modules.values()
             # Builtins: the VM's own builtins namespace.
             yield vm.builtins
+            # The exception an except or finally block is handling.
+            yield vm.handling
         # Temporary roots: values a script callback returned to a builtin that is
         # still running. (A host call's arguments stay on its caller's operand stack.)
         yield from self.temp_roots
@@ -288,6 +291,7 @@ class Heap:
                 extend(obj.stack)
                 extend(obj.cells)
                 push(obj.globals)
+                push(obj.namespace)
             elif kind is Function:
                 extend(obj.defaults)
                 extend(obj.closure)
@@ -302,6 +306,8 @@ class Heap:
                     push(owner)
             elif kind in _TRAVERSED_HOST_TYPES:
                 extend(referent for referent in gc.get_referents(obj) if not isinstance(referent, type))
+            else:
+                _mark_object(obj, kind, push)
             if kind in _REGISTERED:
                 live += size_of(obj)
                 if oid not in registry:
@@ -324,6 +330,31 @@ class Heap:
         marked, _ = self._mark(list(self.roots()))
         revived = [obj for obj in self.graveyard if id(obj) in marked]
         assert not revived, f"reachable objects were swept: {revived[:5]!r}"
+
+
+def _mark_object(obj: Any, kind: type, push: Callable[[Any], None]) -> None:
+    """The references of the Level 2 kinds: instances, classes, exceptions, methods."""
+    if isinstance(obj, BaseException):
+        push(obj.args)
+        push(obj.__context__)
+        push(obj.__cause__)
+    if isinstance(obj, Instance) or isinstance(obj, BaseException):
+        push(obj.__dict__)
+        push(kind)
+    elif kind is type and NS in obj.__dict__:
+        push(obj.__dict__[NS])
+        push(obj.__base__)
+    elif kind is Method:
+        push(obj.__func__)
+        push(obj.__self__)
+    elif kind is Property:
+        push(obj.fget)
+        push(obj.fset)
+        push(obj.fdel)
+    elif kind is Super:
+        push(obj.obj)
+    elif hasattr(obj, "__func__"):          # staticmethod, classmethod
+        push(obj.__func__)
 
 
 def _clear(obj: Any) -> None:

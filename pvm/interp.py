@@ -18,10 +18,12 @@ calls). Host calls keep their callee and arguments on the operand stack until
 they return, and values a script callback hands back to the host stay on
 ``heap.temp_roots`` until the host call that started the callback returns.
 
-A script-visible exception is a host exception instance of a builtin type.
-When one escapes an instruction, the loop unwinds the frames it owns, records
-a traceback entry for each, and re-raises it as ``ScriptError``; an enclosing
-loop (below a host call) adds its own frames as the error passes through.
+A script-visible exception is a host exception instance (of a builtin type or
+a user class: pvm.classes). When one escapes an instruction, pvm.unwind.catch
+finds the handler in the frames this loop owns, recording each frame it passes
+in the exception's traceback; one that leaves the loop's entry frame goes on
+through the host code below, and the outermost entry turns it into a
+``ScriptError``.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ from pvm.code import Code
 from pvm.errors import PvmError, ScriptError, TracebackEntry, VMInternalError
 from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, name_error, unbound_deref, unbound_local
 from pvm.handlers import HANDLERS
+from pvm.classes import NS, Instance, Method
 from pvm.heap import WORD_BYTES, Heap
 from pvm.measure import CONTAINERS
 from pvm.natives import NATIVE_MODULES
 from pvm.objects import Function, Module
 from pvm.opcodes import Op
+from pvm.unwind import EXPLICIT, FRESH, catch, traceback_of
 
 DEFAULT_MAX_DEPTH = 1000          # frames, as CPython's default recursion limit counts them
 NO_CHECKPOINT = 1 << 62           # steps between checkpoints when nothing is limited
@@ -52,7 +56,15 @@ _EXHAUSTED: Any = object()         # FOR_ITER's sentinel for a finished iterator
 # instruction is a bug in pvm.
 SCRIPT_EXCEPTIONS = (ArithmeticError, LookupError, ValueError, TypeError, NameError, AttributeError,
                      AssertionError, RecursionError, ImportError, StopIteration, MemoryError,
-                     NotImplementedError, RuntimeError)
+                     NotImplementedError, RuntimeError, Instance)
+
+
+def is_script_exception(exc: BaseException, raising: int) -> bool:
+    """Whether ``exc`` is the script's to see: an exception of the kinds scripts
+    meet or raise (a NameError Python raised by itself is a bug in pvm)."""
+    if type(exc) in (NameError, UnboundLocalError) and raising != EXPLICIT:
+        return getattr(exc, "pvm_raised", False)
+    return isinstance(exc, SCRIPT_EXCEPTIONS) or type(exc) is Exception or type(exc) is BaseException
 
 _BUILTIN_METHOD = type([].append)
 _GROWABLE = (list, dict, set)
@@ -97,6 +109,8 @@ class Interpreter:
         self.host_call_check: Callable[[Any, list[Any], dict[str, Any] | None], None] | None = None
         self.steps = 0
         self.interval = self.countdown = NO_CHECKPOINT
+        self.handling: BaseException | None = None   # the exception an except/finally block is handling
+        self.raising = FRESH                          # how the exception in flight was raised (pvm.unwind)
 
     def checkpoint(self) -> None:
         """Account the steps since the last checkpoint and consult the hook
@@ -143,6 +157,15 @@ class Interpreter:
         self.heap.temp_roots.append(result)
         return result
 
+    def run_class_body(self, body: Function, namespace: dict[str, Any]) -> Any:
+        """Run a class body in ``namespace``; the ``__class__`` cell its
+        methods read for zero-argument ``super()`` (or None)."""
+        code = body.code
+        frame = Frame(code, body.globals, [], None)
+        frame.namespace = namespace
+        self._run_frame(frame, body.closure)
+        return frame.cells[code.cellvars.index("__class__")] if "__class__" in code.cellvars else None
+
     def _run_frame(self, frame: Frame, closure: tuple[Any, ...]) -> Any:
         """Run ``frame`` in a new loop, below whatever loop is running now.
 
@@ -162,6 +185,10 @@ class Interpreter:
             if closure or frame.code.cell_params:
                 frame.make_cells(closure, self.heap)
             return self._execute(frame)
+        except BaseException as exc:
+            if outermost and is_script_exception(exc, self.raising):
+                raise ScriptError(exc, traceback_of(exc)) from None
+            raise
         finally:
             self.top_frame = self.suspended.pop()
             self.depth = base_depth
@@ -193,18 +220,6 @@ class Interpreter:
         return module
 
     # --- Errors ---
-
-    def _traceback(self, frame: Frame, pc: int, stop: Frame | None) -> list[TracebackEntry]:
-        """Entries from ``frame`` (faulting at ``pc``) out to the loop's entry frame, outermost first."""
-        entries = []
-        while frame is not stop:
-            code = frame.code
-            entries.append(TracebackEntry(code.filename, code.line_at(max(pc - 1, 0)), code.name))
-            frame = frame.back
-            if frame is not None:
-                pc = frame.pc
-        entries.reverse()
-        return entries
 
     def stack_traceback(self) -> list[TracebackEntry]:
         """Every script frame now, outermost first, at each frame's saved pc."""
@@ -262,189 +277,196 @@ class Interpreter:
         LOAD_ATTR = Op.LOAD_ATTR.value
         CALL_KW = Op.CALL_KW.value
 
-        try:
-            while True:
-                op, arg = instrs[pc]
-                pc += 1
-                if op == LOAD_FAST:
-                    value = locals_[arg]
-                    if value is UNBOUND:
-                        raise unbound_local(code.varnames[arg])
-                    push(value)
-                elif op == LOAD_CONST:
-                    push(arg)
-                elif op == STORE_FAST:
-                    locals_[arg] = pop()
-                elif op == BINARY_OP:
-                    if limited:
-                        if checked is not None:
-                            checked(arg, stack[-2:], None)
-                        heap.reserve(_result_size(arg, stack[-2], stack[-1]))
-                    right = pop()
-                    stack[-1] = adopt(arg(stack[-1], right))
-                elif op == COMPARE_OP:
-                    if checked is not None and type(stack[-1]) in CONTAINERS:
-                        checked(arg, stack[-2:], None)
-                    right = pop()
-                    stack[-1] = arg(stack[-1], right)
-                elif op == POP_JUMP_IF_FALSE:
-                    if not pop():
-                        pc = arg
-                elif op == POP_JUMP_IF_TRUE:
-                    if pop():
-                        pc = arg
-                elif op == JUMP_BACKWARD:
-                    code.profile.backedges += 1
-                    self.countdown -= 1
-                    if self.countdown <= 0:
-                        frame.pc = pc
-                        self.checkpoint()
-                    if heap.collect_due:
-                        heap.collect()
-                    pc = arg
-                    if jit is not None and jit.loop(frame, pc):
-                        pc = frame.pc
-                elif op == JUMP_FORWARD:
-                    pc = arg
-                elif op == LOAD_GLOBAL:
-                    value = globals_.get(arg, UNBOUND)
-                    if value is UNBOUND:
-                        value = builtins.get(arg, UNBOUND)
+        while True:
+            try:
+                while True:
+                    op, arg = instrs[pc]
+                    pc += 1
+                    if op == LOAD_FAST:
+                        value = locals_[arg]
                         if value is UNBOUND:
-                            raise name_error(arg, code, globals_, builtins)
-                    push(value)
-                elif op == STORE_GLOBAL:
-                    globals_[arg] = pop()
-                elif op == FOR_ITER:
-                    # a lazy builtin (map, filter) may call script code: its results
-                    # are temporary roots only until next() returns
-                    mark = len(heap.temp_roots)
-                    value = next(stack[-1], _EXHAUSTED)
-                    del heap.temp_roots[mark:]
-                    if value is _EXHAUSTED:
-                        pop()
-                        pc = arg
-                    else:
+                            raise unbound_local(code.varnames[arg])
                         push(value)
-                elif op == CALL or op == CALL_KW:
-                    base = len(stack) - arg - 1
-                    if op == CALL:
-                        kwargs = None
-                        nargs = arg
-                    else:
-                        names = pop()
-                        base -= 1
-                        nargs = arg - len(names)
-                        kwargs = dict(zip(names, stack[base + 1 + nargs:]))
-                    func = stack[base]
-                    args = stack[base + 1:base + 1 + nargs]
-                    if type(func) is Function:
-                        del stack[base:]
-                        new_locals = bind_arguments(func, args, kwargs)
-                        if self.depth >= self.max_depth:
-                            raise self.depth_exceeded()
-                        self.depth += 1
-                        callee = func.code
-                        callee.profile.calls += 1
-                        frame.pc = pc
+                    elif op == LOAD_CONST:
+                        push(arg)
+                    elif op == STORE_FAST:
+                        locals_[arg] = pop()
+                    elif op == BINARY_OP:
+                        if limited:
+                            if checked is not None:
+                                checked(arg, stack[-2:], None)
+                            heap.reserve(_result_size(arg, stack[-2], stack[-1]))
+                        right = pop()
+                        stack[-1] = adopt(arg(stack[-1], right))
+                    elif op == COMPARE_OP:
+                        if checked is not None and type(stack[-1]) in CONTAINERS:
+                            checked(arg, stack[-2:], None)
+                        right = pop()
+                        stack[-1] = arg(stack[-1], right)
+                    elif op == POP_JUMP_IF_FALSE:
+                        if not pop():
+                            pc = arg
+                    elif op == POP_JUMP_IF_TRUE:
+                        if pop():
+                            pc = arg
+                    elif op == JUMP_BACKWARD:
+                        code.profile.backedges += 1
                         self.countdown -= 1
                         if self.countdown <= 0:
+                            frame.pc = pc
                             self.checkpoint()
-                        if jit is not None:
-                            value = jit.enter(func, new_locals)
-                            if value is not NO_NATIVE:
-                                self.depth -= 1
-                                push(value)
-                                continue
-                        frame = self.top_frame = Frame(callee, func.globals, new_locals, frame)
-                        if callee.cell_params or func.closure:
-                            frame.make_cells(func.closure, heap)
-                        code = callee
+                        if heap.collect_due:
+                            heap.collect()
+                        pc = arg
+                        if jit is not None and jit.loop(frame, pc):
+                            pc = frame.pc
+                    elif op == JUMP_FORWARD:
+                        pc = arg
+                    elif op == LOAD_GLOBAL:
+                        value = globals_.get(arg, UNBOUND)
+                        if value is UNBOUND:
+                            value = builtins.get(arg, UNBOUND)
+                            if value is UNBOUND:
+                                raise name_error(arg, code, globals_, builtins)
+                        push(value)
+                    elif op == STORE_GLOBAL:
+                        globals_[arg] = pop()
+                    elif op == FOR_ITER:
+                        # a lazy builtin (map, filter) may call script code: its results
+                        # are temporary roots only until next() returns
+                        mark = len(heap.temp_roots)
+                        value = next(stack[-1], _EXHAUSTED)
+                        del heap.temp_roots[mark:]
+                        if value is _EXHAUSTED:
+                            pop()
+                            pc = arg
+                        else:
+                            push(value)
+                    elif op == CALL or op == CALL_KW:
+                        base = len(stack) - arg - 1
+                        if op == CALL:
+                            kwargs = None
+                            nargs = arg
+                        else:
+                            names = pop()
+                            base -= 1
+                            nargs = arg - len(names)
+                            kwargs = dict(zip(names, stack[base + 1 + nargs:]))
+                        func = stack[base]
+                        args = stack[base + 1:base + 1 + nargs]
+                        if type(func) is Method:
+                            args.insert(0, func.__self__)
+                            func = func.__func__
+                        if type(func) is Function:
+                            del stack[base:]
+                            new_locals = bind_arguments(func, args, kwargs)
+                            if self.depth >= self.max_depth:
+                                raise self.depth_exceeded()
+                            self.depth += 1
+                            callee = func.code
+                            callee.profile.calls += 1
+                            frame.pc = pc
+                            self.countdown -= 1
+                            if self.countdown <= 0:
+                                self.checkpoint()
+                            if jit is not None:
+                                value = jit.enter(func, new_locals)
+                                if value is not NO_NATIVE:
+                                    self.depth -= 1
+                                    push(value)
+                                    continue
+                            frame = self.top_frame = Frame(callee, func.globals, new_locals, frame)
+                            if callee.cell_params or func.closure:
+                                frame.make_cells(func.closure, heap)
+                            code = callee
+                            instrs = frame.instrs
+                            stack = frame.stack
+                            push = stack.append
+                            pop = stack.pop
+                            locals_ = new_locals
+                            cells = frame.cells
+                            globals_ = frame.globals
+                            pc = 0
+                            if heap.collect_due:
+                                heap.collect()
+                        else:
+                            # callee and arguments stay on the stack (rooted) until the host returns
+                            if type(func) is type and func not in callable_types and NS not in func.__dict__:
+                                raise TypeError(f"cannot create '{func.__name__}' instances")
+                            frame.pc = pc
+                            value = self._call_host(func, args, kwargs)
+                            del stack[base:]
+                            push(value)
+                    elif op == RETURN_VALUE:
+                        value = pop()
+                        back = frame.back
+                        if back is None:
+                            return value
+                        self.depth -= 1
+                        frame = self.top_frame = back
+                        code = frame.code
                         instrs = frame.instrs
                         stack = frame.stack
                         push = stack.append
                         pop = stack.pop
-                        locals_ = new_locals
+                        locals_ = frame.locals
                         cells = frame.cells
                         globals_ = frame.globals
-                        pc = 0
-                        if heap.collect_due:
-                            heap.collect()
-                    else:
-                        # callee and arguments stay on the stack (rooted) until the host returns
-                        if type(func) is type and func not in callable_types:
-                            raise TypeError(f"cannot create '{func.__name__}' instances")
-                        frame.pc = pc
-                        value = self._call_host(func, args, kwargs)
-                        del stack[base:]
+                        pc = frame.pc
                         push(value)
-                elif op == RETURN_VALUE:
-                    value = pop()
-                    back = frame.back
-                    if back is None:
-                        return value
-                    self.depth -= 1
-                    frame = self.top_frame = back
-                    code = frame.code
-                    instrs = frame.instrs
-                    stack = frame.stack
-                    push = stack.append
-                    pop = stack.pop
-                    locals_ = frame.locals
-                    cells = frame.cells
-                    globals_ = frame.globals
-                    pc = frame.pc
-                    push(value)
-                elif op == POP_TOP:
-                    pop()
-                elif op == BINARY_SUBSCR:
-                    if checked is not None and type(stack[-1]) is tuple:
-                        checked(hash, stack[-1:], None)
-                    key = pop()
-                    stack[-1] = adopt(stack[-1][key])
-                elif op == STORE_SUBSCR:
-                    if checked is not None and type(stack[-1]) is tuple:
-                        checked(hash, stack[-1:], None)
-                    key = pop()
-                    container = pop()
-                    if type(container) is dict:
-                        before = len(container)
-                        container[key] = pop()
-                        heap.grew(container, before)
+                    elif op == POP_TOP:
+                        pop()
+                    elif op == BINARY_SUBSCR:
+                        if checked is not None and type(stack[-1]) is tuple:
+                            checked(hash, stack[-1:], None)
+                        key = pop()
+                        stack[-1] = adopt(stack[-1][key])
+                    elif op == STORE_SUBSCR:
+                        if checked is not None and type(stack[-1]) is tuple:
+                            checked(hash, stack[-1:], None)
+                        key = pop()
+                        container = pop()
+                        if type(container) is dict:
+                            before = len(container)
+                            container[key] = pop()
+                            heap.grew(container, before)
+                        else:
+                            container[key] = pop()
+                    elif op == LOAD_DEREF:
+                        value = cells[arg].value
+                        if value is UNBOUND:
+                            raise unbound_deref(code, arg)
+                        push(value)
+                    elif op == STORE_DEREF:
+                        cells[arg].value = pop()
+                    elif op == LOAD_ATTR:
+                        stack[-1] = get_attribute(stack[-1], arg)
                     else:
-                        container[key] = pop()
-                elif op == LOAD_DEREF:
-                    value = cells[arg].value
-                    if value is UNBOUND:
-                        raise unbound_deref(code, arg)
-                    push(value)
-                elif op == STORE_DEREF:
-                    cells[arg].value = pop()
-                elif op == LOAD_ATTR:
-                    stack[-1] = get_attribute(stack[-1], arg)
-                else:
+                        frame.pc = pc
+                        rare[op](self, frame, stack, arg)
+                        pc = frame.pc
+            except PvmError as error:
+                if getattr(error, "traceback", ()) is None:     # a limit breach the heap raised mid-instruction
                     frame.pc = pc
-                    rare[op](self, frame, stack, arg)
-                    pc = frame.pc
-        except ScriptError as error:
-            # raised by a nested loop below a host call made from this frame
-            error.traceback[:0] = self._traceback(frame, pc, None)
-            raise
-        except NameError as exc:
-            if not getattr(exc, "pvm_raised", False):   # Python's own: a bug in pvm, not the script
-                raise VMInternalError(f"internal error at {code.filename}:{code.line_at(pc - 1)}: "
-                                      f"{type(exc).__name__}: {exc}") from exc
-            raise ScriptError(exc, self._traceback(frame, pc, None)) from None
-        except SCRIPT_EXCEPTIONS as exc:
-            raise ScriptError(exc, self._traceback(frame, pc, None)) from None
-        except PvmError as error:
-            if getattr(error, "traceback", ()) is None:     # a limit breach the heap raised mid-instruction
+                    error.traceback = self.stack_traceback()
+                raise
+            except BaseException as exc:
+                if not is_script_exception(exc, self.raising):
+                    if not isinstance(exc, Exception):
+                        raise                    # KeyboardInterrupt, SystemExit: the host's, not the script's
+                    raise VMInternalError(f"internal error at {code.filename}:{code.line_at(pc - 1)}: "
+                                          f"{type(exc).__name__}: {exc}") from exc
                 frame.pc = pc
-                error.traceback = self.stack_traceback()
-            raise
-        except Exception as exc:
-            raise VMInternalError(f"internal error at {code.filename}:{code.line_at(pc - 1)}: "
-                                  f"{type(exc).__name__}: {exc}") from exc
+                frame = catch(self, exc, frame)
+                code = frame.code
+                instrs = frame.instrs
+                stack = frame.stack
+                push = stack.append
+                pop = stack.pop
+                locals_ = frame.locals
+                cells = frame.cells
+                globals_ = frame.globals
+                pc = frame.pc
 
     def _call_host(self, func: Any, args: list[Any], kwargs: dict[str, Any] | None) -> Any:
         """Call a host callable: values script callbacks return to it stay rooted

@@ -100,7 +100,8 @@ _ROWS: list[tuple[str, Operand, Callable[[int], int], Callable[[int], int] | Non
      "push next(TOS); on exhaustion pop the iterator and pc := n"),
     ("RETURN_VALUE", Operand.NONE, lambda n: -1, None, Flag.TERMINATOR, "return pop to the caller"),
     ("RAISE_VARARGS", Operand.COUNT, lambda n: -n, None, Flag.TERMINATOR | _R,
-     "n=1: raise pop (a class is instantiated); n=0 re-raise is refused until Level 2"),
+     "n=0: re-raise the exception being handled; n=1: raise pop (a class is instantiated); "
+     "n=2: cause := pop, raise pop from cause"),
     ("LOAD_ASSERTION_ERROR", Operand.NONE, lambda n: 1, None, Flag.NONE, "push AssertionError"),
     # --- Calls and functions ---
     ("CALL", Operand.COUNT, lambda n: -n, None, _R | Flag.CALL,
@@ -133,6 +134,21 @@ _ROWS: list[tuple[str, Operand, Callable[[int], int], Callable[[int], int] | Non
     # --- Modules ---
     ("IMPORT_NAME", Operand.NAME, lambda n: 1, None, _R | Flag.CALL, "push the module names[n], loading it once"),
     ("IMPORT_FROM", Operand.NAME, lambda n: 1, None, _R, "push getattr(TOS, names[n]); ImportError if missing"),
+    # --- Class bodies ---
+    ("LOAD_NAME", Operand.NAME, lambda n: 1, None, _R,
+     "push names[n] from the class namespace, else globals, else builtins; NameError"),
+    ("STORE_NAME", Operand.NAME, lambda n: -1, None, Flag.NONE, "namespace[names[n]] := pop"),
+    ("DELETE_NAME", Operand.NAME, lambda n: 0, None, _R, "del namespace[names[n]]; NameError if unset"),
+    ("BUILD_CLASS", Operand.COUNT, lambda n: -n - 1, None, _R | Flag.CALL,
+     "bases := pop n; name := pop; body := pop; run body in a new namespace; push the class"),
+    # --- Exceptions (handlers come from Code.exception_table) ---
+    ("PUSH_EXC_INFO", Operand.NONE, lambda n: 1, None, Flag.NONE,
+     "exc := pop; push the exception being handled; push exc; exc is now the one being handled"),
+    ("POP_EXCEPT", Operand.NONE, lambda n: -1, None, Flag.NONE, "the exception being handled := pop"),
+    ("CHECK_EXC_MATCH", Operand.NONE, lambda n: 0, None, _R,
+     "t := pop; push isinstance(TOS, t) (t a class or tuple of classes deriving from BaseException)"),
+    ("RERAISE", Operand.NONE, lambda n: -1, None, Flag.TERMINATOR | _R,
+     "raise pop again, its traceback unchanged"),
 ]
 
 Op = enum.IntEnum("Op", [(row[0], number) for number, row in enumerate(_ROWS)])  # type: ignore[misc]

@@ -27,7 +27,7 @@ from pvm.errors import PvmError
 from pvm.opcodes import OPCODES
 
 MAGIC = b"\x89PVM\r\n\x1a\n"        # high bit, CRLF and ^Z catch text-mode transfers, as PNG's does
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HEADER_SIZE = 53                    # bytes before the pvm version string
 MAX_FILE_BYTES = 1 << 28
 MAX_NESTING = 256                   # code objects and constant tuples inside each other
@@ -163,6 +163,10 @@ def _code(out: bytearray, code: Code, depth: int) -> None:
     for start, line in code.linetable:
         _uint(out, start)
         _uint(out, line)
+    _uint(out, len(code.exception_table))
+    for entry in code.exception_table:
+        for number in entry:
+            _uint(out, number)
 
 
 def seal(body: bytes) -> bytes:
@@ -290,10 +294,13 @@ class _Reader:
             args.append(self.uint("operand"))
         linetable = tuple((self.uint("linetable"), self.uint("linetable"))
                           for _ in range(self.count("linetable")))
+        exception_table = tuple(tuple(self.uint("exception table") for _ in range(4))
+                                for _ in range(self.count("exception table")))
         return Code(name=name, qualname=qualname, filename=self.code_filename or filename,
                     firstlineno=firstlineno, argcount=argcount, varnames=varnames, cellvars=cellvars,
                     freevars=freevars, cell_params=cell_params, names=names, consts=consts,
-                    ops=tuple(ops), args=tuple(args), linetable=linetable, max_stack=max_stack, flags=flags)
+                    ops=tuple(ops), args=tuple(args), linetable=linetable, max_stack=max_stack, flags=flags,
+                    exception_table=exception_table)  # type: ignore[arg-type]
 
 
 def read_header(data: bytes) -> tuple[Header, int]:

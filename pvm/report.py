@@ -7,6 +7,7 @@ import linecache
 
 from pvm.attributes import attribute_suggestion, closest_name
 from pvm.errors import ScriptError, TracebackEntry
+from pvm.unwind import traceback_of
 
 REPEAT_THRESHOLD = 3   # CPython prints a repeated frame three times, then a count
 
@@ -65,10 +66,29 @@ def format_traceback(entries: list[TracebackEntry]) -> list[str]:
 
 
 def format_script_error(error: ScriptError) -> str:
-    """The text CPython prints for an uncaught exception, limited to script frames."""
-    out = format_traceback(error.traceback)
-    out.append(format_exception_only(error.exception))
+    """The text CPython prints for an uncaught exception, limited to script
+    frames, with the exceptions it was chained to before it."""
+    out: list[str] = []
+    _format_chain(error.exception, error.traceback, out, set())
     return "\n".join(out) + "\n"
+
+
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n"
+
+
+def _format_chain(exc: BaseException, entries: list[TracebackEntry], out: list[str], seen: set[int]) -> None:
+    seen.add(id(exc))
+    cause, context = exc.__cause__, exc.__context__
+    if cause is not None and id(cause) not in seen:
+        _format_chain(cause, traceback_of(cause), out, seen)
+        out.append(_CAUSE)
+    elif context is not None and not exc.__suppress_context__ and id(context) not in seen:
+        _format_chain(context, traceback_of(context), out, seen)
+        out.append(_CONTEXT)
+    if entries:
+        out.extend(format_traceback(entries))
+    out.append(format_exception_only(exc))
 
 
 def _flush_repeats(out: list[str], repeats: int) -> None:

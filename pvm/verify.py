@@ -21,6 +21,9 @@ docs/bytecode.md. In short:
   code constant only into MAKE_FUNCTION (with as many cells as the function
   has free variables), CALL_KW's names must be a constant tuple of distinct
   strs, IMPORT_FROM must apply to a module;
+- the exception table's runs are ascending, disjoint and inside the code;
+  each handler is a path of its own, entered with the stack cut to the run's
+  depth plus the exception, from every instruction the run covers;
 - nested code objects are verified in turn, as functions.
 """
 
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from pvm.code import CO_COMPREHENSION, CO_LAMBDA, CO_MODULE, CO_NESTED, Code
+from pvm.code import CO_CLASS_BODY, CO_COMPREHENSION, CO_LAMBDA, CO_MODULE, CO_NESTED, Code
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Flag, Op, Operand
 from pvm.pvmc import MAX_NESTING, InvalidBytecode
 
@@ -36,7 +39,7 @@ MAX_INSTRUCTIONS = 1 << 22        # per code object
 MAX_TABLE = 1 << 22               # constants, names, locals, cells
 MAX_STACK = 1 << 22
 MAX_OPERAND = 2**31 - 1           # operands fit a signed 32-bit int (the JIT relies on it)
-KNOWN_FLAGS = CO_NESTED | CO_MODULE | CO_LAMBDA | CO_COMPREHENSION
+KNOWN_FLAGS = CO_NESTED | CO_MODULE | CO_LAMBDA | CO_COMPREHENSION | CO_CLASS_BODY
 
 # Abstract stack values. Script values are ANY or a refinement that some
 # consumer needs: MODULE, ("tuple", n) built by BUILD_TUPLE, ("const", i) for a
@@ -74,7 +77,9 @@ _READS: dict[int, Callable[[int], int]] = {
     Op.LIST_EXTEND: lambda n: 1, Op.SET_UPDATE: lambda n: 1, Op.DICT_UPDATE: lambda n: 1,
     Op.LIST_TO_TUPLE: lambda n: 1, Op.UNPACK_SEQUENCE: lambda n: 1, Op.UNPACK_EX: lambda n: 1,
     Op.FORMAT_VALUE: lambda n: 2 if n & 4 else 1, Op.IMPORT_NAME: lambda n: 0,
-    Op.IMPORT_FROM: lambda n: 1,
+    Op.IMPORT_FROM: lambda n: 1, Op.LOAD_NAME: lambda n: 0, Op.STORE_NAME: lambda n: 1,
+    Op.DELETE_NAME: lambda n: 0, Op.BUILD_CLASS: lambda n: n + 2, Op.PUSH_EXC_INFO: lambda n: 1,
+    Op.POP_EXCEPT: lambda n: 1, Op.CHECK_EXC_MATCH: lambda n: 2, Op.RERAISE: lambda n: 1,
 }
 
 # Instructions that reach below what they pop: the depth they need.
@@ -90,7 +95,7 @@ _ARG_RULES: dict[int, tuple[Callable[[int], bool], str]] = {
     Op.SWAP: (lambda n: n >= 2, "n >= 2"),
     Op.IS_OP: (lambda n: n in (0, 1), "0 or 1"),
     Op.CONTAINS_OP: (lambda n: n in (0, 1), "0 or 1"),
-    Op.RAISE_VARARGS: (lambda n: n == 1, "1 (re-raise is Level 2)"),
+    Op.RAISE_VARARGS: (lambda n: n <= 2, "0, 1 or 2"),
     Op.MAKE_FUNCTION: (lambda n: n <= 3, "flags within 0..3"),
     Op.FORMAT_VALUE: (lambda n: n <= 7, "flags within 0..7"),
     Op.BUILD_SLICE: (lambda n: n in (2, 3), "2 or 3"),
@@ -241,7 +246,21 @@ def _check_fields(code: Code, module: bool) -> list[Code]:
                 or not previous < entry[0] < len(ops) or entry[1] < 0):
             raise _fail(code, f"bad linetable entry {entry!r:.40}")
         previous = entry[0]
+    _check_exception_table(code)
     return nested
+
+
+def _check_exception_table(code: Code) -> None:
+    table = code.exception_table
+    if type(table) is not tuple or len(table) > MAX_INSTRUCTIONS:
+        raise _fail(code, "exception_table is not a tuple of bounded size")
+    end_of_previous = 0
+    for entry in table:
+        if (type(entry) is not tuple or len(entry) != 4 or not all(_is_int(item) for item in entry)
+                or not end_of_previous <= entry[0] < entry[1] <= len(code.ops)
+                or not 0 <= entry[2] < len(code.ops) or not 0 <= entry[3] < code.max_stack):
+            raise _fail(code, f"bad exception table entry {entry!r:.60}")
+        end_of_previous = entry[1]
 
 
 def _check_operands(code: Code) -> None:
@@ -307,6 +326,9 @@ class _Flow:
         while work:
             index = work.pop()
             while True:
+                handler = self.code.handler_at(index)
+                if handler is not None and self.merge(handler[0], *self.unwound(index, handler[1])):
+                    work.append(handler[0])
                 fall, jump = self.step(index)
                 if jump is not None and self.merge(self.args[index], *jump):
                     work.append(self.args[index])
@@ -317,6 +339,18 @@ class _Flow:
                 if not self.merge(index + 1, *fall):
                     break
                 index += 1
+
+    def unwound(self, index: int, depth: int) -> tuple[int, Any]:
+        """The state a handler starts in when instruction ``index`` raises."""
+        have = self.depth_at[index]
+        assert have is not None
+        if have < depth:
+            raise _fail_at(self.code, index, f"its handler keeps {depth} stack values, the stack has {have}")
+        stack = self.stack_at[index]
+        self.spend(have - depth + 1)
+        for _ in range(have - depth):
+            stack = stack[1]
+        return depth + 1, (ANY, stack)
 
     def merge(self, index: int, depth: int, stack: Any) -> bool:
         """Record a path arriving at ``index``; whether its state changed."""

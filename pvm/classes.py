@@ -1,0 +1,316 @@
+"""User classes: how a ``class`` statement becomes an object, and pvm's rules
+for the attributes and special methods of classes and instances.
+
+A user class is a host type created for it (``make_class``) whose host
+dictionary holds only what pvm puts there: ``__module__``, ``__qualname__``,
+the namespace the class body built (under ``__pvm_ns__``) and, for each special
+method the body defines, a *trampoline* that calls the script function through
+the VM. So host machinery that acts on instances (``a + b``, ``sorted``,
+``hash``, ``str``, ``in``) reaches script code only through those trampolines,
+and everything else a script does with a class goes through pvm's own lookup
+(``get_instance_attribute``, ``get_class_attribute``): the script's namespace
+along the class's MRO, never Python's attribute machinery on pvm's objects.
+
+Using host types buys CPython's semantics and messages for free: the MRO,
+``isinstance``/``issubclass``, ``__eq__`` without ``__hash__`` making
+instances unhashable, "unsupported operand type(s) for +: 'A' and 'B'",
+"'A' object is not iterable", reflected operands and ``NotImplemented``.
+A user exception class derives from its host exception base as well, so its
+instances are raised and caught like the builtin ones and carry ``args``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from pvm.objects import Function
+
+if TYPE_CHECKING:
+    from pvm.interp import Interpreter
+
+NS = "__pvm_ns__"
+VM = "__pvm_vm__"
+
+
+class Instance:
+    """Base of every user class's instances (its host layout: a ``__dict__``)."""
+
+
+# Special methods a class body may define; each gets a trampoline.
+SPECIAL_METHODS = frozenset(
+    "__init__ __str__ __repr__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__ __hash__ __len__ __bool__ "
+    "__contains__ __getitem__ __setitem__ __delitem__ __iter__ __next__ __call__ __neg__ __pos__ "
+    "__abs__ __invert__ __int__ __float__ __index__ __round__ __format__".split()
+    + [f"__{prefix}{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "lshift",
+                                      "rshift", "and", "or", "xor", "matmul") for prefix in ("", "r", "i")]
+)
+
+# Attributes of exception instances a script may read (besides its own).
+EXCEPTION_ATTRIBUTES = frozenset({"args", "__cause__", "__context__", "__suppress_context__"})
+
+
+def is_user_class(obj: Any) -> bool:
+    return type(obj) is type and NS in obj.__dict__
+
+
+def namespace(cls: type) -> dict[str, Any]:
+    return cls.__dict__[NS]
+
+
+# --- Creation ---
+
+def make_class(vm: "Interpreter", name: str, bases: tuple[Any, ...], ns: dict[str, Any]) -> type:
+    """The class a ``class`` statement defines, from the namespace its body built."""
+    if len(bases) > 1:
+        raise TypeError("multiple inheritance is not supported")
+    base = bases[0] if bases else object
+    if type(base) is not type:
+        raise TypeError(f"bases must be types, not {type(base).__name__}" if not callable(base) else
+                        "metaclass conflict: the metaclass of a derived class must be a (non-strict) "
+                        "subclass of the metaclasses of all its bases")
+    if base is object:
+        host_bases: tuple[type, ...] = (Instance,)
+    elif NS in base.__dict__:
+        host_bases = (base,)
+    elif issubclass(base, BaseException) and base.__module__ == "builtins":
+        host_bases = (base, Instance)
+    else:
+        raise TypeError(f"pvm cannot subclass the builtin type '{base.__name__}'")
+    host_dict: dict[str, Any] = {NS: ns, VM: vm, "__module__": ns.get("__module__", "__main__"),
+                                 "__qualname__": ns.get("__qualname__", name)}
+    for key, value in ns.items():
+        if key in SPECIAL_METHODS:
+            host_dict[key] = _trampoline(vm, key) if value is not None else None
+    if "__eq__" in ns and "__hash__" not in ns:
+        ns["__hash__"] = None          # as CPython: defining __eq__ alone makes instances unhashable
+    cls = type(name, host_bases, host_dict)
+    vm.heap.adopt(ns)
+    return cls
+
+
+def _trampoline(vm: "Interpreter", name: str) -> Callable[..., Any]:
+    """The host special method ``name``: calls what pvm's lookup finds."""
+    if name == "__init__":
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            result = call_special(vm, self, name, args, kwargs)
+            if result is not None:
+                raise TypeError(f"__init__() should return None, not '{type(result).__name__}'")
+        return init
+
+    def special(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return call_special(vm, self, name, args, kwargs)
+    special.__name__ = name
+    return special
+
+
+def call_special(vm: "Interpreter", obj: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    method = lookup(type(obj), name)
+    if type(method) is Function:
+        return vm.call_from_host(method, (obj, *args), kwargs)
+    return bind(method, obj, type(obj))(*args, **kwargs)
+
+
+# --- Lookup ---
+
+_MISSING: Any = object()
+
+
+def lookup(cls: type, name: str) -> Any:
+    """``name`` in the namespaces along ``cls``'s MRO (host bases included), or _MISSING."""
+    for klass in cls.__mro__:
+        ns = klass.__dict__.get(NS)
+        if ns is not None:
+            if name in ns:
+                return ns[name]
+        elif name in _HOST_METHODS and klass is not Instance and name in klass.__dict__:
+            return klass.__dict__[name]
+    return _MISSING
+
+
+# What a host base (object, an exception class) lends its subclasses through pvm's lookup.
+_HOST_METHODS = frozenset({"__init__", "__eq__", "__ne__", "__hash__", "__str__", "__repr__"})
+
+
+class Method:
+    """A function bound to an instance (or, for a classmethod, to a class)."""
+
+    __slots__ = ("__func__", "__self__")
+
+    def __init__(self, func: Any, owner: Any) -> None:
+        self.__func__ = func
+        self.__self__ = owner
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.__func__(self.__self__, *args, **kwargs)
+
+    def __eq__(self, other: Any) -> bool:
+        return type(other) is Method and self.__func__ is other.__func__ and self.__self__ is other.__self__
+
+    def __hash__(self) -> int:
+        return hash((id(self.__func__), id(self.__self__)))
+
+    def __repr__(self) -> str:
+        owner = self.__self__
+        if type(owner) is type:
+            return f"<bound method {self.__func__.qualname} of {owner!r}>"
+        return f"<bound method {self.__func__.qualname} of {object.__repr__(owner)}>"
+
+
+class StaticMethod:
+    __slots__ = ("__func__",)
+
+    def __init__(self, func: Any) -> None:
+        self.__func__ = func
+
+
+class ClassMethod:
+    __slots__ = ("__func__",)
+
+    def __init__(self, func: Any) -> None:
+        self.__func__ = func
+
+
+class Property:
+    """``@property``: a getter and optionally a setter and a deleter."""
+
+    __slots__ = ("fget", "fset", "fdel")
+
+    def __init__(self, fget: Any = None, fset: Any = None, fdel: Any = None) -> None:
+        self.fget, self.fset, self.fdel = fget, fset, fdel
+
+    def setter(self, fset: Any) -> "Property":
+        return Property(self.fget, fset, self.fdel)
+
+    def deleter(self, fdel: Any) -> "Property":
+        return Property(self.fget, self.fset, fdel)
+
+    def getter(self, fget: Any) -> "Property":
+        return Property(fget, self.fset, self.fdel)
+
+
+for _cls, _name in ((Method, "method"), (StaticMethod, "staticmethod"), (ClassMethod, "classmethod"),
+                    (Property, "property")):
+    _cls.__name__ = _cls.__qualname__ = _name
+    _cls.__module__ = "builtins"
+
+
+def bind(value: Any, obj: Any, cls: type) -> Any:
+    """What ``obj.name`` gives for a class attribute ``value`` (obj None: ``cls.name``)."""
+    kind = type(value)
+    if kind is Function:
+        return value if obj is None else Method(value, obj)
+    if kind is StaticMethod:
+        return value.__func__
+    if kind is ClassMethod:
+        return Method(value.__func__, cls)
+    if kind is Property and obj is not None:
+        if value.fget is None:
+            raise AttributeError("property object has no getter")
+        return value.fget(obj)
+    if obj is not None and callable(value) and type(value).__name__ in ("wrapper_descriptor", "method_descriptor"):
+        return value.__get__(obj, cls)         # a host base's method, e.g. Exception.__init__ via super()
+    return value
+
+
+def get_instance_attribute(obj: Any, name: str) -> Any:
+    """``obj.name`` for an instance of a user class, by pvm's rules."""
+    cls = type(obj)
+    found = lookup(cls, name)
+    if type(found) is Property:
+        return bind(found, obj, cls)
+    attrs = obj.__dict__
+    if name in attrs:
+        return attrs[name]
+    if found is not _MISSING:
+        return bind(found, obj, cls)
+    if name in EXCEPTION_ATTRIBUTES and isinstance(obj, BaseException):
+        return getattr(obj, name)
+    if name == "__class__":
+        return cls
+    raise AttributeError(f"'{cls.__name__}' object has no attribute '{name}'", name=name, obj=obj)
+
+
+def get_class_attribute(cls: type, name: str) -> Any:
+    found = lookup(cls, name)
+    if found is not _MISSING and not (type(found).__name__ == "wrapper_descriptor"):
+        return bind(found, None, cls)
+    if found is not _MISSING:
+        return found
+    if name in ("__name__", "__qualname__", "__module__"):
+        return getattr(cls, name)
+    if name == "__bases__":
+        return tuple(base for base in cls.__bases__ if base is not Instance) or (object,)
+    raise AttributeError(f"type object '{cls.__name__}' has no attribute '{name}'", name=name, obj=cls)
+
+
+def set_instance_attribute(obj: Any, name: str, value: Any) -> None:
+    found = lookup(type(obj), name)
+    if type(found) is Property:
+        if found.fset is None:
+            raise AttributeError(f"property '{_property_name(found, name)}' of '{type(obj).__name__}' "
+                                 "object has no setter")
+        found.fset(obj, value)
+        return
+    if name.startswith("__") and name.endswith("__") and name not in ("__cause__", "__context__"):
+        raise AttributeError(f"pvm does not allow setting '{name}' on instances")
+    if name in ("__cause__", "__context__") and isinstance(obj, BaseException):
+        setattr(obj, name, value)
+        return
+    obj.__dict__[name] = value
+
+
+def _property_name(prop: Property, default: str) -> str:
+    getter = prop.fget
+    return getattr(getter, "name", default) if type(getter) is Function else default
+
+
+def set_class_attribute(cls: type, name: str, value: Any) -> None:
+    namespace(cls)[name] = value
+    if name in SPECIAL_METHODS:
+        type.__setattr__(cls, name, _trampoline(cls.__dict__[VM], name) if value is not None else None)
+
+
+def delete_instance_attribute(obj: Any, name: str) -> None:
+    attrs = obj.__dict__
+    if name not in attrs:
+        raise AttributeError(f"'{type(obj).__name__}' object has no attribute '{name}'", name=name, obj=obj)
+    del attrs[name]
+
+
+# --- super() ---
+
+class Super:
+    """``super(cls, obj)``: attribute lookup that starts after ``cls`` in obj's MRO."""
+
+    __slots__ = ("cls", "obj")
+
+    def __init__(self, cls: Any = None, obj: Any = None) -> None:
+        if cls is None:
+            raise RuntimeError("super(): __class__ cell not found")
+        if type(cls) is not type:
+            raise TypeError(f"super() argument 1 must be a type, not {type(cls).__name__}")
+        if not (isinstance(obj, cls) or (type(obj) is type and issubclass(obj, cls))):
+            raise TypeError("super(type, obj): obj must be an instance or subtype of type")
+        self.cls = cls
+        self.obj = obj
+
+    def attribute(self, name: str) -> Any:
+        obj = self.obj
+        start = obj if type(obj) is type and issubclass(obj, self.cls) and not isinstance(obj, self.cls) else type(obj)
+        mro = start.__mro__
+        for klass in mro[mro.index(self.cls) + 1:]:
+            ns = klass.__dict__.get(NS)
+            if ns is not None:
+                if name in ns:
+                    return bind(ns[name], None if start is obj else obj, start)
+            elif name in _HOST_METHODS and klass is not Instance and name in klass.__dict__:
+                value = klass.__dict__[name]
+                return value.__get__(obj, start) if hasattr(value, "__get__") and start is not obj else value
+        raise AttributeError(f"'super' object has no attribute '{name}'")
+
+    def __repr__(self) -> str:
+        return f"<super: <class '{self.cls.__name__}'>, <{type(self.obj).__name__} object>>"
+
+
+Super.__name__ = Super.__qualname__ = "super"
+Super.__module__ = "builtins"
