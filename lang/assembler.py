@@ -320,8 +320,6 @@ def _walk(ops: Sequence, args: Sequence) -> tuple[list[Optional[int]], int, list
             op, arg = ops[index], args[index]
             if op < 0:
                 if op == SETUP:
-                    work.append((arg, depth + 1, blocks))
-                    deepest = max(deepest, depth + 1)
                     blocks = blocks + ((arg, depth),)
                 else:
                     if not blocks:
@@ -329,6 +327,11 @@ def _walk(ops: Sequence, args: Sequence) -> tuple[list[Optional[int]], int, list
                     blocks = blocks[:-1]
                 index += 1
                 continue
+            if handler is not None:          # this instruction may raise into its handler
+                if handler[1] > depth:
+                    raise AssertionError(f"handler depth {handler[1]} > stack depth {depth} at {index}")
+                work.append((handler[0], handler[1] + 1, blocks[:-1]))
+                deepest = max(deepest, handler[1] + 1)
             info = OPCODES[op]
             reach = _REACH.get(op)
             if reach is not None and depth < reach(arg):

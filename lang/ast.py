@@ -142,6 +142,22 @@ class ListComp(Expr):
 
 
 @dataclass(eq=False)
+class GeneratorExp(Expr):
+    elt: Expr
+    generators: list[Comprehension]
+
+
+@dataclass(eq=False)
+class Yield(Expr):
+    value: Optional[Expr]
+
+
+@dataclass(eq=False)
+class YieldFrom(Expr):
+    value: Expr
+
+
+@dataclass(eq=False)
 class SetComp(Expr):
     elt: Expr
     generators: list[Comprehension]

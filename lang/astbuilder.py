@@ -451,11 +451,13 @@ class AstBuilder(StringLiterals, Transformer):
     def await_expr(self, c: list) -> Refused:
         return self._refused("await expression", "await expressions are not supported", c[0], c[1])
 
-    def yield_expr(self, c: list) -> Refused:
-        return self._refused("yield expression", "yield expressions are not supported", c[0], c[-1] or c[0])
+    def yield_expr(self, c: list) -> ast.Yield:
+        keyword, value = c
+        return self._expr(ast.Yield(value), keyword, value or keyword, value)
 
-    def yield_from(self, c: list) -> Refused:
-        return self._refused("yield expression", "'yield from' is not supported", c[0], c[-1])
+    def yield_from(self, c: list) -> ast.YieldFrom:
+        keyword, value = c
+        return self._expr(ast.YieldFrom(value), keyword, value, value)
 
     def star_expr(self, c: list) -> ast.Starred:
         return self._expr(ast.Starred(c[1]), c[0], c[1], c[1])
@@ -491,7 +493,8 @@ class AstBuilder(StringLiterals, Transformer):
         return c
 
     def genexp_argument(self, c: list) -> list:
-        return [self._refused("generator expression", "generator expressions are not supported", c[0], c[0])]
+        elt, generators = c[0], c[1]
+        return [self._expr(ast.GeneratorExp(elt, generators), elt, generators[-1], elt, generators)]
 
     def kwarg(self, c: list) -> ast.Keyword:
         name, value = c
@@ -549,7 +552,8 @@ class AstBuilder(StringLiterals, Transformer):
             current().parenthesized[inner.elts[0]] = (lpar, rpar)
             return inner.elts[0]
         if inner.kind == "comp":
-            return self._refused("generator expression", "generator expressions are not supported", lpar, rpar)
+            node = ast.GeneratorExp(inner.elts[0], inner.generators)
+            return self._expr(node, lpar, rpar, node.elt, node.generators)
         return self._expr(ast.Tuple(inner.elts), lpar, rpar, inner.elts)
 
     def list_display(self, c: list) -> ast.Expr:

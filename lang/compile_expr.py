@@ -49,6 +49,7 @@ def const_value(node: ast.Expr) -> Any:
     return NOT_CONSTANT
 
 
+_BUILD = {ast.ListComp: Op.BUILD_LIST, ast.SetComp: Op.BUILD_SET, ast.DictComp: Op.BUILD_MAP}
 _NAMESPACE_OPS = {Op.LOAD_FAST: Op.LOAD_NAME, Op.STORE_FAST: Op.STORE_NAME, Op.DELETE_FAST: Op.DELETE_NAME}
 
 
@@ -479,14 +480,39 @@ class ExprCompiler:
     def expr_DictComp(self, node: ast.DictComp) -> None:
         self.comprehension(node)
 
-    def comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp) -> None:
+    def expr_GeneratorExp(self, node: ast.GeneratorExp) -> None:
+        self.comprehension(node)
+
+    def expr_Yield(self, node: ast.Yield) -> None:
+        if node.value is None:
+            self.load_const(None)
+        else:
+            self.expr(node.value)
+        self.emit(Op.YIELD_VALUE)
+
+    def expr_YieldFrom(self, node: ast.YieldFrom) -> None:
+        # value; GET_ITER; head: SEND end; YIELD_VALUE; POP_TOP; JUMP_BACKWARD head; end:
+        self.expr(node.value)
+        b = self.unit.b
+        b.emit(Op.GET_ITER)
+        head, end = b.here(), Label()
+        b.jump(Op.SEND, end)
+        b.emit(Op.YIELD_VALUE)
+        b.emit(Op.POP_TOP)
+        b.jump_to(head)
+        b.place(end)
+
+    def comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
         # MAKE_FUNCTION <hidden code>; <outermost iterable>; GET_ITER; CALL 1
         scope = self.unit.scope.child(node)
-        build = {ast.ListComp: Op.BUILD_LIST, ast.SetComp: Op.BUILD_SET, ast.DictComp: Op.BUILD_MAP}[type(node)]
 
         def body() -> None:
-            self.emit(build, 0)
-            self.generator(node, 0)
+            if isinstance(node, ast.GeneratorExp):
+                self.generator(node, 0)
+                self.load_const(None)
+            else:
+                self.emit(_BUILD[type(node)], 0)
+                self.generator(node, 0)
             self.emit(Op.RETURN_VALUE)
 
         code = self.nested(scope, node.line, CO_COMPREHENSION, body)
@@ -495,7 +521,7 @@ class ExprCompiler:
         self.emit(Op.GET_ITER)
         self.emit(Op.CALL, 1)
 
-    def generator(self, node: ast.ListComp | ast.SetComp | ast.DictComp, depth: int) -> None:
+    def generator(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp, depth: int) -> None:
         """One ``for`` of a comprehension body and, inside it, the rest."""
         gen = node.generators[depth]
         b = self.unit.b
@@ -520,6 +546,10 @@ class ExprCompiler:
                 self.expr(node.key)
                 self.expr(node.value)
                 b.emit(Op.MAP_ADD, distance)
+            elif isinstance(node, ast.GeneratorExp):
+                self.expr(node.elt)
+                b.emit(Op.YIELD_VALUE)
+                b.emit(Op.POP_TOP)
             else:
                 self.expr(node.elt)
                 b.emit(Op.LIST_APPEND if isinstance(node, ast.ListComp) else Op.SET_ADD, distance)

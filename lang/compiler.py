@@ -29,7 +29,7 @@ from lang import ast
 from lang.assembler import CodeBuilder, Label
 from lang.compile_expr import ExprCompiler
 from lang.scope import Scope, analyze
-from pvm.code import CO_CLASS_BODY, CO_MODULE, CO_NESTED, Code
+from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_MODULE, CO_NESTED, Code
 from pvm.errors import PvmCompileError
 from pvm.opcodes import BINARY_OPERATOR_INDEX, Op
 
@@ -103,6 +103,8 @@ class Compiler(ExprCompiler):
         assert scope.parent is not None
         if scope.parent.is_function:
             flags |= CO_NESTED
+        if scope.generator:
+            flags |= CO_GENERATOR
         code = self.unit.b.finish(
             name=scope.name, qualname=scope.qualname, firstlineno=firstlineno,
             argcount=len(scope.params), varnames=scope.varnames, cellvars=scope.cellvars,

@@ -49,7 +49,10 @@ DEF_GLOBAL = 16
 DEF_NONLOCAL = 32
 DEF_BOUND = DEF_PARAM | DEF_LOCAL | DEF_IMPORT
 
-_COMPREHENSION_NAMES = {ast.ListComp: "<listcomp>", ast.SetComp: "<setcomp>", ast.DictComp: "<dictcomp>"}
+_COMPREHENSION_NAMES = {ast.ListComp: "<listcomp>", ast.SetComp: "<setcomp>", ast.DictComp: "<dictcomp>",
+                        ast.GeneratorExp: "<genexpr>"}
+_COMPREHENSION_KINDS = {ast.ListComp: "list comprehension", ast.SetComp: "set comprehension",
+                        ast.DictComp: "dict comprehension", ast.GeneratorExp: "generator expression"}
 
 
 class Scope:
@@ -73,6 +76,7 @@ class Scope:
         self.freevars: tuple[str, ...] = ()
         self.cell_params: tuple[int, ...] = ()
         self.slots: dict[str, tuple[Kind, int]] = {}    # resolve()'s answers, set by _finish
+        self.generator = isinstance(node, ast.GeneratorExp)   # contains yield: calls make generators
         if parent is not None:
             parent.children.append(self)
             parent.child_scopes[node] = self
@@ -276,6 +280,21 @@ class _Collector:
             self.visit(item)
         self.scope = outer
 
+    def visit_Yield(self, node: ast.Yield | ast.YieldFrom) -> None:
+        scope = self.scope
+        if scope.kind in ("module", "class"):
+            raise self.error(f"'{'yield from' if isinstance(node, ast.YieldFrom) else 'yield'}' outside function", node)
+        if scope.kind == "comprehension":
+            raise self.error(f"'yield' inside {_COMPREHENSION_KINDS[type(scope.node)]}", node)
+        scope.generator = True
+        if node.value is not None:
+            self.visit(node.value)
+
+    visit_YieldFrom = visit_Yield
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> None:
+        self.comprehension(node, [node.elt])
+
     def visit_ListComp(self, node: ast.ListComp) -> None:
         self.comprehension(node, [node.elt])
 
@@ -285,7 +304,8 @@ class _Collector:
     def visit_DictComp(self, node: ast.DictComp) -> None:
         self.comprehension(node, [node.value, node.key])
 
-    def comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp, results: list[ast.Expr]) -> None:
+    def comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp,
+                      results: list[ast.Expr]) -> None:
         first, *rest = node.generators
         self.visit(first.iter)
         outer = self.scope

@@ -35,7 +35,8 @@ _EXPR_NAMES = {
     ast.SetComp: "set comprehension", ast.DictComp: "dict comprehension",
     ast.Dict: "dict literal", ast.Set: "set display", ast.JoinedStr: "f-string expression",
     ast.FormattedValue: "f-string expression", ast.Compare: "comparison",
-    ast.IfExp: "conditional expression", ast.Slice: "slice",
+    ast.IfExp: "conditional expression", ast.Slice: "slice", ast.GeneratorExp: "generator expression",
+    ast.Yield: "yield expression", ast.YieldFrom: "yield expression",
 }
 
 
@@ -72,7 +73,7 @@ def _cannot(verb: str, node: ast.Expr) -> str:
     """'cannot assign to X' / 'cannot delete X' for an invalid target."""
     if isinstance(node, ast.Name):
         return f"cannot {verb} __debug__"
-    if getattr(node, "kind", None) == "yield expression" and verb == "assign to":
+    if isinstance(node, (ast.Yield, ast.YieldFrom)) and verb == "assign to":
         return "assignment to yield expression not possible"
     return f"cannot {verb} {expr_name(node)}"
 

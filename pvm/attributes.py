@@ -26,8 +26,8 @@ import types
 from _string import formatter_field_name_split, formatter_parser
 from typing import Any, Callable, Iterable
 
-from pvm.builtins import TYPE, TypeBuiltin
-from pvm.classes import (NS, Instance, Property, Super, get_class_attribute, get_instance_attribute,
+from pvm.builtins import EXCEPTION_TYPES, TYPE, TypeBuiltin
+from pvm.classes import (NS, SPECIAL_METHODS, Instance, Property, Super, get_class_attribute, get_instance_attribute,
                          set_class_attribute, set_instance_attribute, delete_instance_attribute)
 from pvm.errors import VMInternalError
 from pvm.objects import Builtin, Cell, Function, Module
@@ -61,9 +61,21 @@ ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = {
     slice: frozenset({"indices", "start", "step", "stop"}),
     type({}.keys()): frozenset({"isdisjoint"}),
     type({}.items()): frozenset({"isdisjoint"}),
+}
+
+# Beyond the builtin types' public API (Level 2): pvm's own objects, and the
+# arguments and chain of exceptions (never __traceback__).
+_EXCEPTION_ATTRIBUTES = frozenset({"args", "__cause__", "__context__", "__suppress_context__"})
+EXTRA_ATTRIBUTES: dict[type, frozenset[str]] = {
     Property: frozenset({"setter", "getter", "deleter"}),
     Function: frozenset({"__name__", "__qualname__"}),
+    **{kind: _EXCEPTION_ATTRIBUTES for kind in EXCEPTION_TYPES},
+    StopIteration: _EXCEPTION_ATTRIBUTES | {"value"},
 }
+
+# The operator methods of the builtin value types (`(1).__add__(2)`): method
+# wrappers that do what the operator does, and have no attributes of their own.
+OPERATOR_DUNDERS = frozenset(name for name in SPECIAL_METHODS if name not in ("__init__", "__call__"))
 
 # Host value types whose own setattr/delattr always fail with CPython's message.
 _IMMUTABLE_INSTANCES = frozenset(ALLOWED_ATTRIBUTES) | {type(None), type({}.values())}
@@ -83,8 +95,11 @@ def get_attribute(obj: Any, name: str) -> Any:
     if cls is Super:
         return obj.attribute(name)
     allowed = ALLOWED_ATTRIBUTES.get(cls)
-    if allowed is not None and name in allowed:
+    if allowed is not None and (name in allowed or name in OPERATOR_DUNDERS and hasattr(cls, name)):
         return getattr(obj, name)
+    extra = EXTRA_ATTRIBUTES.get(cls)
+    if extra is not None and name in extra:
+        return getattr(obj, name[2:-2] if cls is Function else name)
     if cls is Module:
         try:
             return obj.dict[name]

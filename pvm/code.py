@@ -18,6 +18,7 @@ CO_MODULE = 2          # a module's top-level code
 CO_LAMBDA = 4          # a lambda expression
 CO_COMPREHENSION = 8   # the hidden function of a comprehension
 CO_CLASS_BODY = 16     # a class body: names live in the namespace being built
+CO_GENERATOR = 32      # calling it makes a generator (the body contains yield)
 
 
 @dataclass(slots=True)

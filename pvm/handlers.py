@@ -143,6 +143,20 @@ def op_CHECK_EXC_MATCH(vm: "Interpreter", frame: Frame, stack: list[Any], arg: A
     stack.append(check_exc_match(stack[-1], kind))
 
 
+def op_SEND(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    heap = vm.heap
+    mark = len(heap.temp_roots)
+    try:
+        value = next(stack[-1])
+    except StopIteration as exc:
+        stack[-1] = exc.value
+        frame.pc = arg
+        return
+    finally:
+        del heap.temp_roots[mark:]
+    stack.append(value)
+
+
 def op_LOAD_NAME(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     value = frame.namespace.get(arg, UNBOUND)
     if value is UNBOUND:

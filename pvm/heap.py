@@ -258,6 +258,7 @@ class Heap:
     def _mark(self, gray: list[Any]) -> tuple[set[int], int]:
         """Blacken everything reachable from ``gray``; returns (marked ids, live bytes)."""
         from pvm.frames import Frame  # imported here: pvm.frames imports this module
+        from pvm.generators import Generator
 
         marked: set[int] = set()
         registry = self.objects
@@ -298,6 +299,8 @@ class Heap:
                 push(obj.globals)
             elif kind is Cell:
                 push(obj.value)
+            elif kind is Generator:
+                push(obj.frame)
             elif kind is Module:
                 push(obj.dict)
             elif kind is _BUILTIN_METHOD:

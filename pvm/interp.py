@@ -41,12 +41,14 @@ from pvm.errors import PvmError, ScriptError, TracebackEntry, VMInternalError
 from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, name_error, unbound_deref, unbound_local
 from pvm.handlers import HANDLERS
 from pvm.classes import NS, Instance, Method
+from pvm.code import CO_GENERATOR
+from pvm.generators import Generator
 from pvm.heap import WORD_BYTES, Heap
 from pvm.measure import CONTAINERS
 from pvm.natives import NATIVE_MODULES
 from pvm.objects import Function, Module
 from pvm.opcodes import Op
-from pvm.unwind import EXPLICIT, FRESH, catch, traceback_of
+from pvm.unwind import FRESH, catch, traceback_of
 
 DEFAULT_MAX_DEPTH = 1000          # frames, as CPython's default recursion limit counts them
 NO_CHECKPOINT = 1 << 62           # steps between checkpoints when nothing is limited
@@ -59,10 +61,10 @@ SCRIPT_EXCEPTIONS = (ArithmeticError, LookupError, ValueError, TypeError, NameEr
                      NotImplementedError, RuntimeError, Instance)
 
 
-def is_script_exception(exc: BaseException, raising: int) -> bool:
+def is_script_exception(exc: BaseException) -> bool:
     """Whether ``exc`` is the script's to see: an exception of the kinds scripts
     meet or raise (a NameError Python raised by itself is a bug in pvm)."""
-    if type(exc) in (NameError, UnboundLocalError) and raising != EXPLICIT:
+    if type(exc) in (NameError, UnboundLocalError):
         return getattr(exc, "pvm_raised", False)
     return isinstance(exc, SCRIPT_EXCEPTIONS) or type(exc) is Exception or type(exc) is BaseException
 
@@ -111,6 +113,7 @@ class Interpreter:
         self.interval = self.countdown = NO_CHECKPOINT
         self.handling: BaseException | None = None   # the exception an except/finally block is handling
         self.raising = FRESH                          # how the exception in flight was raised (pvm.unwind)
+        self.yielded = False                          # the last loop to return left by YIELD_VALUE
 
     def checkpoint(self) -> None:
         """Account the steps since the last checkpoint and consult the hook
@@ -153,6 +156,8 @@ class Interpreter:
         self.countdown -= 1
         if self.countdown <= 0:
             self.checkpoint()
+        if code.flags & CO_GENERATOR:
+            return self.heap.adopt(Generator(self, func, bind_arguments(func, args, kwargs)))
         result = self._run_frame(Frame(code, func.globals, bind_arguments(func, args, kwargs), None), func.closure)
         self.heap.temp_roots.append(result)
         return result
@@ -166,7 +171,14 @@ class Interpreter:
         self._run_frame(frame, body.closure)
         return frame.cells[code.cellvars.index("__class__")] if "__class__" in code.cellvars else None
 
-    def _run_frame(self, frame: Frame, closure: tuple[Any, ...]) -> Any:
+    def resume(self, frame: Frame) -> tuple[Any, bool]:
+        """Run a generator's frame to its next yield ``(value, True)`` or its
+        return ``(value, False)``."""
+        self.yielded = False
+        value = self._run_frame(frame, None)
+        return value, self.yielded
+
+    def _run_frame(self, frame: Frame, closure: tuple[Any, ...] | None) -> Any:
         """Run ``frame`` in a new loop, below whatever loop is running now.
 
         The outermost entry disables CPython's cycle collector (pvm's own
@@ -182,11 +194,11 @@ class Interpreter:
         self.suspended.append(self.top_frame)
         self.top_frame = frame
         try:
-            if closure or frame.code.cell_params:
+            if closure is not None and (closure or frame.code.cell_params):   # None: resuming, cells made
                 frame.make_cells(closure, self.heap)
             return self._execute(frame)
         except BaseException as exc:
-            if outermost and is_script_exception(exc, self.raising):
+            if outermost and is_script_exception(exc):
                 raise ScriptError(exc, traceback_of(exc)) from None
             raise
         finally:
@@ -276,6 +288,7 @@ class Interpreter:
         STORE_DEREF = Op.STORE_DEREF.value
         LOAD_ATTR = Op.LOAD_ATTR.value
         CALL_KW = Op.CALL_KW.value
+        YIELD_VALUE = Op.YIELD_VALUE.value
 
         while True:
             try:
@@ -360,6 +373,9 @@ class Interpreter:
                         if type(func) is Function:
                             del stack[base:]
                             new_locals = bind_arguments(func, args, kwargs)
+                            if func.code.flags & CO_GENERATOR:
+                                push(self.heap.adopt(Generator(self, func, new_locals)))
+                                continue
                             if self.depth >= self.max_depth:
                                 raise self.depth_exceeded()
                             self.depth += 1
@@ -441,6 +457,11 @@ class Interpreter:
                         cells[arg].value = pop()
                     elif op == LOAD_ATTR:
                         stack[-1] = get_attribute(stack[-1], arg)
+                    elif op == YIELD_VALUE:
+                        # a generator's frame is always its loop's entry frame (pvm.generators)
+                        frame.pc = pc
+                        self.yielded = True
+                        return pop()
                     else:
                         frame.pc = pc
                         rare[op](self, frame, stack, arg)
@@ -451,7 +472,7 @@ class Interpreter:
                     error.traceback = self.stack_traceback()
                 raise
             except BaseException as exc:
-                if not is_script_exception(exc, self.raising):
+                if not is_script_exception(exc):
                     if not isinstance(exc, Exception):
                         raise                    # KeyboardInterrupt, SystemExit: the host's, not the script's
                     raise VMInternalError(f"internal error at {code.filename}:{code.line_at(pc - 1)}: "
@@ -521,7 +542,7 @@ HOT_OPCODES = frozenset({
     Op.LOAD_FAST, Op.LOAD_CONST, Op.STORE_FAST, Op.BINARY_OP, Op.COMPARE_OP, Op.POP_JUMP_IF_FALSE,
     Op.POP_JUMP_IF_TRUE, Op.JUMP_BACKWARD, Op.JUMP_FORWARD, Op.LOAD_GLOBAL, Op.STORE_GLOBAL, Op.CALL,
     Op.CALL_KW, Op.RETURN_VALUE, Op.FOR_ITER, Op.POP_TOP, Op.BINARY_SUBSCR, Op.STORE_SUBSCR,
-    Op.LOAD_DEREF, Op.STORE_DEREF, Op.LOAD_ATTR,
+    Op.LOAD_DEREF, Op.STORE_DEREF, Op.LOAD_ATTR, Op.YIELD_VALUE,
 })
 
 

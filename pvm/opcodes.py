@@ -149,6 +149,11 @@ _ROWS: list[tuple[str, Operand, Callable[[int], int], Callable[[int], int] | Non
      "t := pop; push isinstance(TOS, t) (t a class or tuple of classes deriving from BaseException)"),
     ("RERAISE", Operand.NONE, lambda n: -1, None, Flag.TERMINATOR | _R,
      "raise pop again, its traceback unchanged"),
+    # --- Generators ---
+    ("YIELD_VALUE", Operand.NONE, lambda n: 0, None, Flag.NONE,
+     "suspend the generator, handing pop to its consumer; resumed, push None"),
+    ("SEND", Operand.JUMP, lambda n: 1, lambda n: 0, Flag.JUMP | _R | Flag.CALL,
+     "yield from: push next(TOS); when TOS is exhausted replace it by its return value and pc := n"),
 ]
 
 Op = enum.IntEnum("Op", [(row[0], number) for number, row in enumerate(_ROWS)])  # type: ignore[misc]

@@ -119,6 +119,8 @@ def do_raise(vm: "Interpreter", stack: list[Any], count: int) -> BaseException:
         if cause is not None:
             cause = _instantiate(cause, "exception causes must derive from BaseException")
         exc.__cause__ = cause
+    if isinstance(exc, NameError):
+        exc.pvm_raised = True       # the script's own, not one Python raised inside pvm
     vm.raising = EXPLICIT
     return exc
 

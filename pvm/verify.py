@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from pvm.code import CO_CLASS_BODY, CO_COMPREHENSION, CO_LAMBDA, CO_MODULE, CO_NESTED, Code
+from pvm.code import CO_CLASS_BODY, CO_COMPREHENSION, CO_GENERATOR, CO_LAMBDA, CO_MODULE, CO_NESTED, Code
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Flag, Op, Operand
 from pvm.pvmc import MAX_NESTING, InvalidBytecode
 
@@ -39,7 +39,7 @@ MAX_INSTRUCTIONS = 1 << 22        # per code object
 MAX_TABLE = 1 << 22               # constants, names, locals, cells
 MAX_STACK = 1 << 22
 MAX_OPERAND = 2**31 - 1           # operands fit a signed 32-bit int (the JIT relies on it)
-KNOWN_FLAGS = CO_NESTED | CO_MODULE | CO_LAMBDA | CO_COMPREHENSION | CO_CLASS_BODY
+KNOWN_FLAGS = CO_NESTED | CO_MODULE | CO_LAMBDA | CO_COMPREHENSION | CO_CLASS_BODY | CO_GENERATOR
 
 # Abstract stack values. Script values are ANY or a refinement that some
 # consumer needs: MODULE, ("tuple", n) built by BUILD_TUPLE, ("const", i) for a
@@ -80,6 +80,7 @@ _READS: dict[int, Callable[[int], int]] = {
     Op.IMPORT_FROM: lambda n: 1, Op.LOAD_NAME: lambda n: 0, Op.STORE_NAME: lambda n: 1,
     Op.DELETE_NAME: lambda n: 0, Op.BUILD_CLASS: lambda n: n + 2, Op.PUSH_EXC_INFO: lambda n: 1,
     Op.POP_EXCEPT: lambda n: 1, Op.CHECK_EXC_MATCH: lambda n: 2, Op.RERAISE: lambda n: 1,
+    Op.YIELD_VALUE: lambda n: 1, Op.SEND: lambda n: 1,
 }
 
 # Instructions that reach below what they pop: the depth they need.
@@ -247,6 +248,8 @@ def _check_fields(code: Code, module: bool) -> list[Code]:
             raise _fail(code, f"bad linetable entry {entry!r:.40}")
         previous = entry[0]
     _check_exception_table(code)
+    if Op.YIELD_VALUE in ops and not code.flags & CO_GENERATOR:
+        raise _fail(code, "YIELD_VALUE outside a generator")
     return nested
 
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from pvm.code import Code
 from pvm.frames import NO_NATIVE, Frame
 from pvm.jit.feedback import (MISSING, OPAQUE, FunctionRecord, LoopRecord, argument_kinds, header_kinds,
-                               range_iterator_ok)
+                               private_range_iterators)
 from pvm.jit.kinds import Kind, kind_of
 from pvm.objects import Function
 
@@ -182,7 +182,7 @@ class Jit:
                 self.region_owners.setdefault((code, record.regions[0]), record)
         if version is None:
             return False
-        if version.iterators and not all(map(range_iterator_ok, frame.stack[-version.iterators:])):
+        if version.iterators and not private_range_iterators(frame, version.iterators):
             self._failed(record, key, version, "an enclosing loop iterates over something else")
             return False
         if not version.guards_hold():
@@ -253,7 +253,7 @@ class Jit:
         reason = ""
         for region in record.regions:
             iterators = for_loops_around(code, region, record.header)
-            if not all(map(range_iterator_ok, frame.stack[len(frame.stack) - iterators:])):
+            if not private_range_iterators(frame, iterators):
                 reason = "a loop around it iterates over something other than a range"
                 continue
             promoted = stored_globals(code, region)

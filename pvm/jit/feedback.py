@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+import sys
 from typing import Any
 
 from pvm.code import Code
@@ -23,9 +24,21 @@ OPAQUE = "opaque"            # a local bound to a value native code does not tak
 _RANGE_ITERATOR = type(iter(range(0)))
 
 
-def range_iterator_ok(value: Any) -> bool:
-    """Native loops iterate over ranges of int64 only (not longrange_iterator)."""
-    return type(value) is _RANGE_ITERATOR
+def private_range_iterators(frame: Any, count: int) -> bool:
+    """The ``count`` iterators on top of the frame's stack are range iterators
+    (of int64: not longrange_iterator) that nothing outside the frame holds. A native loop moves only the
+    iterators it hands back on its exit stack; one it exhausts or drops is
+    left where it was, which only the frame can tell (a shared one, say
+    ``it = iter(r); [x for x in it]; list(it)``, must run in tier 0)."""
+    stack, locals_ = frame.stack, frame.locals
+    for position in range(len(stack) - count, len(stack)):
+        iterator = stack[position]
+        if type(iterator) is not _RANGE_ITERATOR:
+            return False
+        held = sum(value is iterator for value in stack) + sum(value is iterator for value in locals_)
+        if sys.getrefcount(iterator) - 2 > held:     # 2: this function's variable and getrefcount's argument
+            return False
+    return True
 
 
 def argument_kinds(args: list[Any]) -> tuple[Kind | None, ...]:

@@ -89,6 +89,10 @@ def simulate(code: Code) -> int:
         seen[pc] = depth
         info, arg = OPCODES[code.ops[pc]], code.args[pc]
         successors = []
+        handler = code.handler_at(pc)
+        if handler is not None:
+            assert handler[1] <= depth, f"{code.qualname}: handler at {pc} keeps more than the stack has"
+            successors.append((handler[0], handler[1] + 1))
         if info.flags & Flag.JUMP:
             successors.append((arg, depth + info.jump_effect(arg)))
         after = depth + info.effect(arg)
@@ -449,6 +453,21 @@ def test_compile_errors(source, expected):
         compile_src(source)
     else:
         assert compile_error(source) == expected
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("yield 1\n", ("'yield' outside function", 1, 1)),
+    ("class A:\n    x = yield\n", ("'yield' outside function", 2, 9)),
+    ("def f():\n    return [(yield x) for x in y]\n", ("'yield' inside list comprehension", 2, 14)),
+    ("def f():\n    return ((yield) for x in y)\n", ("'yield' inside generator expression", 2, 14)),
+    ("class A:\n    return 1\n", ("'return' outside function", 2, 5)),
+    ("try:\n    pass\nfinally:\n    break\n", ("'break' outside loop", 4, 5)),
+])
+def test_level2_compile_errors_match_cpython(source, expected):
+    with pytest.raises(SyntaxError) as info:
+        compile(source, "t.src", "exec")
+    assert (info.value.msg, info.value.lineno, info.value.offset) == expected
+    assert compile_error(source) == expected
 
 
 def test_twenty_nested_loops_are_fine():

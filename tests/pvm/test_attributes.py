@@ -114,11 +114,36 @@ def test_vm_objects_have_no_attributes() -> None:
                            (Cell(1), "cell"), (iter([]), "list_iterator"), (len, "builtin_function_or_method"),
                            (map(len, []), "map"), (get_attribute("", "format"), "builtin_function_or_method")]:
         for name in ["code", "globals", "vm", "fn", "value", "name", "__name__", "__self__", "__globals__"]:
+            if obj is f and name == "__name__":
+                continue                 # a function's name is readable (decorators copy it)
             with pytest.raises(AttributeError) as info:
                 get_attribute(obj, name)
             assert str(info.value) == f"'{type_name}' object has no attribute '{name}'"
     with pytest.raises(AttributeError, match="type object 'type' has no attribute 'mro'"):
         get_attribute(TYPE, "mro")
+
+
+def test_functions_expose_only_their_names() -> None:
+    f = script_function("g")
+    assert get_attribute(f, "__name__") == "g" and get_attribute(f, "__qualname__") == "g"
+
+
+def test_operator_dunders_of_values_are_the_operators() -> None:
+    assert get_attribute(1, "__add__")(2) == 3
+    assert get_attribute([1], "__len__")() == 1
+    assert get_attribute("ab", "__contains__")("a")
+    for name in ("__init__", "__call__", "__class__", "__reduce__", "__getattribute__"):
+        with pytest.raises(AttributeError):
+            get_attribute(1, name)
+
+
+def test_exceptions_expose_args_and_chain_but_not_tracebacks() -> None:
+    error = KeyError("k")
+    assert get_attribute(error, "args") == ("k",) and get_attribute(error, "__context__") is None
+    assert get_attribute(StopIteration(5), "value") == 5
+    for name in ("__traceback__", "with_traceback", "__dict__", "__class__"):
+        with pytest.raises(AttributeError):
+            get_attribute(error, name)
 
 
 def test_error_carries_name_and_object_as_cpython() -> None:

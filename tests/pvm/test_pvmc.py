@@ -159,7 +159,7 @@ def _valid_file() -> bytes:
     (lambda d: b"", "bad magic number"),
     (lambda d: pvmc.reseal(d[:16] + b"\0\0\0\0" + d[20:]), "different opcode table"),
     (lambda d: pvmc.reseal(d[:53] + b"9" + d[54:]), "compiled by pvm 9"),
-    (lambda d: pvmc.reseal(d[:-3]), "truncated"),
+    (lambda d: pvmc.reseal(d[:-3]), "bytes left"),
     (lambda d: pvmc.reseal(d + b"\0"), "unexpected bytes"),
     (lambda d: pvmc.reseal(d[:10] + b"\1\0" + d[12:]), "unknown header flags"),
 ])

@@ -123,7 +123,43 @@ print(fib(10), sorted(words, key=len), max(words, key=lambda w: w[-1]), "-".join
 print({w: len(w) for w in words}, [c.upper() for c in "abc"], "%d-%s" % (3, "x"), 7 // 2, 7 % 3, 2 ** 8)
 """
 
-SEEDS = [compile_source(SEED_CORE, "core.src"), compile_source(SEED_CALLS, "calls.src")]
+SEED_CLASSES = """
+class Shape:
+    sides = 0
+    def __init__(self, name):
+        self.name = name
+    def __repr__(self):
+        return self.name + "/" + str(self.sides)
+class Square(Shape):
+    sides = 4
+    label = sides * 2
+    del label
+    def __init__(self):
+        super().__init__("square")
+class Oops(ValueError):
+    pass
+def risky(n):
+    try:
+        if n:
+            raise Oops("bad", n)
+        return 1 // n
+    except ZeroDivisionError as e:
+        return str(e)
+    except (KeyError, Oops):
+        raise
+    finally:
+        print("done", n)
+def squares(n):
+    total = yield from (i * i for i in range(n))
+    yield total
+try:
+    print(risky(0), Square(), risky(2))
+except Oops as e:
+    print(e.args, list(squares(3)))
+"""
+
+SEEDS = [compile_source(SEED_CORE, "core.src"), compile_source(SEED_CALLS, "calls.src"),
+         compile_source(SEED_CLASSES, "classes.src")]
 SEED_FILES = [pvmc.dumps(code) for code in SEEDS]
 _MATH_PATH = os.path.join(stdlib_dir(), "math.src")
 MODULES = {"math": (loader.compile_file(_MATH_PATH), _MATH_PATH)}   # mutants import nothing else

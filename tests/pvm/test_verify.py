@@ -180,7 +180,7 @@ def test_operator_indexes_in_range():
     ([(Op.LOAD_CONST, 0), (Op.COPY, 0)], "n >= 1"),
     ([(Op.LOAD_CONST, 0), (Op.SWAP, 1)], "n >= 2"),
     ([(Op.LOAD_CONST, 0), (Op.BUILD_SLICE, 1)], "2 or 3"),
-    ([(Op.LOAD_CONST, 0), (Op.RAISE_VARARGS, 0)], "must be 1"),
+    ([(Op.LOAD_CONST, 0), (Op.RAISE_VARARGS, 3)], "must be 0, 1 or 2"),
     ([(Op.BUILD_LIST, 0), (Op.LOAD_CONST, 0), (Op.LIST_APPEND, 0)], "n >= 1"),
 ])
 def test_flag_and_count_operand_domains(instrs, fragment):
