@@ -46,6 +46,14 @@ ROOT_SCENARIOS = {
         "def key(v):\n    collect()\n    return [v]\nprint(sorted([3, 1, 2], key=key))\n", "[1, 2, 3]\n"),
     "host call arguments": (
         "def key(v):\n    collect()\n    return v[0]\nprint(sorted([[3], [1], [2]], key=key))\n", "[[1], [2], [3]]\n"),
+    "instances and their class": (
+        "class P:\n    tag = ['t']\n    def __init__(self):\n        self.items = [1]\n"
+        "p = P()\ncollect()\nprint(p.items, P.tag)\n", "[1] ['t']\n"),
+    "suspended generator frames": (
+        "def gen():\n    held = [5, 6]\n    yield 1\n    yield held\n"
+        "g = gen()\nnext(g)\ncollect()\nprint(next(g))\n", "[5, 6]\n"),
+    "exceptions being handled": (
+        "try:\n    raise ValueError([4])\nexcept ValueError as e:\n    collect()\n    print(e.args)\n", "([4],)\n"),
 }
 
 

@@ -359,3 +359,33 @@ def test_every_opcode_has_a_verifier_rule():
                 assert reads + info.jump_effect(n) >= 0, info.name
         if info.operand is Operand.FLAG:
             assert info.number in verify_mod._ARG_RULES, f"{info.name}: flag operand without a domain"
+
+
+# --- Exception tables and generators ---
+
+def test_exception_table_entries_are_checked():
+    body = [(Op.LOAD_CONST, 0), Op.POP_TOP, (Op.LOAD_CONST, 0), Op.RETURN_VALUE, Op.POP_TOP,
+            (Op.LOAD_CONST, 0), Op.RETURN_VALUE]
+    assert verify(make(body, exception_table=((0, 2, 4, 0),))) is None
+    assert "bad exception table entry" in rejected(make(body, exception_table=((0, 9, 4, 0),)))
+    assert "bad exception table entry" in rejected(make(body, exception_table=((2, 1, 4, 0),)))
+    assert "bad exception table entry" in rejected(make(body, exception_table=((0, 2, 4, 0), (1, 3, 4, 0))))
+    assert "bad exception table entry" in rejected(make(body, exception_table=((0, 2, 99, 0),)))
+
+
+def test_a_handler_is_a_path_with_the_stack_cut_to_its_depth():
+    # the handler at 4 is entered with depth 2 + the exception: its RETURN_VALUE leaves junk, which is fine,
+    # but a handler that keeps more values than the stack has at a covered instruction is refused
+    body = [(Op.LOAD_CONST, 0), Op.POP_TOP, (Op.LOAD_CONST, 0), Op.RETURN_VALUE, Op.POP_TOP,
+            (Op.LOAD_CONST, 0), Op.RETURN_VALUE]
+    assert "handler keeps 2 stack values, the stack has 0" in rejected(make(body, exception_table=((0, 1, 4, 2),)))
+    # the handler's own stack effects are checked like any path: here it pops below its entry depth
+    underflow = [(Op.LOAD_CONST, 0), Op.POP_TOP, (Op.LOAD_CONST, 0), Op.RETURN_VALUE, Op.POP_TOP, Op.POP_TOP,
+                 (Op.LOAD_CONST, 0), Op.RETURN_VALUE]
+    assert "needs 1 values on the stack, has 0" in rejected(make(underflow, exception_table=((0, 1, 4, 0),)))
+
+
+def test_yield_only_in_generators():
+    body = [(Op.LOAD_CONST, 0), Op.YIELD_VALUE, Op.RETURN_VALUE]
+    assert "YIELD_VALUE outside a generator" in rejected(make(body))
+    assert verify(make(body, flags=verify_mod.CO_GENERATOR)) is None
