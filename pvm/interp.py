@@ -306,9 +306,11 @@ class Interpreter:
                         locals_[arg] = pop()
                     elif op == BINARY_OP:
                         if limited:
-                            if checked is not None:
-                                checked(arg, stack[-2:], None)
-                            heap.reserve(_result_size(arg, stack[-2], stack[-1]))
+                            right = stack[-1]
+                            left = stack[-2]
+                            if (arg in _POWER_OR_SHIFT or type(left) not in _NUMBERS or type(right) not in _NUMBERS
+                                    or not (-_WORDS < left < _WORDS and -_WORDS < right < _WORDS)):
+                                self._charge_operator(arg, left, right)
                         right = pop()
                         stack[-1] = adopt(arg(stack[-1], right))
                     elif op == COMPARE_OP:
@@ -489,6 +491,14 @@ class Interpreter:
                 globals_ = frame.globals
                 pc = frame.pc
 
+    def _charge_operator(self, func: Callable[[Any, Any], Any], left: Any, right: Any) -> None:
+        """BINARY_OP under limits, for operands that may make it expensive: the
+        sandbox charges its work (pvm.costs) and the heap reserves its result.
+        Small ints and floats skip this: their cost is the instruction's own."""
+        if self.host_call_check is not None:
+            self.host_call_check(func, [left, right], None)
+        self.heap.reserve(_result_size(func, left, right))
+
     def _call_host(self, func: Any, args: list[Any], kwargs: dict[str, Any] | None) -> Any:
         """Call a host callable: values script callbacks return to it stay rooted
         until it returns, and a container it grows in place is charged."""
@@ -507,6 +517,10 @@ class Interpreter:
             heap.grew(owner, before)
         return heap.adopt(result)
 
+
+
+_WORDS = 1 << 256                 # ints this small cost what a float costs
+_NUMBERS = frozenset({int, float})
 
 
 def _result_size(func: Callable[[Any, Any], Any], left: Any, right: Any) -> int:
@@ -533,6 +547,7 @@ _REPEAT = (operator.mul, operator.imul)
 _CONCAT = (operator.add, operator.iadd)
 _POWER = (operator.pow, operator.ipow)
 _SHIFT = (operator.lshift, operator.ilshift)
+_POWER_OR_SHIFT = frozenset(_POWER + _SHIFT)
 
 
 

@@ -1,5 +1,8 @@
 """Hypothesis strategy generating small Level 1 programs for differential testing.
 
+This module is Level 1; progen_level2.py extends `ProgramBuilder` with classes,
+exceptions and generators, and `programs()` uses it unless asked for `level=1`.
+
 `programs()` draws a whole program: typed global variables (ints incl. big and
 negative ones, floats, strings, lists of ints, lists of strings, a str->int dict),
 up to three functions (parameters, defaults, keyword calls, closures with
@@ -780,6 +783,10 @@ class ProgramBuilder:
 
 
 @st.composite
-def programs(draw: Callable[[st.SearchStrategy], Any]) -> str:
-    """A hypothesis strategy for whole Level 1 programs (source text)."""
-    return ProgramBuilder(draw).program()
+def programs(draw: Callable[[st.SearchStrategy], Any], level: int = 2) -> str:
+    """A hypothesis strategy for whole programs (source text): Level 1 only, or Level 1 plus
+    the classes, exceptions and generators of Level 2 (progen_level2, the default)."""
+    if level < 2:
+        return ProgramBuilder(draw).program()
+    from progen_level2 import Level2Builder  # imported late: it builds on this module
+    return Level2Builder(draw).program()
