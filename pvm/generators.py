@@ -64,6 +64,7 @@ class Generator:
         finally:
             self.running = False
         if yielded:
+            self.vm.heap.temp_roots.append(value)    # rooted until the host call consuming it returns
             return value
         self.frame = None
         if value is None:

@@ -63,6 +63,8 @@ def size_of(obj: Any) -> int:
         return HEADER_BYTES + WORD_BYTES * (4 + len(obj.defaults) + len(obj.closure))
     if kind is Cell or kind is Module:
         return HEADER_BYTES + WORD_BYTES
+    if isinstance(obj, Instance):
+        return HEADER_BYTES + WORD_BYTES * (1 + 2 * len(obj.__dict__))
     return 0
 
 
@@ -72,7 +74,7 @@ _TRAVERSED_HOST_TYPES = frozenset(type(sample) for sample in (
     iter([]), iter(()), iter(set()), iter({}), iter({}.values()), iter({}.items()), iter(range(1)),
     iter(""), iter("\u0100"), reversed([]), reversed({}), reversed({}.values()), reversed({}.items()),
     {}.keys(), {}.values(), {}.items(), map(abs, ()), filter(None, ()), zip(), enumerate(()),
-    reversed(range(1)), iter(abs, None), slice(0),
+    reversed(range(1)), iter(abs, None), slice(0), iter(type("Sequence", (), {"__getitem__": len})()),
 ))
 _BUILTIN_METHOD = type([].append)
 _REGISTERED = (list, dict, set, Function, Cell, Module)
@@ -197,6 +199,8 @@ class Heap:
             self.charge(HEADER_BYTES + WORD_BYTES * len(obj))
         elif (kind is list or kind is dict or kind is set) and id(obj) not in self.objects:
             self._register(obj)
+        elif kind is not float and isinstance(obj, Instance) and id(obj) not in self.objects:
+            self._register(obj)            # a new instance of a user class
         return obj
 
     def grew(self, container: Any, before: int) -> None:
@@ -311,6 +315,8 @@ class Heap:
                 extend(referent for referent in gc.get_referents(obj) if not isinstance(referent, type))
             else:
                 _mark_object(obj, kind, push)
+                if oid in registry:         # an instance of a user class
+                    live += size_of(obj)
             if kind in _REGISTERED:
                 live += size_of(obj)
                 if oid not in registry:
@@ -371,5 +377,7 @@ def _clear(obj: Any) -> None:
         obj.globals = {}
     elif kind is Cell:
         obj.value = Cell.EMPTY
+    elif isinstance(obj, Instance):
+        obj.__dict__.clear()
     elif kind is Module:
         obj.dict = {}

@@ -314,7 +314,7 @@ class Level2Builder(ProgramBuilder):
         kinds = ["try", "try", "nested_try"]
         kinds += ["tryloop"] if loops_ok else []
         kinds += ["tryreturn", "tryreturn"] if self.scope.ret is not None else []
-        kinds += ["raise_if"] if self.try_depth or self.scope.ret is not None else []
+        kinds += ["raise_if"] if self.try_depth or (self.scope.ret is not None and self.chance(30)) else []
         kinds += ["risky", "risky", "raise_if"] if self.try_depth else []
         if self.handlers:
             kinds.append("reraise")
@@ -441,8 +441,10 @@ class Level2Builder(ProgramBuilder):
         has_finally = self.chance(35)
         n_handlers = self.n(0 if has_finally else 1, 3)
         for i in range(n_handlers):
-            last = i == n_handlers - 1
-            lines += self.handler(None if last and self.chance(5) else self.except_clause())
+            clause = self.except_clause()
+            if i == n_handlers - 1 and self.chance(50):  # a catch-all last: the program goes on
+                clause = "Exception" if self.chance(90) else None
+            lines += self.handler(clause)
         if n_handlers and self.chance(25):
             lines += ["else:"] + indent(self.block(1, 2))
         if has_finally:
