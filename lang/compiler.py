@@ -85,8 +85,9 @@ class Compiler(ExprCompiler):
             flags |= CO_NESTED
         code = self.unit.b.finish(
             name=scope.name, qualname=scope.qualname, firstlineno=firstlineno,
-            argcount=len(scope.params), varnames=scope.varnames, cellvars=scope.cellvars,
-            freevars=scope.freevars, cell_params=scope.cell_params, flags=flags,
+            argcount=scope.argcount, varnames=scope.varnames, cellvars=scope.cellvars,
+            freevars=scope.freevars, cell_params=scope.cell_params, flags=flags | scope.param_flags,
+            kwonlyargcount=scope.kwonlyargcount,
         )
         self.unit = outer
         return code
@@ -319,10 +320,16 @@ class Compiler(ExprCompiler):
     # --- Definitions and imports ---
 
     def stmt_FunctionDef(self, node: ast.FunctionDef) -> None:
+        # decorators top to bottom; the function; CALL 1 per decorator, bottom up, at its line
         def body() -> None:
             self.stmts(node.body)
             self.implicit_return()
+        for decorator in node.decorators:
+            self.expr(decorator)
         self.make_function(node, body, 0)
+        b = self.unit.b
+        for decorator in reversed(node.decorators):
+            b.emit(Op.CALL, 1, decorator.line or node.line)
         self.store_name(node.name)
 
     def stmt_Import(self, node: ast.Import) -> None:

@@ -17,6 +17,8 @@ CO_NESTED = 1          # defined inside another function (has an enclosing scope
 CO_MODULE = 2          # a module's top-level code
 CO_LAMBDA = 4          # a lambda expression
 CO_COMPREHENSION = 8   # the hidden function of a comprehension
+CO_VARARGS = 16        # has a *args parameter (the local after the keyword-only ones)
+CO_VARKEYWORDS = 32    # has a **kwargs parameter (the local after *args, if any)
 
 
 @dataclass(slots=True)
@@ -45,6 +47,7 @@ class Code:
     linetable: tuple[tuple[int, int], ...]  # (first instruction index, line) runs, ascending
     max_stack: int
     flags: int = 0
+    kwonlyargcount: int = 0             # keyword-only parameters (the varnames after the positional ones)
     decoded: list[Any] | None = field(default=None, repr=False)   # built by the interpreter
     profile: Profile = field(default_factory=Profile, repr=False)
 

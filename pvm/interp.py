@@ -37,7 +37,7 @@ from pvm.attributes import get_attribute
 from pvm.code import Code
 from pvm.errors import PvmError, ScriptError, TracebackEntry, VMInternalError
 from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, name_error, unbound_deref, unbound_local
-from pvm.handlers import HANDLERS
+from pvm.handlers import HANDLERS, call_ex_arguments
 from pvm.heap import WORD_BYTES, Heap
 from pvm.measure import CONTAINERS
 from pvm.natives import NATIVE_MODULES
@@ -261,6 +261,7 @@ class Interpreter:
         STORE_DEREF = Op.STORE_DEREF.value
         LOAD_ATTR = Op.LOAD_ATTR.value
         CALL_KW = Op.CALL_KW.value
+        CALL_FUNCTION_EX = Op.CALL_FUNCTION_EX.value
 
         try:
             while True:
@@ -326,21 +327,24 @@ class Interpreter:
                         pc = arg
                     else:
                         push(value)
-                elif op == CALL or op == CALL_KW:
+                elif op == CALL or op == CALL_KW or op == CALL_FUNCTION_EX:
                     base = len(stack) - arg - 1
                     if op == CALL:
                         kwargs = None
-                        nargs = arg
-                    else:
+                        args = stack[base + 1:]
+                    elif op == CALL_KW:
                         names = pop()
                         base -= 1
                         nargs = arg - len(names)
                         kwargs = dict(zip(names, stack[base + 1 + nargs:]))
+                        args = stack[base + 1:base + 1 + nargs]
+                    else:
+                        base, args, kwargs = call_ex_arguments(self, stack, arg)
                     func = stack[base]
-                    args = stack[base + 1:base + 1 + nargs]
                     if type(func) is Function:
-                        del stack[base:]
+                        # arguments stay on the stack (rooted) while binding allocates *args and **kwargs
                         new_locals = bind_arguments(func, args, kwargs)
+                        del stack[base:]
                         if self.depth >= self.max_depth:
                             raise self.depth_exceeded()
                         self.depth += 1
@@ -499,7 +503,7 @@ HOT_OPCODES = frozenset({
     Op.LOAD_FAST, Op.LOAD_CONST, Op.STORE_FAST, Op.BINARY_OP, Op.COMPARE_OP, Op.POP_JUMP_IF_FALSE,
     Op.POP_JUMP_IF_TRUE, Op.JUMP_BACKWARD, Op.JUMP_FORWARD, Op.LOAD_GLOBAL, Op.STORE_GLOBAL, Op.CALL,
     Op.CALL_KW, Op.RETURN_VALUE, Op.FOR_ITER, Op.POP_TOP, Op.BINARY_SUBSCR, Op.STORE_SUBSCR,
-    Op.LOAD_DEREF, Op.STORE_DEREF, Op.LOAD_ATTR,
+    Op.LOAD_DEREF, Op.STORE_DEREF, Op.LOAD_ATTR, Op.CALL_FUNCTION_EX,
 })
 
 
