@@ -37,6 +37,7 @@ _REACH = {
     Op.LIST_APPEND: lambda n: n + 1, Op.SET_ADD: lambda n: n + 1, Op.LIST_EXTEND: lambda n: n + 1,
     Op.SET_UPDATE: lambda n: n + 1, Op.DICT_UPDATE: lambda n: n + 1, Op.MAP_ADD: lambda n: n + 2,
     Op.CALL: lambda n: n + 1, Op.CALL_KW: lambda n: n + 2,
+    Op.DICT_MERGE: lambda n: 4, Op.CALL_FUNCTION_EX: lambda n: 2 + (n & 1),
 }
 
 
@@ -177,7 +178,7 @@ class CodeBuilder:
 
     def finish(self, *, name: str, qualname: str, firstlineno: int, argcount: int,
                varnames: tuple[str, ...], cellvars: tuple[str, ...], freevars: tuple[str, ...],
-               cell_params: tuple[int, ...], flags: int) -> Code:
+               cell_params: tuple[int, ...], flags: int, kwonlyargcount: int = 0) -> Code:
         if len(varnames) + len(cellvars) + len(freevars) > MAX_OPERAND:
             raise self.limit_error("local variables")
         self.prune()
@@ -189,7 +190,7 @@ class CodeBuilder:
             argcount=argcount, varnames=varnames, cellvars=cellvars, freevars=freevars,
             cell_params=cell_params, names=tuple(self.names), consts=tuple(self.consts),
             ops=tuple(self.ops), args=tuple(self.args), linetable=self.linetable(),
-            max_stack=deepest, flags=flags, exception_table=table,
+            max_stack=deepest, flags=flags, exception_table=table, kwonlyargcount=kwonlyargcount,
         )
 
     def exception_table(self) -> tuple[tuple[int, int, int, int], ...]:

@@ -72,14 +72,14 @@ class IfExp(Expr):
 
 @dataclass(eq=False)
 class Keyword(Node):
-    arg: str
+    arg: Optional[str]              # None for a `**mapping` argument
     value: Expr
 
 
 @dataclass(eq=False)
 class Call(Expr):
     func: Expr
-    args: list[Expr]
+    args: list[Expr]                # may contain Starred (`*iterable`), evaluated before every keyword
     keywords: list[Keyword]
 
 
@@ -104,7 +104,7 @@ class Slice(Expr):
 
 @dataclass(eq=False)
 class Starred(Expr):
-    value: Expr                     # only in displays and assignment targets
+    value: Expr                     # only in displays, call arguments and assignment targets
 
 
 @dataclass(eq=False)
@@ -172,8 +172,12 @@ class DictComp(Expr):
 
 @dataclass(eq=False)
 class Param(Node):
+    """One parameter; a def's or lambda's are in source order: positional,
+    at most one vararg, keyword-only, at most one kwarg."""
+
     name: str
-    default: Optional[Expr]
+    default: Optional[Expr]         # never for a vararg or kwarg
+    kind: str = "positional"        # 'positional', 'vararg' (*args), 'kwonly' or 'kwarg' (**kwargs)
 
 
 @dataclass(eq=False)
@@ -261,6 +265,7 @@ class FunctionDef(Stmt):
     name: str
     params: list[Param]
     body: list[Stmt]
+    decorators: list[Expr] = field(default_factory=list)   # top to bottom, as written
 
 
 @dataclass(eq=False)
@@ -268,6 +273,7 @@ class ClassDef(Stmt):
     name: str
     bases: list[Expr]
     body: list[Stmt]
+    decorators: list[Expr] = field(default_factory=list)   # top to bottom, as written
 
 
 @dataclass(eq=False)

@@ -50,12 +50,6 @@ class _Dict:
 
 
 @dataclass
-class _Unpack:
-    token: Token
-    value: ast.Expr
-
-
-@dataclass
 class _CompFor:
     first: Token                    # 'async' or 'for'
     target: ast.Expr
@@ -294,11 +288,11 @@ class AstBuilder(StringLiterals, Transformer):
         bases: list[ast.Expr] = []
         for item in arguments or []:
             if isinstance(item, ast.Keyword):
-                ctx.refuse("class keyword arguments (metaclass=...) are not supported", item)
-            elif isinstance(item, _Unpack):
-                ctx.refuse("argument unpacking in a class's bases is not supported", item.token)
-            elif isinstance(item, list):          # a generator expression as the only base
-                bases.extend(item)
+                what = "argument unpacking in a class's bases is" if item.arg is None else \
+                    "class keyword arguments (metaclass=...) are"
+                ctx.refuse(f"{what} not supported", item)
+            elif isinstance(item, ast.Starred):
+                ctx.refuse("argument unpacking in a class's bases is not supported", item)
             else:
                 bases.append(item)
         if len(bases) > 1:
@@ -348,12 +342,16 @@ class AstBuilder(StringLiterals, Transformer):
         current().refuse(feature, keyword)
         return inner
 
-    def decorator(self, c: list) -> Token:
-        return c[0]
+    async_funcdef = async_stmt
+
+    def decorator(self, c: list) -> tuple[Token, ast.Expr]:
+        return c[0], c[1]
 
     def decorated(self, c: list) -> ast.Stmt:
-        current().refuse("decorators are not supported", c[0])
-        return c[-1]
+        *decorators, definition = c
+        if isinstance(definition, (ast.FunctionDef, ast.ClassDef)):
+            definition.decorators = [expr for _at, expr in decorators]
+        return definition
 
     # --- Parameters ---
 
@@ -364,15 +362,25 @@ class AstBuilder(StringLiterals, Transformer):
         return ParamSpec("plain", c[0], c[0], None, c[1])
 
     def star_param(self, c: list) -> ParamSpec:
-        return ParamSpec("star", c[0], c[1], c[2], None)
+        star, name, annotation, default = c
+        if default is not None:
+            raise current().error_at("var-positional argument cannot have default value", default)
+        return ParamSpec("star", star, name, annotation, None)
 
     def lstar_param(self, c: list) -> ParamSpec:
-        return ParamSpec("star", c[0], c[1], None, None)
+        return self.star_param([c[0], c[1], None, c[2]])
 
     def kwstar_param(self, c: list) -> ParamSpec:
-        return ParamSpec("kwstar", c[0], c[1], c[2] if len(c) > 2 else None, None)
+        stars, name, annotation, default = c
+        if default is not None:
+            raise current().error_at("var-keyword argument cannot have default value", default)
+        return ParamSpec("kwstar", stars, name, annotation, None)
 
-    lkwstar_param = kwstar_param
+    def lkwstar_param(self, c: list) -> ParamSpec:
+        return self.kwstar_param([c[0], c[1], None, c[2]])
+
+    def bad_default(self, c: list) -> Token:
+        return c[0]
 
     def slash_param(self, c: list) -> ParamSpec:
         return ParamSpec("slash", c[0], None, None, None)
@@ -384,8 +392,8 @@ class AstBuilder(StringLiterals, Transformer):
 
     def _params(self, specs: list[ParamSpec]) -> list[ast.Param]:
         params = []
-        for spec in check_params(current(), specs):
-            param = ast.Param(_ident(current(), spec.name), spec.default)
+        for spec, kind in check_params(current(), specs):
+            param = ast.Param(_ident(current(), spec.name), spec.default, kind)
             params.append(self._expr(param, spec.name, spec.name, spec.default))
         return params
 
@@ -474,18 +482,24 @@ class AstBuilder(StringLiterals, Transformer):
         args: list[ast.Expr] = []
         keywords: list[ast.Keyword] = []
         names: set[str] = set()
+        unpacked = False                # a `**mapping` came before
         for item in arguments or []:
             if isinstance(item, ast.Keyword):
-                if item.arg in names:
-                    raise ctx.error_at(f"keyword argument repeated: {item.arg}", item)
-                names.add(item.arg)
+                if item.arg is None:
+                    unpacked = True
+                else:
+                    if item.arg in names:
+                        raise ctx.error_at(f"keyword argument repeated: {item.arg}", item)
+                    names.add(item.arg)
                 keywords.append(item)
-            elif isinstance(item, _Unpack):
-                what = "'*'" if item.token == "*" else "'**'"
-                ctx.refuse(f"argument unpacking with {what} is not supported", item.token)
+            elif isinstance(item, ast.Starred):
+                if unpacked:
+                    raise ctx.error_at("iterable argument unpacking follows keyword argument unpacking", item)
+                args.append(item)
             else:
                 if keywords:
-                    raise ctx.error_at("positional argument follows keyword argument", item)
+                    follows = "keyword argument unpacking" if unpacked else "keyword argument"
+                    raise ctx.error_at(f"positional argument follows {follows}", item)
                 args.append(item)
         return self._expr(ast.Call(func, args, keywords), func, rpar, func, args, keywords)
 
@@ -503,10 +517,11 @@ class AstBuilder(StringLiterals, Transformer):
             raise ctx.error_at(f"cannot assign to {name}", name)
         return self._expr(ast.Keyword(_ident(ctx, name), value), name, value, value)
 
-    def star_arg(self, c: list) -> _Unpack:
-        return _Unpack(c[0], c[1])
+    def star_arg(self, c: list) -> ast.Starred:
+        return self._expr(ast.Starred(c[1]), c[0], c[1], c[1])
 
-    kwstar_arg = star_arg
+    def kwstar_arg(self, c: list) -> ast.Keyword:
+        return self._expr(ast.Keyword(None, c[1]), c[0], c[1], c[1])
 
     def subscript(self, c: list) -> ast.Subscript:
         value, _lsqb, index, rsqb = c

@@ -18,8 +18,8 @@ from lang.scope import Kind, Scope
 from pvm.code import CO_COMPREHENSION, CO_LAMBDA, Code
 from pvm.errors import PvmCompileError
 from pvm.opcodes import (
-    BINARY_OPERATOR_INDEX, COMPARE_OPERATOR_INDEX, FORMAT_CONVERSIONS, FORMAT_HAS_SPEC,
-    MAKE_FUNCTION_CLOSURE, MAKE_FUNCTION_DEFAULTS, Op,
+    BINARY_OPERATOR_INDEX, CALL_HAS_KWARGS, COMPARE_OPERATOR_INDEX, FORMAT_CONVERSIONS, FORMAT_HAS_SPEC,
+    MAKE_FUNCTION_CLOSURE, MAKE_FUNCTION_DEFAULTS, MAKE_FUNCTION_KWDEFAULTS, Op,
 )
 
 if TYPE_CHECKING:
@@ -254,19 +254,20 @@ class ExprCompiler:
         if node.keywords:
             first = min(node.keywords, key=lambda kw: (kw.line, kw.col))
             for arg in node.args:
-                if (arg.line, arg.col) > (first.line, first.col):
+                if not isinstance(arg, ast.Starred) and (arg.line, arg.col) > (first.line, first.col):
                     raise self.error("positional argument follows keyword argument", arg)
         seen: set[str] = set()
         for keyword in node.keywords:
             if keyword.arg in seen:
                 raise self.error(f"keyword argument repeated: {keyword.arg}", keyword)
-            seen.add(keyword.arg)
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                raise self.error("*args in calls is not supported", arg)
+            if keyword.arg is not None:
+                seen.add(keyword.arg)
         if self.zero_argument_super(node):
             return
         self.expr(node.func)
+        if any(isinstance(arg, ast.Starred) for arg in node.args) or any(kw.arg is None for kw in node.keywords):
+            self.call_ex(node)
+            return
         for arg in node.args:
             self.expr(arg)
         for keyword in node.keywords:
@@ -297,6 +298,46 @@ class ExprCompiler:
         self.load_name(scope.params[0])
         self.unit.b.emit(Op.CALL, 2)
         return True
+
+    def call_ex(self, node: ast.Call) -> None:
+        """A call with ``*`` or ``**`` arguments, laid out as CPython 3.11 does:
+        the positionals as one tuple (a lone ``*x`` as it is: CALL_FUNCTION_EX
+        checks and converts it); the keywords, if any, merged into one dict
+        left to right, each ``**m`` as soon as it is evaluated."""
+        # (func pushed); positionals; [BUILD_MAP of named ones, or 0; then per **m: m DICT_MERGE, and
+        # per run of named ones after it: k v ... BUILD_MAP n DICT_MERGE]; CALL_FUNCTION_EX has_kwargs
+        if len(node.args) == 1 and isinstance(node.args[0], ast.Starred):
+            self.expr(node.args[0].value)
+        else:
+            self.expr_Tuple(ast.Tuple(node.args))
+        have_dict = False
+        named: list[ast.Keyword] = []       # named keywords not yet in a dict
+
+        def flush() -> None:
+            nonlocal have_dict
+            for keyword in named:
+                self.load_const(keyword.arg)
+                self.expr(keyword.value)
+            self.emit(Op.BUILD_MAP, len(named))
+            if have_dict:
+                self.emit(Op.DICT_MERGE)
+            have_dict = True
+            named.clear()
+
+        for keyword in node.keywords:
+            if keyword.arg is not None:
+                named.append(keyword)
+                continue
+            if named:
+                flush()
+            if not have_dict:
+                self.emit(Op.BUILD_MAP, 0)
+                have_dict = True
+            self.expr(keyword.value)
+            self.emit(Op.DICT_MERGE)
+        if named:
+            flush()
+        self.emit(Op.CALL_FUNCTION_EX, CALL_HAS_KWARGS if have_dict else 0)
 
     def expr_Attribute(self, node: ast.Attribute) -> None:
         self.expr(node.value)
@@ -430,10 +471,13 @@ class ExprCompiler:
     # --- Functions ---
 
     def make_function(self, node: ast.FunctionDef | ast.Lambda, body: Callable[[], None], flags: int) -> None:
-        """[defaults tuple]; [closure tuple]; LOAD_CONST code; MAKE_FUNCTION."""
+        """[defaults tuple]; [keyword-only defaults dict]; [closure tuple]; LOAD_CONST code; MAKE_FUNCTION."""
         make_flags = 0
         defaults: list[ast.Expr] = []
+        kwdefaults = [param for param in node.params if param.kind == "kwonly" and param.default is not None]
         for param in node.params:
+            if param.kind != "positional":
+                continue
             if param.default is not None:
                 defaults.append(param.default)
             elif defaults:
@@ -447,8 +491,15 @@ class ExprCompiler:
                     self.expr(default)
                 self.emit(Op.BUILD_TUPLE, len(defaults))
             make_flags |= MAKE_FUNCTION_DEFAULTS
+        if kwdefaults:
+            for param in kwdefaults:
+                self.load_const(param.name)
+                self.expr(param.default)
+            self.emit(Op.BUILD_MAP, len(kwdefaults))
+            make_flags |= MAKE_FUNCTION_KWDEFAULTS
         scope = self.unit.scope.child(node)
-        code = self.nested(scope, node.line, flags, body)
+        decorators = node.decorators if isinstance(node, ast.FunctionDef) else []
+        code = self.nested(scope, decorators[0].line if decorators else node.line, flags, body)
         self.closure_and_make(code, make_flags)
 
     def closure_and_make(self, code: Code, make_flags: int) -> None:

@@ -107,8 +107,9 @@ class Compiler(ExprCompiler):
             flags |= CO_GENERATOR
         code = self.unit.b.finish(
             name=scope.name, qualname=scope.qualname, firstlineno=firstlineno,
-            argcount=len(scope.params), varnames=scope.varnames, cellvars=scope.cellvars,
-            freevars=scope.freevars, cell_params=scope.cell_params, flags=flags,
+            argcount=scope.argcount, varnames=scope.varnames, cellvars=scope.cellvars,
+            freevars=scope.freevars, cell_params=scope.cell_params, flags=flags | scope.param_flags,
+            kwonlyargcount=scope.kwonlyargcount,
         )
         self.unit = outer
         return code
@@ -390,15 +391,23 @@ class Compiler(ExprCompiler):
     # --- Definitions and imports ---
 
     def stmt_FunctionDef(self, node: ast.FunctionDef) -> None:
+        # decorators top to bottom; the function; CALL 1 per decorator, bottom up, at its line
         def body() -> None:
             self.stmts(node.body)
             self.implicit_return()
+        for decorator in node.decorators:
+            self.expr(decorator)
         self.make_function(node, body, 0)
+        b = self.unit.b
+        for decorator in reversed(node.decorators):
+            b.emit(Op.CALL, 1, decorator.line or node.line)
         self.store_name(node.name)
 
     def stmt_ClassDef(self, node: ast.ClassDef) -> None:
-        # body function; name; bases...; BUILD_CLASS n; store name
+        # decorators top to bottom; body function; name; bases...; BUILD_CLASS n; CALL 1 per decorator; store
         scope = self.unit.scope.child(node)
+        for decorator in node.decorators:
+            self.expr(decorator)
 
         def body() -> None:
             self.stmts(node.body)
@@ -413,6 +422,8 @@ class Compiler(ExprCompiler):
             self.expr(base)
         b.line = node.line
         b.emit(Op.BUILD_CLASS, len(node.bases))
+        for decorator in reversed(node.decorators):
+            b.emit(Op.CALL, 1, decorator.line or node.line)
         self.store_name(node.name)
 
     # --- Exceptions ---

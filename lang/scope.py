@@ -27,6 +27,8 @@ import enum
 from typing import Optional
 
 from lang import ast
+from lang.syntax_errors import PARAM_ORDER
+from pvm.code import CO_VARARGS, CO_VARKEYWORDS
 from pvm.errors import PvmCompileError
 
 
@@ -65,7 +67,10 @@ class Scope:
         self.parent = parent
         self.children: list[Scope] = []
         self.child_scopes: dict[ast.Node, Scope] = {}
-        self.params: list[str] = []
+        self.params: list[str] = []          # parameter names in varnames order
+        self.argcount = 0                    # positional parameters
+        self.kwonlyargcount = 0
+        self.param_flags = 0                 # CO_VARARGS | CO_VARKEYWORDS
         self.flags: dict[str, int] = {}      # insertion order = first appearance
         self.directives: dict[str, ast.Node] = {}   # first global/nonlocal statement per name
         self.qualname = name
@@ -251,6 +256,8 @@ class _Collector:
             self.visit(stmt)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for decorator in node.decorators:
+            self.visit(decorator)
         for base in node.bases:
             self.visit(base)
         self.add(node.name, DEF_LOCAL, node)
@@ -262,20 +269,30 @@ class _Collector:
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self.add(node.name, DEF_LOCAL, node)
-        self.function(Scope("function", node.name, node, self.scope), node.params, node.body)
+        self.function(Scope("function", node.name, node, self.scope), node.params, node.body, node.decorators)
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
-        self.function(Scope("lambda", "<lambda>", node, self.scope), node.params, [node.body])
+        self.function(Scope("lambda", "<lambda>", node, self.scope), node.params, [node.body], [])
 
-    def function(self, scope: Scope, params: list[ast.Param], body: list[ast.Node]) -> None:
+    def function(self, scope: Scope, params: list[ast.Param], body: list[ast.Node],
+                 decorators: list[ast.Expr]) -> None:
+        """Defaults and decorators belong to the enclosing scope (visited in
+        CPython's order); parameters are laid out as CPython's varnames are:
+        positional, keyword-only, then *args, then **kwargs."""
         for param in params:
             if param.default is not None:
                 self.visit(param.default)
+        for decorator in decorators:
+            self.visit(decorator)
         outer = self.scope
         self.scope = scope
-        for param in params:
+        for param in sorted(params, key=lambda p: PARAM_ORDER[p.kind]):
             self.add(param.name, DEF_PARAM, param)
             scope.params.append(param.name)
+        kinds = [param.kind for param in params]
+        scope.argcount = kinds.count("positional")
+        scope.kwonlyargcount = kinds.count("kwonly")
+        scope.param_flags = (CO_VARARGS if "vararg" in kinds else 0) | (CO_VARKEYWORDS if "kwarg" in kinds else 0)
         for item in body:
             self.visit(item)
         self.scope = outer
@@ -312,6 +329,7 @@ class _Collector:
         self.scope = Scope("comprehension", _COMPREHENSION_NAMES[type(node)], node, outer)
         self.add(".0", DEF_PARAM, node)
         self.scope.params.append(".0")
+        self.scope.argcount = 1
         self.target(first.target)
         for cond in first.ifs:
             self.visit(cond)

@@ -173,6 +173,10 @@ def starred_misuse(ctx: "ParseContext", value: ast.Expr) -> None:
 
 # --- Parameters ---
 
+# Where each kind of parameter goes in a code object's varnames.
+PARAM_ORDER = {"positional": 0, "kwonly": 1, "vararg": 2, "kwarg": 3}
+
+
 @dataclass
 class ParamSpec:
     """One parameter as written, before it is checked."""
@@ -184,46 +188,51 @@ class ParamSpec:
     default: Optional[ast.Expr]
 
 
-def check_params(ctx: "ParseContext", specs: list[ParamSpec]) -> list[ParamSpec]:
-    """Check a def/lambda parameter list as CPython does, refuse what pvm lacks,
-    and return the plain positional parameters."""
-    plain: list[ParamSpec] = []
+def check_params(ctx: "ParseContext", specs: list[ParamSpec]) -> list[tuple[ParamSpec, str]]:
+    """Check a def/lambda parameter list as CPython does, refuse what pvm lacks
+    (positional-only parameters, annotations), and return the named parameters
+    with their ast.Param kind."""
+    params: list[tuple[ParamSpec, str]] = []
     seen: set[str] = set()
     saw_default = saw_star = False
     for i, spec in enumerate(specs):
         if spec.annotation is not None:
             ctx.refuse("annotations are not supported", spec.annotation)
         if spec.kind == "slash":
+            if saw_star:
+                raise ctx.error_at("/ must be ahead of *", spec.token)
             ctx.refuse("positional-only parameters are not supported", spec.token)
             continue
         if spec.kind == "kwstar":
             if i != len(specs) - 1:
                 raise ctx.error_at("arguments cannot follow var-keyword argument", specs[i + 1].token)
-            ctx.refuse("**kwargs parameters are not supported", spec.token)
+            kind = "kwarg"
         elif spec.kind == "star":
             if saw_star:
                 raise ctx.error_at("* argument may appear only once", spec.token)
             saw_star = True
-            if spec.name is not None:
-                ctx.refuse("*args parameters are not supported", spec.token)
-            elif all(s.kind == "kwstar" for s in specs[i + 1:]):
+            if spec.name is None and all(s.kind == "kwstar" for s in specs[i + 1:]):
                 raise ctx.error_at("named arguments must follow bare *", spec.token)
-            else:
-                ctx.refuse("keyword-only parameters are not supported", spec.token)
-        elif spec.default is None and saw_default and not saw_star:
-            raise ctx.error_at("non-default argument follows default argument", spec.token)
-        saw_default = saw_default or spec.default is not None
-        if spec.name is None:
-            continue
+            kind = "vararg"
+        elif saw_star:
+            kind = "kwonly"
+        else:
+            if spec.default is None and saw_default:
+                raise ctx.error_at("non-default argument follows default argument", spec.token)
+            saw_default = saw_default or spec.default is not None
+            kind = "positional"
+        if spec.name is not None:
+            params.append((spec, kind))
+    # Duplicates are found in CPython's varnames order, then __debug__ (a later compiler pass).
+    for spec, kind in sorted(params, key=lambda item: PARAM_ORDER[item[1]]):
         name = unicodedata.normalize("NFKC", str(spec.name))
         if name in seen:
             raise ctx.error_at(f"duplicate argument '{name}' in function definition", spec.name)
         seen.add(name)
-        if name == "__debug__":
+    for spec, _kind in params:
+        if unicodedata.normalize("NFKC", str(spec.name)) == "__debug__":
             raise ctx.error_at("cannot assign to __debug__", spec.name)
-        if spec.kind == "plain":
-            plain.append(spec)
-    return plain
+    return params
 
 
 # --- Numbers ---
@@ -282,6 +291,7 @@ _OPERAND_START = {"NAME", "NUMBER", "STRING", "TRUE", "FALSE", "NONE", "LAMBDA",
 _STRING_PREFIXES = {"", "r", "u", "f", "b", "br", "rb", "fr", "rf"}
 _MATCH_STMT = re.compile(r"\s*match\b.*:\s*(#.*)?$")
 _CALL_BEFORE = re.compile(r"[\w)\]]\s*$")
+_STARRED_NAME = re.compile(r"[(,]\s*\*\*?\s*$")     # `f(*a=1)`, `def f(**k=1)`: no assignment to explain
 
 
 def explain(exc: UnexpectedInput, ctx: "ParseContext", text: str) -> PvmSyntaxError:
@@ -379,6 +389,8 @@ def _parser_error(ctx: "ParseContext", exc: UnexpectedToken, text: str) -> PvmSy
     if kind == "_NEWLINE" and "COLON" in expected and line_first is not None and line_first.type in _HEADERS:
         return ctx.error("expected ':'", tok.line, tok.column)
     if kind == "EQUAL" and prev is not None:
+        if prev.type in ("STAR", "POW") or _STARRED_NAME.search(text, 0, prev.start_pos):
+            return ctx.error("invalid syntax", tok.line, tok.column)
         opener = ctx.parens[-1] if ctx.parens else None
         if opener is not None and opener.type == "LPAR" and _CALL_BEFORE.search(text, 0, opener.start_pos):
             return ctx.error('expression cannot contain assignment, perhaps you meant "=="?',

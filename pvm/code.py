@@ -17,8 +17,10 @@ CO_NESTED = 1          # defined inside another function (has an enclosing scope
 CO_MODULE = 2          # a module's top-level code
 CO_LAMBDA = 4          # a lambda expression
 CO_COMPREHENSION = 8   # the hidden function of a comprehension
-CO_CLASS_BODY = 16     # a class body: names live in the namespace being built
-CO_GENERATOR = 32      # calling it makes a generator (the body contains yield)
+CO_VARARGS = 16        # has a *args parameter (the local after the keyword-only ones)
+CO_VARKEYWORDS = 32    # has a **kwargs parameter (the local after *args, if any)
+CO_CLASS_BODY = 64     # a class body: names live in the namespace being built
+CO_GENERATOR = 128     # calling it makes a generator (the body contains yield)
 
 
 @dataclass(slots=True)
@@ -51,6 +53,7 @@ class Code:
     # start..end-1 truncates the stack to depth, pushes the exception and jumps
     # to handler. Runs are disjoint and ascending (lang.assembler builds them).
     exception_table: tuple[tuple[int, int, int, int], ...] = ()
+    kwonlyargcount: int = 0             # keyword-only parameters (the varnames after the positional ones)
     decoded: list[Any] | None = field(default=None, repr=False)   # built by the interpreter
     profile: Profile = field(default_factory=Profile, repr=False)
 

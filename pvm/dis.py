@@ -3,7 +3,7 @@ from the opcode table, nested code objects after their parent."""
 
 from __future__ import annotations
 
-from pvm.code import Code
+from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Operand
 
 
@@ -29,8 +29,15 @@ def _describe(code: Code, operand: Operand, arg: int) -> str:
 
 def disassemble(code: Code) -> str:
     """The listing of ``code`` and, after it, of every code object nested in it."""
+    params = f"args={code.argcount}"
+    if code.kwonlyargcount:
+        params += f" kwonly={code.kwonlyargcount}"
+    if code.flags & CO_VARARGS:
+        params += " *args"
+    if code.flags & CO_VARKEYWORDS:
+        params += " **kwargs"
     out = [f"Disassembly of {code.qualname} ({code.filename}:{code.firstlineno}), "
-           f"args={code.argcount} locals={len(code.varnames)} max_stack={code.max_stack}"]
+           f"{params} locals={len(code.varnames)} max_stack={code.max_stack}"]
     targets = {arg for op, arg in zip(code.ops, code.args) if OPCODES[op].operand is Operand.JUMP}
     last_line = None
     for index, (op, arg) in enumerate(zip(code.ops, code.args)):

@@ -12,12 +12,13 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable
 
-from pvm.code import Code
+from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.heap import Heap
 from pvm.objects import Cell, Function
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Operand
 
 UNBOUND: Any = Cell.EMPTY          # marks an unassigned fast local
+_COLLECTING = CO_VARARGS | CO_VARKEYWORDS
 NO_NATIVE: Any = object()          # the JIT declined a call: tier 0 runs it
 
 _BINARY_FUNCS = tuple(getattr(operator, name) for _, name in BINARY_OPERATORS)
@@ -86,43 +87,97 @@ def _name_list(names: list[str]) -> str:
 
 def bind_arguments(func: Function, args: list[Any] | tuple[Any, ...],
                    kwargs: dict[str, Any] | None) -> list[Any]:
-    """Fast locals for a call of ``func``, with CPython's TypeError wording."""
+    """Fast locals for a call of ``func``, with CPython's TypeError wording.
+
+    The common call (every positional parameter given positionally, nothing
+    else) binds here; the rest follows CPython's initialize_locals step by step,
+    since the order of its checks decides which error a bad call gets. Binding
+    may allocate ``*args`` and ``**kwargs``: callers keep the arguments where
+    the collector sees them (the calling frame's stack)."""
     code = func.code
+    nargs = len(args)
+    if nargs == code.argcount and not kwargs and not code.kwonlyargcount and not code.flags & _COLLECTING:
+        locals_ = list(args)
+        locals_.extend([UNBOUND] * (len(code.varnames) - nargs))
+        return locals_
+    return _bind(func, code, args, kwargs)
+
+
+def _bind(func: Function, code: Code, args: list[Any] | tuple[Any, ...], kwargs: dict[str, Any] | None) -> list[Any]:
     argcount = code.argcount
     nargs = len(args)
-    if nargs > argcount:
-        ndefaults = len(func.defaults)
-        if ndefaults:
-            takes = f"from {argcount - ndefaults} to {argcount} positional arguments"
-        else:
-            takes = _plural(argcount, "positional argument")
-        given = f"{nargs} {'was' if nargs == 1 else 'were'} given"
-        raise TypeError(f"{func.qualname}() takes {takes} but {given}")
-    locals_ = list(args)
-    locals_.extend([UNBOUND] * (len(code.varnames) - nargs))
+    flags = code.flags
+    varnames = code.varnames
+    total = argcount + code.kwonlyargcount
+    locals_ = list(args) if nargs <= argcount else list(args[:argcount])
+    locals_.extend([UNBOUND] * (len(varnames) - len(locals_)))
+    extra: dict[str, Any] | None = {} if flags & CO_VARKEYWORDS else None
     if kwargs:
-        params = code.varnames[:argcount]
         for key, value in kwargs.items():
             try:
-                index = params.index(key)
+                index = varnames.index(key, 0, total)
             except ValueError:
-                raise TypeError(f"{func.qualname}() got an unexpected keyword argument '{key}'") from None
+                if extra is None:
+                    raise TypeError(f"{func.qualname}() got an unexpected keyword argument '{key}'") from None
+                extra[key] = value
+                continue
             if locals_[index] is not UNBOUND:
                 raise TypeError(f"{func.qualname}() got multiple values for argument '{key}'")
             locals_[index] = value
+    if nargs > argcount and not flags & CO_VARARGS:
+        raise _too_many_positional(func, nargs, locals_)
     if nargs < argcount:
-        first_default = argcount - len(func.defaults)
-        missing = []
-        for index in range(nargs, argcount):
-            if locals_[index] is UNBOUND:
-                if index >= first_default:
-                    locals_[index] = func.defaults[index - first_default]
-                else:
-                    missing.append(code.varnames[index])
+        defaults = func.defaults
+        first_default = argcount - len(defaults)
+        missing = [varnames[index] for index in range(nargs, first_default) if locals_[index] is UNBOUND]
         if missing:
-            raise TypeError(f"{func.qualname}() missing {_plural(len(missing), 'required positional argument')}: "
-                            f"{_name_list(missing)}")
+            raise _missing(func, missing, "positional")
+        for index in range(max(nargs, first_default), argcount):
+            if locals_[index] is UNBOUND:
+                locals_[index] = defaults[index - first_default]
+    if total > argcount:
+        kwdefaults = func.kwdefaults or {}
+        missing = []
+        for index in range(argcount, total):
+            if locals_[index] is UNBOUND:
+                if varnames[index] in kwdefaults:
+                    locals_[index] = kwdefaults[varnames[index]]
+                else:
+                    missing.append(varnames[index])
+        if missing:
+            raise _missing(func, missing, "keyword-only")
+    if flags & _COLLECTING:
+        # Allocation last: a collection it starts finds every argument still on the
+        # caller's stack, and the **kwargs dict is registered only once it is full.
+        heap = func.vm.heap
+        if flags & CO_VARARGS:
+            locals_[total] = heap.adopt(tuple(args[argcount:]))
+            total += 1
+        if extra is not None:
+            locals_[total] = heap.adopt(extra)
     return locals_
+
+
+def _too_many_positional(func: Function, given: int, locals_: list[Any]) -> TypeError:
+    code = func.code
+    argcount = code.argcount
+    kwonly_given = sum(value is not UNBOUND for value in locals_[argcount:argcount + code.kwonlyargcount])
+    ndefaults = len(func.defaults)
+    if ndefaults:
+        takes = f"from {argcount - ndefaults} to {argcount} positional arguments"
+    else:
+        takes = _plural(argcount, "positional argument")
+    if kwonly_given:
+        given_text = f"{_plural(given, 'positional argument')} (and {_plural(kwonly_given, 'keyword-only argument')})"
+    else:
+        given_text = str(given)
+    verb = "was" if given == 1 and not kwonly_given else "were"
+    return TypeError(f"{func.qualname}() takes {takes} but {given_text} {verb} given")
+
+
+def _missing(func: Function, names: list[str], kind: str) -> TypeError:
+    return TypeError(f"{func.qualname}() missing {_plural(len(names), f'required {kind} argument')}: "
+                     f"{_name_list(names)}")
 
 
 def _raised_by_pvm(error: NameError) -> NameError:

@@ -11,14 +11,17 @@ from __future__ import annotations
 import operator
 from typing import TYPE_CHECKING, Any, Callable
 
-from pvm.attributes import delete_attribute, set_attribute
+from pvm.attributes import BoundStrMethod, StrMethodDescriptor, delete_attribute, set_attribute
+from pvm.boundary import HostFunction
+from pvm.builtins import TYPE
 from pvm.classes import make_class
 from pvm.errors import VMInternalError
 from pvm.frames import (UNBOUND, Frame, check_unpackable, name_error, unbound_deref, unbound_local, unpack,
                         unpack_ex)
 from pvm.heap import WORD_BYTES
-from pvm.opcodes import (FORMAT_CONVERSION_MASK, FORMAT_HAS_SPEC, MAKE_FUNCTION_CLOSURE, MAKE_FUNCTION_DEFAULTS,
-                         OPCODES, Op)
+from pvm.objects import Builtin, Function
+from pvm.opcodes import (CALL_HAS_KWARGS, FORMAT_CONVERSION_MASK, FORMAT_HAS_SPEC, MAKE_FUNCTION_CLOSURE,
+                         MAKE_FUNCTION_DEFAULTS, MAKE_FUNCTION_KWDEFAULTS, OPCODES, Op)
 
 from pvm.unwind import RERAISED, check_exc_match, do_raise
 
@@ -202,8 +205,9 @@ def op_LOAD_ASSERTION_ERROR(vm: "Interpreter", frame: Frame, stack: list[Any], a
 def op_MAKE_FUNCTION(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     fcode = stack.pop()
     closure = stack.pop() if arg & MAKE_FUNCTION_CLOSURE else ()
+    kwdefaults = stack.pop() if arg & MAKE_FUNCTION_KWDEFAULTS else None
     defaults = stack.pop() if arg & MAKE_FUNCTION_DEFAULTS else ()
-    stack.append(vm.heap.new_function(fcode, frame.globals, defaults, closure, vm))
+    stack.append(vm.heap.new_function(fcode, frame.globals, defaults, closure, vm, kwdefaults))
 
 
 def op_BUILD_TUPLE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
@@ -310,6 +314,62 @@ def op_IMPORT_FROM(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) 
     except KeyError:
         where = module.origin or "unknown location"
         raise ImportError(f"cannot import name '{arg}' from '{module.name}' ({where})") from None
+
+
+def op_DICT_MERGE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    mapping = stack[-1]
+    container = stack[-2]
+    if type(mapping) is not dict:
+        raise TypeError(f"{function_str(stack[-4])} argument after ** must be a mapping, "
+                        f"not {type(mapping).__name__}")
+    for key in mapping:
+        if key in container:
+            raise TypeError(f"{function_str(stack[-4])} got multiple values for keyword argument '{key}'")
+    before = len(container)
+    container.update(mapping)
+    stack.pop()
+    vm.heap.grew(container, before)
+
+
+def call_ex_arguments(vm: "Interpreter", stack: list[Any], arg: int) -> tuple[int, list[Any], dict[str, Any] | None]:
+    """CALL_FUNCTION_EX's callee position, positional arguments and keyword
+    dict, checked as CPython checks them before the call. The positionals
+    become a tuple on the stack (so they stay rooted) and a fresh list here,
+    which a ``*args`` parameter copies: ``f(*t)`` never hands ``t`` itself over."""
+    kwargs = stack[-1] if arg & CALL_HAS_KWARGS else None
+    base = len(stack) - 2 - (arg & CALL_HAS_KWARGS)
+    func = stack[base]
+    args = stack[base + 1]
+    if type(args) is not tuple:
+        kind = type(args)
+        if not (hasattr(kind, "__iter__") or hasattr(kind, "__getitem__")):
+            raise TypeError(f"{function_str(func)} argument after * must be an iterable, not {kind.__name__}")
+        _charge(vm, tuple, args)
+        args = stack[base + 1] = vm.heap.adopt(tuple(args))
+    if kwargs and type(func) is Function and not all(type(key) is str for key in kwargs):
+        raise TypeError("keywords must be strings")
+    return base, list(args), kwargs
+
+
+def function_str(func: Any) -> str:
+    """How CPython names a callee in call errors (_PyObject_FunctionStr):
+    ``module.qualname()`` outside builtins, else ``qualname()``."""
+    kind = type(func)
+    if kind is Function:
+        module = func.globals.get("__name__")
+        return f"{module}.{func.qualname}()" if type(module) is str and module != "builtins" else f"{func.qualname}()"
+    if kind is Builtin or kind is HostFunction:
+        return f"{func.name}()"
+    if kind is BoundStrMethod or kind is StrMethodDescriptor:
+        return f"str.{func.name}()"
+    if func is TYPE:
+        return "type()"
+    qualname = getattr(func, "__qualname__", None)
+    if type(qualname) is not str:
+        return str(func)
+    module = getattr(func, "__module__", None)
+    return f"{module}.{qualname}()" if type(module) is str and module != "builtins" else f"{qualname}()"
+
 
 def _extend_below(vm: "Interpreter", stack: list[Any], arg: Any, op: int) -> None:
     """Extend the container ``arg`` slots below TOS with TOS, charging the growth."""

@@ -301,6 +301,7 @@ class Heap:
                 extend(obj.defaults)
                 extend(obj.closure)
                 push(obj.globals)
+                push(obj.kwdefaults)
             elif kind is Cell:
                 push(obj.value)
             elif kind is Generator:
@@ -373,6 +374,7 @@ def _clear(obj: Any) -> None:
         obj.clear()
     elif kind is Function:
         obj.defaults = ()
+        obj.kwdefaults = None
         obj.closure = ()
         obj.globals = {}
     elif kind is Cell:

@@ -39,7 +39,7 @@ from pvm.attributes import get_attribute
 from pvm.code import Code
 from pvm.errors import PvmError, ScriptError, TracebackEntry, VMInternalError
 from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, name_error, unbound_deref, unbound_local
-from pvm.handlers import HANDLERS
+from pvm.handlers import HANDLERS, call_ex_arguments
 from pvm.classes import NS, Instance, Method
 from pvm.code import CO_GENERATOR
 from pvm.generators import Generator
@@ -289,6 +289,7 @@ class Interpreter:
         LOAD_ATTR = Op.LOAD_ATTR.value
         CALL_KW = Op.CALL_KW.value
         YIELD_VALUE = Op.YIELD_VALUE.value
+        CALL_FUNCTION_EX = Op.CALL_FUNCTION_EX.value
 
         while True:
             try:
@@ -357,24 +358,27 @@ class Interpreter:
                             pc = arg
                         else:
                             push(value)
-                    elif op == CALL or op == CALL_KW:
+                    elif op == CALL or op == CALL_KW or op == CALL_FUNCTION_EX:
                         base = len(stack) - arg - 1
                         if op == CALL:
                             kwargs = None
-                            nargs = arg
-                        else:
+                            args = stack[base + 1:]
+                        elif op == CALL_KW:
                             names = pop()
                             base -= 1
                             nargs = arg - len(names)
                             kwargs = dict(zip(names, stack[base + 1 + nargs:]))
+                            args = stack[base + 1:base + 1 + nargs]
+                        else:
+                            base, args, kwargs = call_ex_arguments(self, stack, arg)
                         func = stack[base]
-                        args = stack[base + 1:base + 1 + nargs]
                         if type(func) is Method:
                             args.insert(0, func.__self__)
                             func = func.__func__
                         if type(func) is Function:
-                            del stack[base:]
+                            # arguments stay on the stack (rooted) while binding allocates *args and **kwargs
                             new_locals = bind_arguments(func, args, kwargs)
+                            del stack[base:]
                             if func.code.flags & CO_GENERATOR:
                                 push(self.heap.adopt(Generator(self, func, new_locals)))
                                 continue
@@ -557,7 +561,7 @@ HOT_OPCODES = frozenset({
     Op.LOAD_FAST, Op.LOAD_CONST, Op.STORE_FAST, Op.BINARY_OP, Op.COMPARE_OP, Op.POP_JUMP_IF_FALSE,
     Op.POP_JUMP_IF_TRUE, Op.JUMP_BACKWARD, Op.JUMP_FORWARD, Op.LOAD_GLOBAL, Op.STORE_GLOBAL, Op.CALL,
     Op.CALL_KW, Op.RETURN_VALUE, Op.FOR_ITER, Op.POP_TOP, Op.BINARY_SUBSCR, Op.STORE_SUBSCR,
-    Op.LOAD_DEREF, Op.STORE_DEREF, Op.LOAD_ATTR, Op.YIELD_VALUE,
+    Op.LOAD_DEREF, Op.STORE_DEREF, Op.LOAD_ATTR, Op.YIELD_VALUE, Op.CALL_FUNCTION_EX,
 })
 
 

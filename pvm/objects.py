@@ -40,13 +40,14 @@ class Function:
     the interpreter; a call from script code pushes a VM frame instead.
     """
 
-    __slots__ = ("code", "globals", "defaults", "closure", "name", "qualname", "vm", "__weakref__")
+    __slots__ = ("code", "globals", "defaults", "kwdefaults", "closure", "name", "qualname", "vm", "__weakref__")
 
     def __init__(self, code: "Code", globals: dict[str, Any], defaults: tuple[Any, ...],
-                 closure: tuple[Cell, ...], vm: "Interpreter") -> None:
+                 closure: tuple[Cell, ...], vm: "Interpreter", kwdefaults: dict[str, Any] | None = None) -> None:
         self.code = code
         self.globals = globals
         self.defaults = defaults
+        self.kwdefaults = kwdefaults          # keyword-only defaults by name, as CPython's __kwdefaults__
         self.closure = closure
         self.name = code.name
         self.qualname = code.qualname

@@ -109,7 +109,8 @@ _ROWS: list[tuple[str, Operand, Callable[[int], int], Callable[[int], int] | Non
     ("CALL_KW", Operand.COUNT, lambda n: -n - 1, None, _R | Flag.CALL,
      "names := pop (tuple of str, the last len(names) args are keywords); args := pop n; f := pop; push f(...)"),
     ("MAKE_FUNCTION", Operand.FLAG, lambda n: -bin(n).count("1"), None, Flag.NONE,
-     "code := pop; n&2: closure tuple := pop; n&1: defaults tuple := pop; push function"),
+     "code := pop; n&2: closure tuple := pop; n&4: kwdefaults dict := pop; n&1: defaults tuple := pop; "
+     "push function"),
     # --- Containers ---
     ("BUILD_TUPLE", Operand.COUNT, lambda n: 1 - n, None, Flag.NONE, "push tuple(pop n)"),
     ("BUILD_LIST", Operand.COUNT, lambda n: 1 - n, None, Flag.NONE, "push list(pop n)"),
@@ -154,6 +155,11 @@ _ROWS: list[tuple[str, Operand, Callable[[int], int], Callable[[int], int] | Non
      "suspend the generator, handing pop to its consumer; resumed, push None"),
     ("SEND", Operand.JUMP, lambda n: 1, lambda n: 0, Flag.JUMP | _R | Flag.CALL,
      "yield from: push next(TOS); when TOS is exhausted replace it by its return value and pc := n"),
+    # --- Calls with * and ** unpacking (the stack is f, positional tuple, keyword dict) ---
+    ("DICT_MERGE", Operand.NONE, lambda n: -1, None, _R,
+     "m := pop; add mapping m's items to the dict TOS, a repeated key being an error that names S[-3]"),
+    ("CALL_FUNCTION_EX", Operand.FLAG, lambda n: -1 - (n & 1), None, _R | Flag.CALL,
+     "n&1: kwargs dict := pop; args := pop (an iterable, made a tuple); f := pop; push f(*args, **kwargs)"),
 ]
 
 Op = enum.IntEnum("Op", [(row[0], number) for number, row in enumerate(_ROWS)])  # type: ignore[misc]
@@ -184,6 +190,10 @@ COMPARE_OPERATOR_INDEX: dict[str, int] = {sym: i for i, (sym, _) in enumerate(CO
 # MAKE_FUNCTION flag bits
 MAKE_FUNCTION_DEFAULTS = 1
 MAKE_FUNCTION_CLOSURE = 2
+MAKE_FUNCTION_KWDEFAULTS = 4
+
+# CALL_FUNCTION_EX flag bit
+CALL_HAS_KWARGS = 1
 
 # FORMAT_VALUE flag bits
 FORMAT_CONVERSION_MASK = 3

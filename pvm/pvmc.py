@@ -27,7 +27,7 @@ from pvm.errors import PvmError
 from pvm.opcodes import OPCODES
 
 MAGIC = b"\x89PVM\r\n\x1a\n"        # high bit, CRLF and ^Z catch text-mode transfers, as PNG's does
-FORMAT_VERSION = 2
+FORMAT_VERSION = 2                  # 2: code objects carry kwonlyargcount and an exception table
 HEADER_SIZE = 53                    # bytes before the pvm version string
 MAX_FILE_BYTES = 1 << 28
 MAX_NESTING = 256                   # code objects and constant tuples inside each other
@@ -139,7 +139,7 @@ def _code(out: bytearray, code: Code, depth: int) -> None:
     _str(out, code.name)
     _str(out, code.qualname)
     _str(out, code.filename)
-    for number in (code.firstlineno, code.argcount, code.flags, code.max_stack):
+    for number in (code.firstlineno, code.argcount, code.kwonlyargcount, code.flags, code.max_stack):
         _uint(out, number)
     _strs(out, code.varnames)
     _strs(out, code.cellvars)
@@ -279,8 +279,8 @@ class _Reader:
         name = self.str("code name")
         qualname = self.str("code qualname")
         filename = self.str("code filename")
-        firstlineno, argcount, flags, max_stack = (self.uint(what) for what in
-                                                   ("firstlineno", "argcount", "flags", "max_stack"))
+        firstlineno, argcount, kwonlyargcount, flags, max_stack = (
+            self.uint(what) for what in ("firstlineno", "argcount", "kwonlyargcount", "flags", "max_stack"))
         varnames = self.strs("varnames")
         cellvars = self.strs("cellvars")
         freevars = self.strs("freevars")
@@ -300,7 +300,7 @@ class _Reader:
                     firstlineno=firstlineno, argcount=argcount, varnames=varnames, cellvars=cellvars,
                     freevars=freevars, cell_params=cell_params, names=names, consts=consts,
                     ops=tuple(ops), args=tuple(args), linetable=linetable, max_stack=max_stack, flags=flags,
-                    exception_table=exception_table)  # type: ignore[arg-type]
+                    exception_table=exception_table, kwonlyargcount=kwonlyargcount)  # type: ignore[arg-type]
 
 
 def read_header(data: bytes) -> tuple[Header, int]:

@@ -31,7 +31,8 @@ HISTORY_FILE = os.path.join(os.path.expanduser("~"), ".pvm_history")
 def _needs_more(source: str) -> bool:
     """True while the input so far is an unfinished statement."""
     lines = source.split("\n")
-    if lines[0].rstrip().endswith(":") or lines[0].rstrip().endswith("\\"):
+    first = lines[0].strip()
+    if first.endswith(":") or first.endswith("\\") or first.startswith("@"):   # a block, or a decorated one
         return lines[-1].strip() != ""
     try:
         parse(source + "\n", FILENAME)

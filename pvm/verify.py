@@ -8,8 +8,9 @@ checks, all derived from the opcode table's rows (operand kind, stack effects,
 flags) plus the per-opcode rules below, are listed with their reasons in
 docs/bytecode.md. In short:
 
-- the fields have the right types and bounded sizes; ``argcount`` and
-  ``cell_params`` fit the locals; a module has no locals or free variables;
+- the fields have the right types and bounded sizes; the parameters
+  (positional, keyword-only, ``*args``, ``**kwargs``) and ``cell_params``
+  fit the locals; a module has no locals or free variables;
 - every opcode is known and every operand is in range for its kind
   (constants, locals, cells, names, operators, flag bits, counts), jumps land
   inside the code, forward except on back-edges;
@@ -20,7 +21,8 @@ docs/bytecode.md. In short:
   cell (LOAD_CLOSURE) may only go into a closure tuple, a closure tuple and a
   code constant only into MAKE_FUNCTION (with as many cells as the function
   has free variables), CALL_KW's names must be a constant tuple of distinct
-  strs, IMPORT_FROM must apply to a module;
+  strs, IMPORT_FROM must apply to a module, keyword-only defaults and
+  CALL_FUNCTION_EX's keywords must be dicts that BUILD_MAP made;
 - the exception table's runs are ascending, disjoint and inside the code;
   each handler is a path of its own, entered with the stack cut to the run's
   depth plus the exception, from every instruction the run covers;
@@ -31,7 +33,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from pvm.code import CO_CLASS_BODY, CO_COMPREHENSION, CO_GENERATOR, CO_LAMBDA, CO_MODULE, CO_NESTED, Code
+from pvm.code import (CO_CLASS_BODY, CO_COMPREHENSION, CO_GENERATOR, CO_LAMBDA, CO_MODULE, CO_NESTED, CO_VARARGS,
+                      CO_VARKEYWORDS, Code)
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Flag, Op, Operand
 from pvm.pvmc import MAX_NESTING, InvalidBytecode
 
@@ -39,13 +42,14 @@ MAX_INSTRUCTIONS = 1 << 22        # per code object
 MAX_TABLE = 1 << 22               # constants, names, locals, cells
 MAX_STACK = 1 << 22
 MAX_OPERAND = 2**31 - 1           # operands fit a signed 32-bit int (the JIT relies on it)
-KNOWN_FLAGS = CO_NESTED | CO_MODULE | CO_LAMBDA | CO_COMPREHENSION | CO_CLASS_BODY | CO_GENERATOR
+KNOWN_FLAGS = (CO_NESTED | CO_MODULE | CO_LAMBDA | CO_COMPREHENSION | CO_VARARGS | CO_VARKEYWORDS | CO_CLASS_BODY
+               | CO_GENERATOR)
 
 # Abstract stack values. Script values are ANY or a refinement that some
-# consumer needs: MODULE, ("tuple", n) built by BUILD_TUPLE, ("const", i) for a
-# tuple constant. CELL, ("closure", n) and ("code", i) are VM internals that
-# must never reach script code.
-ANY, MODULE, CELL = "value", "module", "cell"
+# consumer needs: MODULE, MAP (a dict built by BUILD_MAP), ("tuple", n) built by
+# BUILD_TUPLE, ("const", i) for a tuple constant. CELL, ("closure", n) and
+# ("code", i) are VM internals that must never reach script code.
+ANY, MODULE, MAP, CELL = "value", "module", "map", "cell"
 
 
 def _opaque(kind: Any) -> bool:
@@ -81,6 +85,7 @@ _READS: dict[int, Callable[[int], int]] = {
     Op.DELETE_NAME: lambda n: 0, Op.BUILD_CLASS: lambda n: n + 2, Op.PUSH_EXC_INFO: lambda n: 1,
     Op.POP_EXCEPT: lambda n: 1, Op.CHECK_EXC_MATCH: lambda n: 2, Op.RERAISE: lambda n: 1,
     Op.YIELD_VALUE: lambda n: 1, Op.SEND: lambda n: 1,
+    Op.DICT_MERGE: lambda n: 1, Op.CALL_FUNCTION_EX: lambda n: 2 + (n & 1),
 }
 
 # Instructions that reach below what they pop: the depth they need.
@@ -88,6 +93,7 @@ _REACH: dict[int, Callable[[int], int]] = {
     Op.COPY: lambda n: n, Op.SWAP: lambda n: n,
     Op.LIST_APPEND: lambda n: n + 1, Op.SET_ADD: lambda n: n + 1, Op.LIST_EXTEND: lambda n: n + 1,
     Op.SET_UPDATE: lambda n: n + 1, Op.DICT_UPDATE: lambda n: n + 1, Op.MAP_ADD: lambda n: n + 2,
+    Op.DICT_MERGE: lambda n: 4,
 }
 
 # Operand domains beyond the operand kind's range, with the rule in words.
@@ -97,7 +103,8 @@ _ARG_RULES: dict[int, tuple[Callable[[int], bool], str]] = {
     Op.IS_OP: (lambda n: n in (0, 1), "0 or 1"),
     Op.CONTAINS_OP: (lambda n: n in (0, 1), "0 or 1"),
     Op.RAISE_VARARGS: (lambda n: n <= 2, "0, 1 or 2"),
-    Op.MAKE_FUNCTION: (lambda n: n <= 3, "flags within 0..3"),
+    Op.MAKE_FUNCTION: (lambda n: n <= 7, "flags within 0..7"),
+    Op.CALL_FUNCTION_EX: (lambda n: n in (0, 1), "0 or 1"),
     Op.FORMAT_VALUE: (lambda n: n <= 7, "flags within 0..7"),
     Op.BUILD_SLICE: (lambda n: n in (2, 3), "2 or 3"),
     Op.LIST_APPEND: (lambda n: n >= 1, "n >= 1"),
@@ -113,7 +120,8 @@ _FLAGS = [int(info.flags) for info in OPCODES]
 _EFFECT = [info.effect for info in OPCODES]
 _JUMP_EFFECT = [info.jump_effect for info in OPCODES]
 _SPECIAL = frozenset({Op.POP_TOP, Op.COPY, Op.SWAP, Op.LOAD_CONST, Op.LOAD_CLOSURE, Op.BUILD_TUPLE,
-                      Op.IMPORT_NAME, Op.IMPORT_FROM, Op.MAKE_FUNCTION, Op.CALL_KW})
+                      Op.IMPORT_NAME, Op.IMPORT_FROM, Op.MAKE_FUNCTION, Op.CALL_KW, Op.BUILD_MAP,
+                      Op.DICT_MERGE, Op.CALL_FUNCTION_EX})
 
 
 def verify(code: Any, filename: str = "", *, module: bool = True) -> None:
@@ -200,7 +208,7 @@ def _check_fields(code: Code, module: bool) -> list[Code]:
     for field in ("name", "qualname", "filename"):
         if type(getattr(code, field)) is not str:
             raise InvalidBytecode(f"code {field} is not a str")
-    for field in ("firstlineno", "argcount", "max_stack", "flags"):
+    for field in ("firstlineno", "argcount", "kwonlyargcount", "max_stack", "flags"):
         value = getattr(code, field)
         if not _is_int(value) or value < 0:
             raise _fail(code, f"{field} is not a non-negative int")
@@ -212,13 +220,15 @@ def _check_fields(code: Code, module: bool) -> list[Code]:
     cellvars = _check_strs(code, "cellvars")
     freevars = _check_strs(code, "freevars")
     _check_strs(code, "names")
-    if code.argcount > len(varnames):
-        raise _fail(code, f"argcount {code.argcount} exceeds the {len(varnames)} locals")
+    nparams = (code.argcount + code.kwonlyargcount + bool(code.flags & CO_VARARGS)
+               + bool(code.flags & CO_VARKEYWORDS))
+    if nparams > len(varnames):
+        raise _fail(code, f"{nparams} parameters exceed the {len(varnames)} locals")
     params = code.cell_params
     if type(params) is not tuple or len(params) != len(cellvars):
         raise _fail(code, "cell_params does not match cellvars")
     for param in params:
-        if not _is_int(param) or not -1 <= param < code.argcount:
+        if not _is_int(param) or not -1 <= param < nparams:
             raise _fail(code, f"cell_params entry {param!r} is not -1 or a parameter index")
     if module and (varnames or freevars):
         raise _fail(code, "module code has fast locals or free variables")
@@ -459,12 +469,22 @@ class _Flow:
             if any(_opaque(kind) for kind in items):
                 raise _fail_at(code, index, "a tuple mixing cells or code with values")
             return (("tuple", arg), below)
+        if op == Op.MAKE_FUNCTION:
+            self.check_make_function(index, arg, items)
+            return (ANY, below)
         if op == Op.CALL_KW:
             self.check_kwnames(index, arg, items[0])
-            if any(_opaque(kind) for kind in items[1:]):
-                raise _fail_at(code, index, "passes an internal value as an argument")
-        else:
-            self.check_make_function(index, arg, items)
+        if any(_opaque(kind) for kind in items):
+            raise _fail_at(code, index, "passes an internal value as a script value")
+        if op == Op.BUILD_MAP:
+            return (MAP, below)
+        if op == Op.DICT_MERGE:
+            kind, (args_kind, (func_kind, _)) = below
+            if kind != MAP or _opaque(args_kind) or _opaque(func_kind):
+                raise _fail_at(code, index, "DICT_MERGE needs a call's keyword dict under the mapping")
+            return below
+        if op == Op.CALL_FUNCTION_EX and arg & 1 and items[0] != MAP:
+            raise _fail_at(code, index, "CALL_FUNCTION_EX needs a dict of keywords on top of the stack")
         return (ANY, below)
 
     def check_kwnames(self, index: int, arg: int, kind: Any) -> None:
@@ -492,6 +512,10 @@ class _Flow:
         if cells != len(inner.freevars):
             raise _fail_at(code, index, f"{cells} closure cells for a function with "
                                         f"{len(inner.freevars)} free variables")
+        if arg & 4:
+            if items[position] != MAP:
+                raise _fail_at(code, index, "MAKE_FUNCTION needs a dict of keyword-only defaults")
+            position += 1
         if arg & 1:
             defaults = items[position]
             if type(defaults) is tuple and defaults[0] == "tuple":

@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from pvm.code import Code
+from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.frames import decode
 from pvm.jit.feedback import MISSING, OPAQUE, UNBOUND_KIND
 from pvm.jit.kinds import (BINARY_SYMBOLS, BUILTIN_NAMES, ELEMENT, LISTS, MATH_FUNCTIONS, NUMERIC, STORABLE, Const,
@@ -240,6 +240,8 @@ class _Inferrer:
         plan = self.plan
         if plan.code.cellvars or plan.code.freevars:
             raise Refused("closures are not compiled")
+        if plan.code.kwonlyargcount or plan.code.flags & (CO_VARARGS | CO_VARKEYWORDS):
+            raise Refused("*args, **kwargs and keyword-only parameters are not compiled")
         plan.nodes, plan.written = [], set()
         plan.returns = plan.pending = False
         rets: set[Kind] = set()

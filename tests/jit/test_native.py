@@ -247,3 +247,29 @@ def test_hot_code_is_recompiled_at_tier2():
     tiers = {v.plan.label: v.tier for v in out.jit.versions}
     assert tiers["fib(int)"] == 2
     assert 2 in {v.tier for v in out.jit.versions if v.plan.mode == "loop"}
+
+
+def test_star_args_kwargs_and_keyword_only_parameters_stay_in_tier0():
+    out = same_everywhere("""
+        def total(*xs):
+            t = 0
+            for x in xs:
+                t += x
+            return t
+        def scale(x, *, k=2):
+            return x * k
+        def opts(**kw):
+            n = 0
+            for i in range(10):
+                n += i
+            return n + len(kw)
+        def use(n):
+            s = 0
+            for i in range(n):
+                s += scale(i) + total(*[i, 1])
+            return s
+        print(total(1, 2, 3), scale(4), scale(4, k=5), opts(a=1), use(10))
+    """)
+    reason = "*args, **kwargs and keyword-only parameters are not compiled"
+    assert {label: out.jit.refusals[label] for label in ("total()", "scale(int)", "opts()", "opts@11")} == {
+        label: reason for label in ("total()", "scale(int)", "opts()", "opts@11")}

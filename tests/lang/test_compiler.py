@@ -12,7 +12,7 @@ import pytest
 from lang import ast
 from lang.assembler import CodeBuilder, max_stack
 from lang.compiler import compile_module
-from pvm.code import CO_COMPREHENSION, CO_LAMBDA, CO_MODULE, CO_NESTED, Code
+from pvm.code import CO_COMPREHENSION, CO_LAMBDA, CO_MODULE, CO_NESTED, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.errors import PvmCompileError, PvmSyntaxError
 from pvm.opcodes import OPCODES, Flag, Op, Operand
 
@@ -349,6 +349,52 @@ def test_calls_attributes_subscripts():
     assert body("x = a[1, 2]\n") == ["LOAD_GLOBAL a", "LOAD_CONST (1, 2)", "BINARY_SUBSCR", "STORE_GLOBAL x"]
 
 
+def test_calls_with_unpacking_build_one_tuple_and_one_dict():
+    assert body("f(*a)\n") == ["LOAD_GLOBAL f", "LOAD_GLOBAL a", "CALL_FUNCTION_EX 0", "POP_TOP"]
+    assert body("f(**k)\n") == [
+        "LOAD_GLOBAL f", "LOAD_CONST ()", "BUILD_MAP 0", "LOAD_GLOBAL k", "DICT_MERGE", "CALL_FUNCTION_EX 1",
+        "POP_TOP"]
+    assert body("f(1, *a, x=2, *b, **k, y=3)\n") == [
+        "LOAD_GLOBAL f", "LOAD_CONST 1", "BUILD_LIST 1", "LOAD_GLOBAL a", "LIST_EXTEND 1", "LOAD_GLOBAL b",
+        "LIST_EXTEND 1", "LIST_TO_TUPLE", "LOAD_CONST 'x'", "LOAD_CONST 2", "BUILD_MAP 1", "LOAD_GLOBAL k",
+        "DICT_MERGE", "LOAD_CONST 'y'", "LOAD_CONST 3", "BUILD_MAP 1", "DICT_MERGE", "CALL_FUNCTION_EX 1", "POP_TOP"]
+    assert body("f(a, b, **k)\n")[:4] == ["LOAD_GLOBAL f", "LOAD_GLOBAL a", "LOAD_GLOBAL b", "BUILD_TUPLE 2"]
+    assert body("f(1, 2, x=a, y=b, **k)\n")[:8] == [
+        "LOAD_GLOBAL f", "LOAD_CONST (1, 2)", "LOAD_CONST 'x'", "LOAD_GLOBAL a", "LOAD_CONST 'y'", "LOAD_GLOBAL b",
+        "BUILD_MAP 2", "LOAD_GLOBAL k"]
+    assert body("o.m(*a)\n") == ["LOAD_GLOBAL o", "LOAD_ATTR m", "LOAD_GLOBAL a", "CALL_FUNCTION_EX 0", "POP_TOP"]
+    check_well_formed(compile_src("f(*a, *b, **c, **d, e=1)\ng(x=1, *a)\n"))
+
+
+def test_keyword_only_and_variadic_parameters():
+    assert body("def f(a, b=1, *args, c, d=x, **kw):\n    pass\n")[:7] == [
+        "LOAD_CONST (1,)", "LOAD_CONST 'd'", "LOAD_GLOBAL x", "BUILD_MAP 1", "LOAD_CONST <code f>",
+        "MAKE_FUNCTION 5", "STORE_GLOBAL f"]
+    f = nested(compile_src("def f(a, b=1, *args, c, d=2, **kw):\n    e = args\n    return lambda: kw\n"), "f")
+    assert (f.varnames, f.argcount, f.kwonlyargcount) == (("a", "b", "c", "d", "args", "kw", "e"), 2, 2)
+    assert f.flags == CO_VARARGS | CO_VARKEYWORDS
+    assert (f.cellvars, f.cell_params) == (("kw",), (5,))
+    lam = nested(compile_src("g = lambda *, n=1, **k: n\n"), "<lambda>")
+    assert (lam.varnames, lam.argcount, lam.kwonlyargcount, lam.flags) == (("n", "k"), 0, 1,
+                                                                           CO_LAMBDA | CO_VARKEYWORDS)
+    assert body("g = lambda *, n=1, **k: n\n")[:5] == [
+        "LOAD_CONST 'n'", "LOAD_CONST 1", "BUILD_MAP 1", "LOAD_CONST <code <lambda>>", "MAKE_FUNCTION 4"]
+
+
+def test_decorators_are_evaluated_first_and_applied_bottom_up():
+    source = "@a\n@b.c(1)\ndef f(x=d):\n    pass\n"
+    assert body(source) == [
+        "LOAD_GLOBAL a", "LOAD_GLOBAL b", "LOAD_ATTR c", "LOAD_CONST 1", "CALL 1", "LOAD_GLOBAL d", "BUILD_TUPLE 1",
+        "LOAD_CONST <code f>", "MAKE_FUNCTION 1", "CALL 1", "CALL 1", "STORE_GLOBAL f"]
+    code = compile_src(source)
+    lines = [code.line_at(i) for i in range(len(code.ops))]
+    assert lines[:12] == [1, 2, 2, 2, 2, 3, 3, 3, 3, 2, 1, 3]
+    assert nested(code, "f").firstlineno == 1       # CPython's co_firstlineno: the first decorator
+    inner = compile_src("def outer(d):\n    @d\n    def g():\n        pass\n    return g\n")
+    assert listing(nested(inner, "outer"))[:5] == [
+        "LOAD_FAST d", "LOAD_CONST <code outer.<locals>.g>", "MAKE_FUNCTION 0", "CALL 1", "STORE_FAST g"]
+
+
 def test_displays():
     assert body("x = [a, b], {a}, {a: b}, [], {}\n") == [
         "LOAD_GLOBAL a", "LOAD_GLOBAL b", "BUILD_LIST 2", "LOAD_GLOBAL a", "BUILD_SET 1",
@@ -444,6 +490,12 @@ def test_comprehension_closure_in_function():
     ("x = [*a, *b] = d\n", ("multiple starred expressions in assignment", 1, 5)),
     ("x = y = *a, = d\n", None),
     ("x = *a\n", ("can't use starred expression here", 1, 5)),
+    ("f(x=1, *a, x=2)\n", ("keyword argument repeated: x", 1, 12)),
+    ("f(**k, x=1, **m, x=2)\n", ("keyword argument repeated: x", 1, 18)),
+    ("def f(a, *, b, **a):\n    pass\n", ("duplicate argument 'a' in function definition", 1, 18)),
+    ("f = lambda *a, a: 0\n", ("duplicate argument 'a' in function definition", 1, 13)),
+    ("def f(*, **k):\n    pass\n", ("named arguments must follow bare *", 1, 7)),
+    ("def f(**k, a):\n    pass\n", ("arguments cannot follow var-keyword argument", 1, 12)),
     ("a, " * 256 + "*b = c\n", ("too many expressions in star-unpacking assignment", 1, 1)),
     ("".join("    " * i + "for x in y:\n" for i in range(21)) + "    " * 21 + "pass\n",
      ("too many statically nested blocks", 21, 81)),
@@ -503,6 +555,7 @@ SNIPPETS = [
     "x = {k: [v for v in w if v] for k, w in d.items() if k and w}\n",
     "def g():\n    return a < b < c if d else (e or f and not g)\n",
     "for a, *b in c:\n    x = f'{a!r:{b}}' if a in b else None\n",
+    "@d(*a, **k)\n@e\ndef f(a, *b, c=[x for x in y], **d):\n    return g(*b, c, **d, z=lambda *q, **r: q)\n",
 ]
 
 

@@ -4,13 +4,14 @@ the declaration errors with CPython's wording and positions."""
 
 from __future__ import annotations
 
+import inspect
 import types
 
 import pytest
 
 from lang import ast
 from lang.scope import Kind, Scope, analyze
-from pvm.code import Code
+from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.errors import PvmCompileError, PvmSyntaxError
 
 
@@ -168,6 +169,14 @@ CASES = [
     "def f():\n    for i in range(3):\n        def g():\n            return i\n",
     "def f():\n    w = 3\n    return [[w for _ in q] for q in (lambda: w)()]\n",
     "def f(p, q):\n    def g():\n        nonlocal p\n        p = q\n    return g\n",
+    "def f(a, *args, b, c=1, **kw):\n    return lambda: (args, kw, c)\n",
+    "def f(*args):\n    def g(**kw):\n        return args, kw\n    return g\n",
+    "def f(n):\n    return lambda *, m=n, **r: (m, r, n)\n",
+    "def outer(d):\n    @d\n    def g(*a):\n        return a\n    return g\n",
+    "def outer():\n    x = 1\n    def deco(f):\n        return f\n    @deco\n    def g(*, k=x):\n"
+    "        return k\n    return g\n",
+    "def f():\n    @d\n    def g():\n        pass\n    d = 1\n",
+    "def f():\n    @(lambda fn: fn)\n    def g(*, q, **p):\n        return lambda: (q, p)\n",
 ]
 
 
@@ -191,7 +200,12 @@ def test_layout_matches_cpython(source):
     assert ours.keys() == theirs.keys()
     for qualname, cp in theirs.items():
         code = ours[qualname]
-        assert code.varnames[:code.argcount] == cp.co_varnames[:cp.co_argcount], qualname
+        params = cp.co_argcount + cp.co_kwonlyargcount + bool(cp.co_flags & inspect.CO_VARARGS) \
+            + bool(cp.co_flags & inspect.CO_VARKEYWORDS)
+        assert code.varnames[:params] == cp.co_varnames[:params], qualname
+        assert (code.argcount, code.kwonlyargcount) == (cp.co_argcount, cp.co_kwonlyargcount), qualname
+        assert bool(code.flags & CO_VARARGS) == bool(cp.co_flags & inspect.CO_VARARGS), qualname
+        assert bool(code.flags & CO_VARKEYWORDS) == bool(cp.co_flags & inspect.CO_VARKEYWORDS), qualname
         assert set(code.varnames) == set(cp.co_varnames), qualname
         assert (code.cellvars, code.freevars) == (cp.co_cellvars, cp.co_freevars), qualname
 
@@ -221,6 +235,10 @@ def test_layout_matches_cpython(source):
     "def f():\n    global x\n    x = 1\n    def g():\n        nonlocal x\n",
     "def f():\n    def g():\n        nonlocal q\n    q = 1\n    def h():\n        nonlocal r\n",
     "x = 1\ndef f():\n    nonlocal x\n",
+    "def f(*args):\n    global args\n",
+    "def f(**kw):\n    nonlocal kw\n",
+    "def f(*, k):\n    global k\n",
+    "def f():\n    @g\n    def h():\n        pass\n    global g\n",
 ])
 def test_errors_match_cpython(source):
     with pytest.raises(SyntaxError) as expected:

@@ -53,7 +53,7 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
 
 # Syntax the generator must never emit: everything outside Levels 1 and 2, and the Level 2
 # features pvm may not have yet (decorators, *args/**kwargs and keyword-only parameters are
-# checked separately).
+# checked separately; the regressions below may use more).
 FORBIDDEN_NODES = (ast.With, ast.AsyncWith, ast.AsyncFor, ast.AsyncFunctionDef, ast.Await,
                    ast.NamedExpr, ast.Match, ast.AnnAssign, ast.TryStar)
 # Output that would show an object's address or a host detail: never deterministic.
@@ -112,6 +112,14 @@ REGRESSIONS = [
     "x = y = [1]\n"
     "x.append(2)\n"
     "print(y, x is y, [1, 2] == y)\n",
+    # Level 2 calls: *args, **kwargs, keyword-only parameters and decorators
+    "def twice(f):\n"
+    "    return lambda *a, **k: f(*a, **k) * 2\n"
+    "@twice\n"
+    "def f(a, b=1, *rest, k, m=0, **kw):\n"
+    "    return a + b + sum(rest) + k + m + len(kw)\n"
+    "print(f(1, k=2), f(*[1, 2, 3], **{'k': 4, 'z': 5}), f(1, *range(3), k=0, m=1, q=2))\n"
+    "print(f(1, 2, 3))\n",
     # uncaught exceptions: type name and exit status must match
     "xs = [1, 2, 3]\nprint(xs[1:])\nprint(xs[5])\n",
     "def f(a, b=0):\n    return a / b\nprint(f(1, 2))\nprint(f(b=4, a=2))\nprint(f(1))\n",

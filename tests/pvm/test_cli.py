@@ -115,6 +115,12 @@ def test_repl_echoes_values_and_survives_errors():
     assert "pvm/" not in result.stderr
 
 
+def test_repl_reads_a_decorated_definition_to_its_blank_line():
+    session = "@(lambda f: lambda *a, **k: f(*a, **k) + 1)\ndef g(x, *, y=1):\n    return x * y\n\ng(2, y=5)\n"
+    result = pvm_cmd("repl", stdin=session)
+    assert (result.returncode, result.stdout, result.stderr.count("Error")) == (0, "11\n", 0)
+
+
 def test_repl_reports_syntax_errors_and_continues():
     result = pvm_cmd(stdin="1 +\n2 * 3\n")
     assert result.returncode == 0

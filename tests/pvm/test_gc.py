@@ -44,6 +44,7 @@ ROOT_SCENARIOS = {
     "module globals": ("g = {'k': [3]}\ncollect()\nprint(g)\n", "{'k': [3]}\n"),
     "callback results held by a builtin": (
         "def key(v):\n    collect()\n    return [v]\nprint(sorted([3, 1, 2], key=key))\n", "[1, 2, 3]\n"),
+    "keyword-only defaults": ("def f(*, d=[5]):\n    return d\ncollect()\nprint(f())\n", "[5]\n"),
     "host call arguments": (
         "def key(v):\n    collect()\n    return v[0]\nprint(sorted([[3], [1], [2]], key=key))\n", "[[1], [2], [3]]\n"),
     "instances and their class": (

@@ -76,7 +76,7 @@ def fields(value: Any) -> Any:
         return ("code", value.name, value.qualname, value.filename, value.firstlineno, value.argcount,
                 value.varnames, value.cellvars, value.freevars, value.cell_params, value.names,
                 tuple(fields(c) for c in value.consts), tuple(map(int, value.ops)), value.args,
-                value.linetable, value.max_stack, value.flags)
+                value.linetable, value.max_stack, value.flags, value.kwonlyargcount)
     if isinstance(value, tuple):
         return ("tuple", tuple(fields(item) for item in value))
     if isinstance(value, float):

@@ -121,6 +121,14 @@ def fib(n):
 words = "the quick brown fox".split()
 print(fib(10), sorted(words, key=len), max(words, key=lambda w: w[-1]), "-".join(map(str, range(5))))
 print({w: len(w) for w in words}, [c.upper() for c in "abc"], "%d-%s" % (3, "x"), 7 // 2, 7 % 3, 2 ** 8)
+def logged(func):
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+@logged
+def pack(a, b=2, *rest, k, m=4, **extra):
+    return a, b, rest, k, m, extra
+print(pack(1, k=3), pack(*words, k=0, **{"z": 1}), pack(0, *[1], k=2, **{"m": 5}, n=6))
 """
 
 SEED_CLASSES = """
@@ -354,8 +362,8 @@ def structural(draw: st.DrawFn, seed: int) -> bytes:
                                       *(c for c in codes if c is not code)]))
         code.consts = _replace(code.consts, slot, value)
     else:
-        field = draw(st.sampled_from(["argcount", "max_stack", "varnames", "freevars", "cellvars",
-                                      "names", "cell_params", "linetable"]))
+        field = draw(st.sampled_from(["argcount", "kwonlyargcount", "flags", "max_stack", "varnames", "freevars",
+                                      "cellvars", "names", "cell_params", "linetable"]))
         value = getattr(code, field)
         if isinstance(value, int):
             setattr(code, field, max(0, value + draw(st.sampled_from([-2, -1, 1, 5]))))

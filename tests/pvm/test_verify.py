@@ -7,7 +7,7 @@ import pytest
 
 from lang import compile_source
 from pvm import verify as verify_mod
-from pvm.code import Code
+from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.opcodes import OPCODES, Op, Operand
 from pvm.pvmc import InvalidBytecode
 from pvm.verify import verify
@@ -64,6 +64,12 @@ a, b = b, a
 assert a < b or a > b < 3, "msg"
 del a
 t = (lambda v: v + 1)(1)
+def deco(fn):
+    return fn
+@deco
+def variadic(a, *args, k=1, **kw):
+    return a, args, k, kw
+variadic(*[1, 2], x=3, **{"y": 4})
 s = [1, 2, 3][1:2], [*rest, 1], {**{1: 2}}, not t, -t, ~t, t is None, t in [1], t not in (1,)
 while t < 5:
     t += 1
@@ -107,7 +113,7 @@ def test_field_types():
     assert "varnames is not a tuple of str" in rejected(make(RET, varnames=(1,)))
     assert "name is not a str" in rejected(make(RET, qualname=None))
     assert "argcount is not a non-negative int" in rejected(make(RET, argcount=-1))
-    assert "unknown code flags" in rejected(make(RET, flags=64))
+    assert "unknown code flags" in rejected(make(RET, flags=256))
     assert "ops and args must be ints" in rejected(make([(Op.LOAD_CONST, "0"), Op.RETURN_VALUE]))
 
 
@@ -119,7 +125,14 @@ def test_unsupported_constants():
 
 
 def test_argcount_and_cell_params_fit_the_locals():
-    assert "argcount 2 exceeds the 1 locals" in rejected(make(RET, varnames=("a",), argcount=2))
+    assert "2 parameters exceed the 1 locals" in rejected(make(RET, varnames=("a",), argcount=2))
+    assert "2 parameters exceed the 1 locals" in rejected(make(RET, varnames=("a",), flags=CO_VARARGS,
+                                                              kwonlyargcount=1))
+    assert "3 parameters exceed the 2 locals" in rejected(make(RET, varnames=("a", "b"), argcount=1,
+                                                              flags=CO_VARARGS | CO_VARKEYWORDS))
+    assert "kwonlyargcount is not a non-negative int" in rejected(make(RET, kwonlyargcount=-1))
+    verify(make(RET, varnames=("a", "b", "c", "d"), argcount=1, kwonlyargcount=1, cellvars=("c",),
+                cell_params=[3], flags=CO_VARARGS | CO_VARKEYWORDS), module=False)
     assert "cell_params does not match" in rejected(make(RET, cellvars=("c",), cell_params=[]))
     assert "cell_params entry 1" in rejected(make(RET, varnames=("a", "b"), argcount=1, cellvars=("c",),
                                                   cell_params=[1]))
@@ -176,7 +189,8 @@ def test_operator_indexes_in_range():
     ([(Op.LOAD_CONST, 0), (Op.LOAD_CONST, 0), (Op.IS_OP, 2)], "must be 0 or 1"),
     ([(Op.LOAD_CONST, 0), (Op.LOAD_CONST, 0), (Op.CONTAINS_OP, 3)], "must be 0 or 1"),
     ([(Op.LOAD_CONST, 0), (Op.FORMAT_VALUE, 8)], "flags within 0..7"),
-    ([(Op.MAKE_FUNCTION, 4)], "flags within 0..3"),
+    ([(Op.MAKE_FUNCTION, 8)], "flags within 0..7"),
+    ([(Op.LOAD_CONST, 0), (Op.LOAD_CONST, 0), (Op.CALL_FUNCTION_EX, 2)], "must be 0 or 1"),
     ([(Op.LOAD_CONST, 0), (Op.COPY, 0)], "n >= 1"),
     ([(Op.LOAD_CONST, 0), (Op.SWAP, 1)], "n >= 2"),
     ([(Op.LOAD_CONST, 0), (Op.BUILD_SLICE, 1)], "2 or 3"),
@@ -287,6 +301,34 @@ def test_defaults_must_be_a_tuple():
     assert "2 defaults for 1 parameters" in rejected(make(good, consts=(None, inner, (1, 2))))
     built = [(Op.LOAD_CONST, 0), (Op.LOAD_CONST, 0), (Op.BUILD_TUPLE, 2), *good[1:]]
     assert "2 defaults for 1 parameters" in rejected(make(built, consts=(None, inner)))
+
+
+def test_keyword_only_defaults_must_be_a_dict_built_for_them():
+    inner = make(RET, varnames=("a",), kwonlyargcount=1, qualname="g")
+    good = [(Op.LOAD_CONST, 2), (Op.LOAD_CONST, 0), (Op.BUILD_MAP, 1), (Op.LOAD_CONST, 1), (Op.MAKE_FUNCTION, 4),
+            Op.RETURN_VALUE]
+    verify(make(good, consts=(None, inner, "a")))
+    not_a_map = [(Op.LOAD_CONST, 2), (Op.LOAD_CONST, 1), (Op.MAKE_FUNCTION, 4), Op.RETURN_VALUE]
+    assert "dict of keyword-only defaults" in rejected(make(not_a_map, consts=(None, inner, "a")))
+    both = [(Op.LOAD_CONST, 3), (Op.BUILD_MAP, 0), (Op.LOAD_CONST, 1), (Op.MAKE_FUNCTION, 5), Op.RETURN_VALUE]
+    assert "2 defaults for 0 parameters" in rejected(make(both, consts=(None, inner, "a", (1, 2))))
+
+
+def test_call_function_ex_keywords_are_a_dict_merged_under_the_callee():
+    def call(*keywords):
+        return make([(Op.LOAD_GLOBAL, 0), (Op.LOAD_CONST, 1), *keywords, Op.RETURN_VALUE],
+                    names=("f",), consts=(None, ()))
+    verify(call((Op.BUILD_MAP, 0), (Op.LOAD_GLOBAL, 0), Op.DICT_MERGE, (Op.CALL_FUNCTION_EX, 1)))
+    verify(call((Op.CALL_FUNCTION_EX, 0)))
+    assert "dict of keywords" in rejected(call((Op.LOAD_GLOBAL, 0), (Op.CALL_FUNCTION_EX, 1)))
+    assert "dict of keywords" in rejected(call((Op.BUILD_LIST, 0), (Op.CALL_FUNCTION_EX, 1)))
+    assert "keyword dict under the mapping" in rejected(call((Op.BUILD_LIST, 0), (Op.LOAD_GLOBAL, 0),
+                                                             Op.DICT_MERGE, (Op.CALL_FUNCTION_EX, 1)))
+    assert "needs 4 values" in rejected(make([(Op.BUILD_MAP, 0), (Op.BUILD_MAP, 0), Op.DICT_MERGE, *RET]))
+    cell_callee = make([(Op.LOAD_CLOSURE, 0), (Op.LOAD_CONST, 1), (Op.BUILD_MAP, 0), (Op.BUILD_MAP, 0),
+                        Op.DICT_MERGE, (Op.CALL_FUNCTION_EX, 1), Op.RETURN_VALUE],
+                       consts=(None, ()), cellvars=("c",))
+    assert "keyword dict under the mapping" in rejected(cell_callee)
 
 
 def test_call_kw_names_are_a_constant_tuple_of_distinct_strs():
