@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 NS = "__pvm_ns__"
 VM = "__pvm_vm__"
+CACHE = "__pvm_cache__"      # name -> what ``lookup`` found, valid while no class namespace changes
 
 
 class Instance:
@@ -76,7 +77,7 @@ def make_class(vm: "Interpreter", name: str, bases: tuple[Any, ...], ns: dict[st
         host_bases = (base, Instance)
     else:
         raise TypeError(f"pvm cannot subclass the builtin type '{base.__name__}'")
-    host_dict: dict[str, Any] = {NS: ns, VM: vm, "__module__": ns.get("__module__", "__main__"),
+    host_dict: dict[str, Any] = {NS: ns, VM: vm, CACHE: {None: _version}, "__module__": ns.get("__module__", "__main__"),
                                  "__qualname__": ns.get("__qualname__", name)}
     for key, value in ns.items():
         if key in SPECIAL_METHODS:
@@ -115,8 +116,23 @@ def call_special(vm: "Interpreter", obj: Any, name: str, args: tuple[Any, ...], 
 _MISSING: Any = object()
 
 
+_version = 0                 # bumped whenever a class's namespace changes after its creation
+
+
 def lookup(cls: type, name: str) -> Any:
-    """``name`` in the namespaces along ``cls``'s MRO (host bases included), or _MISSING."""
+    """``name`` in the namespaces along ``cls``'s MRO (host bases included), or
+    _MISSING; remembered per class until any class namespace changes."""
+    cache = cls.__dict__[CACHE]
+    if cache[None] != _version:
+        cache.clear()
+        cache[None] = _version
+    found = cache.get(name, cache)
+    if found is cache:
+        found = cache[name] = _walk_mro(cls, name)
+    return found
+
+
+def _walk_mro(cls: type, name: str) -> Any:
     for klass in cls.__mro__:
         ns = klass.__dict__.get(NS)
         if ns is not None:
@@ -213,14 +229,14 @@ def bind(value: Any, obj: Any, cls: type) -> Any:
 
 
 def get_instance_attribute(obj: Any, name: str) -> Any:
-    """``obj.name`` for an instance of a user class, by pvm's rules."""
+    """``obj.name`` for an instance of a user class, by pvm's rules: a
+    property of the class first, then the instance's own, then the class's."""
     cls = type(obj)
     found = lookup(cls, name)
-    if type(found) is Property:
-        return bind(found, obj, cls)
-    attrs = obj.__dict__
-    if name in attrs:
-        return attrs[name]
+    if found is _MISSING or type(found) is not Property:
+        attrs = obj.__dict__
+        if name in attrs:
+            return attrs[name]
     if found is not _MISSING:
         return bind(found, obj, cls)
     if name in EXCEPTION_ATTRIBUTES and isinstance(obj, BaseException):
@@ -265,6 +281,8 @@ def _property_name(prop: Property, default: str) -> str:
 
 
 def set_class_attribute(cls: type, name: str, value: Any) -> None:
+    global _version
+    _version += 1
     namespace(cls)[name] = value
     if name in SPECIAL_METHODS:
         type.__setattr__(cls, name, _trampoline(cls.__dict__[VM], name) if value is not None else None)
