@@ -211,7 +211,25 @@ def _candidate_names(obj: Any) -> list[str]:
         return dir(types.CellType)
     if obj is TYPE:
         return dir(type)
+    if isinstance(obj, Instance) or (cls is type and NS in obj.__dict__):
+        return _user_names(obj)
     return dir(_HOST_TWINS.get(obj, obj)) if isinstance(obj, type) else dir(obj)
+
+
+def _user_names(obj: Any) -> list[str]:
+    """``dir()`` of a user class or instance as CPython lists it: the
+    instance's attributes, every namespace along the MRO and the host base's names."""
+    cls = obj if type(obj) is type else type(obj)
+    names = {"__dict__", "__module__", "__weakref__"}
+    if cls is not obj:
+        names.update(key for key in obj.__dict__ if type(key) is str and not key.startswith("__pvm"))
+    for klass in cls.__mro__:
+        ns = klass.__dict__.get(NS)
+        if ns is not None:
+            names.update(key for key in ns if type(key) is str)
+        elif klass is not Instance:
+            names.update(dir(klass))
+    return sorted(names)
 
 
 def _substitution_cost(a: int, b: int) -> int:
