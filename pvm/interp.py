@@ -248,7 +248,31 @@ class Interpreter:
 
     # --- The loop ---
 
-    def _execute(self, frame: Frame) -> Any:  # noqa: C901 - one dispatch loop by design
+    def _execute(self, frame: Frame, *,  # noqa: C901 - one dispatch loop by design
+                 # opcode numbers as locals, bound once at definition: entering a loop costs no lookups
+                 LOAD_FAST: int = Op.LOAD_FAST.value,
+                 LOAD_CONST: int = Op.LOAD_CONST.value,
+                 STORE_FAST: int = Op.STORE_FAST.value,
+                 BINARY_OP: int = Op.BINARY_OP.value,
+                 COMPARE_OP: int = Op.COMPARE_OP.value,
+                 POP_JUMP_IF_FALSE: int = Op.POP_JUMP_IF_FALSE.value,
+                 POP_JUMP_IF_TRUE: int = Op.POP_JUMP_IF_TRUE.value,
+                 JUMP_BACKWARD: int = Op.JUMP_BACKWARD.value,
+                 JUMP_FORWARD: int = Op.JUMP_FORWARD.value,
+                 LOAD_GLOBAL: int = Op.LOAD_GLOBAL.value,
+                 STORE_GLOBAL: int = Op.STORE_GLOBAL.value,
+                 CALL: int = Op.CALL.value,
+                 RETURN_VALUE: int = Op.RETURN_VALUE.value,
+                 FOR_ITER: int = Op.FOR_ITER.value,
+                 POP_TOP: int = Op.POP_TOP.value,
+                 BINARY_SUBSCR: int = Op.BINARY_SUBSCR.value,
+                 STORE_SUBSCR: int = Op.STORE_SUBSCR.value,
+                 LOAD_DEREF: int = Op.LOAD_DEREF.value,
+                 STORE_DEREF: int = Op.STORE_DEREF.value,
+                 LOAD_ATTR: int = Op.LOAD_ATTR.value,
+                 CALL_KW: int = Op.CALL_KW.value,
+                 YIELD_VALUE: int = Op.YIELD_VALUE.value,
+                 CALL_FUNCTION_EX: int = Op.CALL_FUNCTION_EX.value) -> Any:
         heap = self.heap
         checked = self.host_call_check
         limited = heap.limit is not None or checked is not None
@@ -267,29 +291,6 @@ class Interpreter:
         push = stack.append
         pop = stack.pop
 
-        LOAD_FAST = Op.LOAD_FAST.value
-        LOAD_CONST = Op.LOAD_CONST.value
-        STORE_FAST = Op.STORE_FAST.value
-        BINARY_OP = Op.BINARY_OP.value
-        COMPARE_OP = Op.COMPARE_OP.value
-        POP_JUMP_IF_FALSE = Op.POP_JUMP_IF_FALSE.value
-        POP_JUMP_IF_TRUE = Op.POP_JUMP_IF_TRUE.value
-        JUMP_BACKWARD = Op.JUMP_BACKWARD.value
-        JUMP_FORWARD = Op.JUMP_FORWARD.value
-        LOAD_GLOBAL = Op.LOAD_GLOBAL.value
-        STORE_GLOBAL = Op.STORE_GLOBAL.value
-        CALL = Op.CALL.value
-        RETURN_VALUE = Op.RETURN_VALUE.value
-        FOR_ITER = Op.FOR_ITER.value
-        POP_TOP = Op.POP_TOP.value
-        BINARY_SUBSCR = Op.BINARY_SUBSCR.value
-        STORE_SUBSCR = Op.STORE_SUBSCR.value
-        LOAD_DEREF = Op.LOAD_DEREF.value
-        STORE_DEREF = Op.STORE_DEREF.value
-        LOAD_ATTR = Op.LOAD_ATTR.value
-        CALL_KW = Op.CALL_KW.value
-        YIELD_VALUE = Op.YIELD_VALUE.value
-        CALL_FUNCTION_EX = Op.CALL_FUNCTION_EX.value
 
         while True:
             try:
