@@ -63,7 +63,7 @@ class Block:
     """A statement the code being compiled is nested in, as far as leaving it
     early (return, break, continue) takes instructions."""
 
-    kind: str                    # 'loop' | 'try' | 'finally' | 'handler' | 'finally_end'
+    kind: str                    # 'loop' | 'try' | 'finally' | 'handler' | 'finally_end' | 'pop_value'
     loop: Loop | None = None
     finalbody: list[ast.Stmt] | None = None   # 'finally': inlined on the way out
     name: str | None = None      # 'handler': the `as` name to clear
@@ -301,7 +301,15 @@ class Compiler(ExprCompiler):
             b.pop_block()
         elif block.kind == "finally":
             b.pop_block()
+            if keep_top:      # a break, continue or return in the finally body drops the value kept
+                self.unit.blocks.append(Block("pop_value"))
             self.stmts(block.finalbody or [])
+            if keep_top:
+                self.unit.blocks.pop()
+        elif block.kind == "pop_value":
+            if keep_top:
+                b.emit(Op.SWAP, 2)
+            b.emit(Op.POP_TOP)
         elif block.kind in ("handler", "finally_end"):
             for _ in range(block.regions):
                 b.pop_block()
