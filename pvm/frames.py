@@ -10,12 +10,14 @@ string, the operator function), so the dispatch loop never decodes.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
-from pvm.heap import Heap
 from pvm.objects import Cell, Function
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Operand
+
+if TYPE_CHECKING:
+    from pvm.heap import Heap
 
 UNBOUND: Any = Cell.EMPTY          # marks an unassigned fast local
 _COLLECTING = CO_VARARGS | CO_VARKEYWORDS

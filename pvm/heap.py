@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from pvm.classes import NS, Instance, Method, Property, Super
+from pvm.frames import Frame
+from pvm.generators import Generator
 from pvm.objects import Cell, Function, Module
 
 if TYPE_CHECKING:
@@ -65,6 +67,11 @@ def size_of(obj: Any) -> int:
         return HEADER_BYTES + WORD_BYTES
     if isinstance(obj, Instance):
         return HEADER_BYTES + WORD_BYTES * (1 + 2 * len(obj.__dict__))
+    if kind is Generator:
+        frame = obj.frame
+        if frame is None:
+            return HEADER_BYTES
+        return HEADER_BYTES * 2 + WORD_BYTES * (8 + len(frame.locals) + frame.code.max_stack + len(frame.cells))
     return 0
 
 
@@ -199,8 +206,8 @@ class Heap:
             self.charge(HEADER_BYTES + WORD_BYTES * len(obj))
         elif (kind is list or kind is dict or kind is set) and id(obj) not in self.objects:
             self._register(obj)
-        elif kind is not float and isinstance(obj, Instance) and id(obj) not in self.objects:
-            self._register(obj)            # a new instance of a user class
+        elif kind is not float and (isinstance(obj, Instance) or kind is Generator) and id(obj) not in self.objects:
+            self._register(obj)            # a new instance of a user class, a new generator
         return obj
 
     def grew(self, container: Any, before: int) -> None:
@@ -261,8 +268,6 @@ class Heap:
 
     def _mark(self, gray: list[Any]) -> tuple[set[int], int]:
         """Blacken everything reachable from ``gray``; returns (marked ids, live bytes)."""
-        from pvm.frames import Frame  # imported here: pvm.frames imports this module
-        from pvm.generators import Generator
 
         marked: set[int] = set()
         registry = self.objects
@@ -306,6 +311,7 @@ class Heap:
                 push(obj.value)
             elif kind is Generator:
                 push(obj.frame)
+                live += size_of(obj)
             elif kind is Module:
                 push(obj.dict)
             elif kind is _BUILTIN_METHOD:
