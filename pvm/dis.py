@@ -39,6 +39,7 @@ def disassemble(code: Code) -> str:
     out = [f"Disassembly of {code.qualname} ({code.filename}:{code.firstlineno}), "
            f"{params} locals={len(code.varnames)} max_stack={code.max_stack}"]
     targets = {arg for op, arg in zip(code.ops, code.args) if OPCODES[op].operand is Operand.JUMP}
+    targets.update(handler for _, _, handler, _ in code.exception_table)
     last_line = None
     for index, (op, arg) in enumerate(zip(code.ops, code.args)):
         info = OPCODES[op]
@@ -50,6 +51,9 @@ def disassemble(code: Code) -> str:
         description = _describe(code, info.operand, arg)
         text = f"{line_text:>5} {marker:>2} {index:>5} {info.name:<22} {operand:>5}"
         out.append(f"{text} ({description})" if description else text.rstrip())
+    if code.exception_table:
+        out.append("ExceptionTable:")
+        out.extend(f"  {start} to {end - 1} -> {handler} [{depth}]" for start, end, handler, depth in code.exception_table)
     listing = "\n".join(out) + "\n"
     for const in code.consts:
         if isinstance(const, Code):

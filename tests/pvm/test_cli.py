@@ -89,6 +89,16 @@ def test_check_and_dis(tmp_path):
     assert "Disassembly of f" in result.stdout
 
 
+def test_dis_shows_the_exception_table(tmp_path):
+    write(tmp_path, "try:\n    x = 1 // 0\nexcept ZeroDivisionError:\n    x = 0\n")
+    result = pvm_cmd("dis", "prog.src", cwd=tmp_path)
+    lines = result.stdout.splitlines()
+    table = lines[lines.index("ExceptionTable:") + 1:]
+    assert table[0].startswith("  0 to ") and "PUSH_EXC_INFO" in result.stdout
+    handler = int(table[0].split("-> ")[1].split()[0])
+    assert any(line.split()[2:4] == [str(handler), "PUSH_EXC_INFO"] for line in lines if ">>" in line)
+
+
 def test_missing_file_is_a_usage_error(tmp_path):
     result = pvm_cmd("run", "nope.src", cwd=tmp_path)
     assert result.returncode == 2
