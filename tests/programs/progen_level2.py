@@ -106,7 +106,7 @@ class Level2Builder(ProgramBuilder):
         self.classes: list[ClassSig] = []
         self.try_depth = 0  # enclosing try bodies in the current function
         self.handlers: list[str] = []  # names bound by the enclosing except clauses
-        self.in_gen = False  # generating a generator's body: yield allowed, try not
+        self.in_gen = False  # generating a generator's body: yield allowed, finally not
 
     # --- Scope helpers ---
     def binder(self, prefix: str, t: str, assignable: bool = False) -> str:
@@ -186,92 +186,126 @@ class Level2Builder(ProgramBuilder):
         return self.one_of(*alts)
 
     def level2_exprs(self, t: str, d: int) -> list[Callable[[], E]]:
-        """Alternatives for an expression of type t built from Level 2 features."""
-        objs, lists, gens = self.objs(), self.obj_lists(), self.gens
-        pick_obj = lambda dunder=None: self.pick([o for o in objs if dunder is None  # noqa: E731
-                                                  or dunder in o[1].dunders])
-        has = lambda dunder: any(dunder in c.dunders for _, c in objs)  # noqa: E731
+        """Alternatives for an expression of type t built from Level 2 features (arguments at
+        depth d): those that the generators, instances and classes in scope allow."""
+        alts = {INT: self.int_alts, STR: self.str_alts, BOOL: self.bool_alts, LIST: self.list_alts,
+                WORDS: self.words_alts, DICT: self.dict_alts}.get(t)
+        return alts(d) if alts else []
+
+    def having(self, dunder: str | None = None, result: str | None = None) -> list[str]:
+        """Instance variables whose class defines `dunder` (with that result type)."""
+        return [v for v, c in self.objs() if dunder is None or (
+            dunder in c.dunders and result in (None, c.dunders[dunder]))]
+
+    def loop_var(self, text: Callable[[str], str], **kw: Any) -> E:
+        """atom(text(v)) for a fresh name v (a comprehension or generator expression target)."""
+        return atom(text(self.fresh("v")), **kw)
+
+    def int_alts(self, d: int) -> list[Callable[[], E]]:
         small = lambda: self.small_int().text  # noqa: E731
-        indexable = lambda rt: [v for v, c in objs if c.dunders.get("__getitem__") == rt]  # noqa: E731
-        alts: list[Callable[[], E]] = []
-        if t == INT:
-            alts += [lambda: atom(f"sum({self.genexp(INT, d)})", grows=True),
-                     lambda: atom(f"max(({self.genexp(INT, d)}), default={small()})", grows=True)]
-            if gens:
-                alts += [lambda: self.fn("sum", self.gen_call(d), grows=True),
-                         lambda: atom(f"next({self.gen_call(d).text}, {small()})", grows=True),
-                         lambda: atom(f"{self.pick(('min', 'max'))}({self.gen_call(d).text}, "
-                                      f"default={small()})", grows=True),
-                         lambda: self.fn("len", self.fn("list", self.gen_call(d)))]
-            if has("__len__"):
-                alts.append(lambda: self.fn("len", pick_obj("__len__")[0]))
-            if has("__iter__"):
-                alts.append(lambda: self.fn("sum", pick_obj("__iter__")[0], grows=True))
-            if indexable(INT):
-                alts.append(lambda: atom(f"{self.pick(indexable(INT))}[{par(self.expr(INT, d), OR)}]",
-                                         grows=True))
-            if has("__add__"):
-                alts.append(lambda: atom(f"({self.obj_sum(pick_obj('__add__')[0], objs, d)})."
-                                         f"{self.pick([a for a, at in objs[0][1].root().attrs.items() if at == INT])}",
-                                         grows=True))
+        lists = [q for q, _ in self.obj_lists()]
+        alts = [lambda: atom(f"sum({self.genexp(INT, d)})", grows=True),
+                lambda: atom(f"max(({self.genexp(INT, d)}), default={small()})", grows=True)]
+        if self.gens:
+            alts += [lambda: self.fn("sum", self.gen_call(d), grows=True),
+                     lambda: atom(f"next({self.gen_call(d).text}, {small()})", grows=True),
+                     lambda: atom(f"{self.pick(('min', 'max'))}({self.gen_call(d).text}, "
+                                  f"default={small()})", grows=True),
+                     lambda: self.fn("len", self.fn("list", self.gen_call(d)))]
+        if self.having("__len__"):
+            alts.append(lambda: self.fn("len", self.pick(self.having("__len__"))))
+        if self.having("__iter__"):
+            alts.append(lambda: self.fn("sum", self.pick(self.having("__iter__")), grows=True))
+        if self.having("__getitem__", INT):
+            alts.append(lambda: atom(f"{self.pick(self.having('__getitem__', INT))}"
+                                     f"[{par(self.expr(INT, d), OR)}]", grows=True))
+        if self.having("__add__"):
+            adder = lambda: self.pick(self.having("__add__"))  # noqa: E731
+            alts.append(lambda: atom(f"({self.obj_sum(adder(), d)}).n", grows=True))
             if lists:
-                alts += [lambda: self.fn("len", self.pick(lists)[0]),
-                         lambda: atom(f"len([{(c := self.fresh('c'))} for {c} in {(q := self.pick(lists))[0]} "
-                                      f"if isinstance({c}, {self.pick(self.classes).name})])")]
-        elif t == STR:
-            alts.append(lambda: self.method(atom(self.pick(("''", "'-'", "', '"))), "join",
-                                            self.genexp(STR, d), grows=True))
-            if gens:
-                alts.append(lambda: atom(f"'/'.join(str({(v := self.fresh('v'))}) for {v} in "
-                                         f"{self.gen_call(d).text})", grows=True))
-            if objs:
-                alts += [lambda: atom(f"type({pick_obj()[0]}).__name__"),
-                         lambda: atom(f"{self.pick(objs)[0]}.kind"),
-                         lambda: atom(f"{self.pick(self.classes).name}.kind")]
-            if has("__repr__"):
-                alts.append(lambda: self.fn(self.pick(("repr", "str")), pick_obj("__repr__")[0],
-                                            grows=True))
-            if indexable(STR):
-                alts.append(lambda: atom(f"{self.pick(indexable(STR))}[{par(self.expr(INT, d), OR)}]"))
-        elif t == BOOL:
-            alts += [lambda: self.fn(self.pick(("any", "all")), self.genexp(BOOL, d))]
-            if objs:
-                alts += [lambda: self.fn("isinstance", pick_obj()[0], self.class_spec()),
-                         lambda: E(f"{pick_obj()[0]} {self.pick(('==', '!=', 'is', 'is not'))} "
-                                   f"{pick_obj()[0]}", CMP),
-                         lambda: E(f"{pick_obj()[0]} {self.pick(('in', 'not in'))} "
-                                   f"{self.pick(lists)[0] if lists else '[]'}", CMP),
-                         lambda: self.fn("bool", pick_obj()[0]),
-                         lambda: E(f"type({pick_obj()[0]}) is {self.pick(self.classes).name}", CMP)]
-            if has("__lt__"):
-                alts.append(lambda: E(f"{pick_obj('__lt__')[0]} {self.pick(('<', '>'))} "
-                                      f"{pick_obj('__lt__')[0]}", CMP))
-            if has("__contains__"):
-                alts.append(lambda: E(f"{par(self.expr(STR, d), BOR)} in {pick_obj('__contains__')[0]}",
-                                      CMP))
-        elif t == LIST:
-            alts.append(lambda: self.fn("sorted", atom(f"({self.genexp(INT, d)})"),
-                                        f"reverse={self.pick(('True', 'False'))}"))
-            if gens:
-                alts += [lambda: self.fn(self.pick(("list", "sorted")), self.gen_call(d)),
-                         lambda: atom(f"[{(v := self.fresh('v'))} * {self.small_int().text} for {v} in "
-                                      f"{self.gen_call(d).text}]")]
-            if has("__iter__"):
-                alts.append(lambda: self.fn(self.pick(("list", "sorted")), pick_obj("__iter__")[0]))
-            if lists:
-                alts.append(lambda: self.sorted_objects(d))
-        elif t == WORDS:
-            alts.append(lambda: self.fn("sorted", atom(f"({self.genexp(STR, d)})")))
-            if lists:
-                alts += [lambda: atom(f"[{(c := self.fresh('c'))}.s for {c} in {self.pick(lists)[0]}]"),
-                         lambda: atom(f"[type({(c := self.fresh('c'))}).__name__ for {c} in "
-                                      f"{self.pick(lists)[0]}]")]
-                reprs = [q for q, c in lists if "__repr__" in c.dunders]
-                if reprs:
-                    alts.append(lambda: atom(f"[repr({(c := self.fresh('c'))}) for {c} in {self.pick(reprs)}]",
-                                             grows=True))
-        elif t == DICT and lists:
-            alts.append(lambda: atom(f"{{{(c := self.fresh('c'))}.s: {c}.n for {c} in {self.pick(lists)[0]}}}"))
+                alts.append(lambda: atom(f"sum({self.pick(lists)}, {adder()}).n", grows=True))
+        if self.having("__radd__"):
+            alts.append(lambda: atom(f"({small()} + {self.pick(self.having('__radd__'))}).n",
+                                     grows=True))
+        if self.having("__call__"):
+            alts.append(lambda: atom(f"{self.pick(self.having('__call__'))}({self.expr(INT, d).text})",
+                                     grows=True))
+        if lists:
+            alts += [lambda: self.fn("len", self.pick(lists)),
+                     lambda: self.loop_var(lambda v: f"len([{v} for {v} in {self.pick(lists)} "
+                                                     f"if isinstance({v}, {self.class_spec()})])")]
+        return alts
+
+    def str_alts(self, d: int) -> list[Callable[[], E]]:
+        alts = [lambda: self.method(atom(self.pick(("''", "'-'", "', '"))), "join",
+                                    self.genexp(STR, d), grows=True)]
+        if self.gens:
+            alts.append(lambda: self.loop_var(
+                lambda v: f"'/'.join(str({v}) for {v} in {self.gen_call(d).text})", grows=True))
+        if self.objs():
+            alts += [lambda: atom(f"type({self.pick(self.having())}).__name__"),
+                     lambda: atom(f"{self.pick(self.having())}.kind"),
+                     lambda: atom(f"{self.pick(self.classes).name}.kind")]
+        if self.having("__repr__"):
+            alts.append(lambda: self.fn(self.pick(("repr", "str")), self.pick(self.having("__repr__")),
+                                        grows=True))
+        if self.having("__getitem__", STR):
+            alts.append(lambda: atom(f"{self.pick(self.having('__getitem__', STR))}"
+                                     f"[{par(self.expr(INT, d), OR)}]"))
+        return alts
+
+    def bool_alts(self, d: int) -> list[Callable[[], E]]:
+        alts = [lambda: self.fn(self.pick(("any", "all")), self.genexp(BOOL, d))]
+        obj = lambda dunder=None: self.pick(self.having(dunder))  # noqa: E731
+        if self.objs():
+            lists = [q for q, _ in self.obj_lists()] or ["[]"]
+            alts += [lambda: self.fn("isinstance", obj(), self.class_spec()),
+                     lambda: E(f"{obj()} {self.pick(('==', '!=', 'is', 'is not'))} {obj()}", CMP),
+                     lambda: E(f"{obj()} {self.pick(('in', 'not in'))} {self.pick(lists)}", CMP),
+                     lambda: self.fn("bool", obj()),
+                     lambda: E(f"type({obj()}) is {self.pick(self.classes).name}", CMP)]
+        if self.having("__lt__"):
+            alts.append(lambda: E(f"{obj('__lt__')} {self.pick(('<', '>'))} {obj('__lt__')}", CMP))
+        if self.having("__contains__"):
+            alts.append(lambda: E(f"{par(self.expr(STR, d), BOR)} in {obj('__contains__')}", CMP))
+        return alts
+
+    def list_alts(self, d: int) -> list[Callable[[], E]]:
+        alts = [lambda: self.fn("sorted", atom(f"({self.genexp(INT, d)})"),
+                                f"reverse={self.pick(('True', 'False'))}")]
+        if self.gens:
+            alts += [lambda: self.fn(self.pick(("list", "sorted")), self.gen_call(d)),
+                     lambda: self.loop_var(lambda v: f"[{v} * {self.small_int().text} for {v} in "
+                                                     f"{self.gen_call(d).text}]"),
+                     lambda: self.loop_var(lambda v: f"[{v}[0] - {v}[1] for {v} in "
+                                                     f"zip({self.gen_call(d).text}, {self.gen_call(d).text})]"),
+                     lambda: self.fn("list", self.fn(self.pick(("map", "filter")), self.lam(INT, INT),
+                                                     self.gen_call(d)))]
+        if self.having("__iter__"):
+            alts.append(lambda: self.fn(self.pick(("list", "sorted")), self.pick(self.having("__iter__"))))
+        if self.obj_lists():
+            alts.append(lambda: self.sorted_objects(d))
+        return alts
+
+    def words_alts(self, d: int) -> list[Callable[[], E]]:
+        alts = [lambda: self.fn("sorted", atom(f"({self.genexp(STR, d)})"))]
+        lists = self.obj_lists()
+        if lists:
+            alts += [lambda: self.loop_var(lambda v: f"[{v}.s for {v} in {self.pick(lists)[0]}]"),
+                     lambda: self.loop_var(lambda v: f"[type({v}).__name__ for {v} in {self.pick(lists)[0]}]")]
+        reprs = [q for q, c in lists if "__repr__" in c.dunders]
+        if reprs:
+            alts.append(lambda: self.loop_var(lambda v: f"[repr({v}) for {v} in {self.pick(reprs)}]",
+                                              grows=True))
+        return alts
+
+    def dict_alts(self, d: int) -> list[Callable[[], E]]:
+        alts = []
+        if self.obj_lists():
+            alts.append(lambda: self.loop_var(lambda v: f"{{{v}.s: {v}.n for {v} in "
+                                                        f"{self.pick(self.obj_lists())[0]}}}"))
+        if self.gens:
+            alts.append(lambda: self.fn("dict", self.fn("zip", self.expr(WORDS, d), self.gen_call(d))))
         return alts
 
     def class_spec(self) -> str:
@@ -280,8 +314,9 @@ class Level2Builder(ProgramBuilder):
             return f"({self.pick(names)}, {self.pick(names + ['int', 'str'])})"
         return self.pick(names)
 
-    def obj_sum(self, left: str, objs: list[tuple[str, ClassSig]], d: int) -> str:
-        right = self.pick(objs)[0] if self.chance(60) else self.expr(INT, d).text
+    def obj_sum(self, left: str, d: int) -> str:
+        """left + (an instance, or an int): left's class defines __add__."""
+        right = self.pick(self.having()) if self.chance(60) else self.expr(INT, d).text
         return f"{left} + {par(atom(right) if right.isidentifier() else E(right, 0), TERM + 1)}"
 
     def sorted_objects(self, d: int) -> E:
@@ -309,8 +344,9 @@ class Level2Builder(ProgramBuilder):
 
     def level2_kinds(self) -> list[str]:
         loops_ok = self.scope.loop_depth < self.scope.max_loops
-        if self.in_gen:
-            return ["yield", "yield", "yield"] + (["raise_if"] if self.chance(20) else [])
+        if self.in_gen:  # try without finally: abandoning a generator stays unobservable
+            kinds = ["yield", "yield", "yield", "try"] + (["raise_if"] if self.chance(20) else [])
+            return kinds + (["risky", "raise_if"] if self.try_depth else [])
         kinds = ["try", "try", "nested_try"]
         kinds += ["tryloop"] if loops_ok else []
         kinds += ["tryreturn", "tryreturn"] if self.scope.ret is not None else []
@@ -438,18 +474,29 @@ class Level2Builder(ProgramBuilder):
             body = risky + body if self.chance(50) else body + risky
         self.try_depth -= 1
         lines = ["try:"] + indent(body)
-        has_finally = self.chance(35)
+        has_finally = not self.in_gen and self.chance(35)
         n_handlers = self.n(0 if has_finally else 1, 3)
         for i in range(n_handlers):
             clause = self.except_clause()
             if i == n_handlers - 1 and self.chance(50):  # a catch-all last: the program goes on
-                clause = "Exception" if self.chance(90) else None
+                clause = "Exception" if self.in_gen or self.chance(90) else None
             lines += self.handler(clause)
         if n_handlers and self.chance(25):
             lines += ["else:"] + indent(self.block(1, 2))
         if has_finally:
             lines += ["finally:"] + indent(self.finally_body())
-        return lines
+        return lines + self.unbound_handler_name(lines)
+
+    def unbound_handler_name(self, try_lines: list[str]) -> list[str]:
+        """Sometimes read an except clause's name after the try: it is unbound (NameError, or
+        UnboundLocalError in a function) whether or not the handler ran."""
+        names = [line.split(" as ")[1][:-1] for line in try_lines
+                 if line.startswith("except ") and " as " in line]
+        if not names or not self.chance(10):
+            return []
+        e = self.fresh("e")
+        return ["try:", f"    print({self.pick(names)})", f"except NameError as {e}:",
+                f"    print(type({e}).__name__, {e})"]
 
     def finally_body(self) -> list[str]:
         lines = [f"print('finally', {self.expr(self.pick((INT, STR)), 0).text})"]
@@ -585,6 +632,8 @@ class Level2Builder(ProgramBuilder):
             lines += [f"for {v} in {it}:",
                       f"    if {v} {self.pick(('>', '<', '=='))} {self.small_int().text}:",
                       "        break"]
+        if self.chance(30):
+            lines.append(f"print(list(zip({it}, range({self.n(0, 2)}))))")
         return lines + [f"print({self.pick(('list', 'sum', 'sorted'))}({it}), list({it}))"]
 
     # --- Classes ---
@@ -685,7 +734,7 @@ class Level2Builder(ProgramBuilder):
         for _ in range(self.n(0 if base else 1, 2)):
             if self.budget > 0:
                 body += self.method_def(cls, None)
-        body += self.dunders(cls, base)
+        body += self.dunders(cls, base) or ([] if body else ["pass"])
         self.classes.append(cls)
         self.scope.readable[f"{name}.made"] = INT
         self.scope.readable[f"{name}.kind"] = STR
@@ -736,6 +785,8 @@ class Level2Builder(ProgramBuilder):
             ctor = lambda ib: f"{cls.name}({', '.join(arg(p, t, ib) for p, t in cls.init)})"  # noqa: E731
             add("__add__", OBJ + cls.name, "if isinstance(other, int):", f"    return {ctor(True)}",
                 f"return {ctor(False)}", params="self, other")
+            if self.chance(50):
+                add("__radd__", OBJ + cls.name, "return self + other", params="self, other")
         if self.chance(25):
             add("__len__", INT, self.pick(("return len(self.s)", f"return abs(self.{n}) % 7")))
         if self.chance(20):
@@ -750,6 +801,10 @@ class Level2Builder(ProgramBuilder):
             add("__contains__", BOOL, "return x in self.s", params="self, x")
         if self.chance(10):
             add("__bool__", BOOL, f"return self.{n} > 0")
+        if self.chance(15):
+            add("__call__", INT, f"return self.{n} * k + len(self.s)", params="self, k")
+        if self.chance(10):
+            add("__setitem__", "", f"self.{n} = (v + i) % 1000", params="self, i, v")
         return lines
 
     def ctor(self, cls: ClassSig, d: int = 1) -> str:
@@ -807,8 +862,14 @@ class Level2Builder(ProgramBuilder):
             alts.append(lambda: [f"print({var}, [{var}] if {self.expr(BOOL, 0).text} else '')"
                                  if "__repr__" in cls.dunders else f"print({var}, str({var}))"])
         if "__add__" in cls.dunders and cls is cls.root():
-            alts.append(lambda: [f"{var} = {self.obj_sum(var, objs, 1)}",
+            alts.append(lambda: [f"{var} = {self.obj_sum(var, 1)}",
                                  f"{var} += {self.small_int().text}"])
+        if "__setitem__" in cls.dunders:
+            alts.append(lambda: [f"{var}[{self.small_int().text}] = {self.expr(INT, 1).text}"])
+        if self.obj_lists():
+            q = self.pick(self.obj_lists())[0]
+            alts.append(lambda: [f"print({q}.count({var}), {q}.index({var}) if {var} in {q} else -1)",
+                                 f"if {var} in {q}:", f"    {q}.remove({var})"])
         if "__eq__" not in cls.dunders or "__hash__" in cls.dunders:
             hashable = [v for v, c in objs if "__eq__" not in c.dunders or "__hash__" in c.dunders]
             alts.append(lambda: [f"print(len({{{', '.join(self.pick(hashable) for _ in range(3))}}}))"])

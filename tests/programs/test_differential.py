@@ -309,7 +309,7 @@ def test_generated_programs_are_in_the_subset_and_run_under_cpython() -> None:
         last = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
         name = exception_name(proc.stderr) if proc.returncode else None
         # NameError is only meant to come from the deliberate `undefined_name`.
-        unintended = name in ("SyntaxError", "RecursionError", "MemoryError") or (
+        unintended = name in ("SyntaxError", "IndentationError", "RecursionError", "MemoryError") or (
             name == "NameError" and "'undefined_name'" not in last[0])
         assert not unintended, numbered(source) + "\n" + proc.stderr.decode()
         shown = [bad for bad in FORBIDDEN_OUTPUT if bad in proc.stdout]

@@ -39,7 +39,7 @@ def test_host_type_of_a_user_class_carries_only_trampolines_and_the_namespace():
     """)
     cls = vm.modules["__main__"].dict["P"]
     host_keys = set(vars(cls)) - {"__dict__", "__weakref__", "__doc__", "__hash__"}
-    assert host_keys == {NS, "__pvm_vm__", "__module__", "__init__", "__add__"}
+    assert host_keys == {NS, "__pvm_vm__", "__pvm_cache__", "__module__", "__init__", "__add__"}
     assert set(vars(cls)[NS]) >= {"limit", "area", "__getattribute__", "__del__"}
     assert issubclass(cls, Instance) and "__getattribute__" not in SPECIAL_METHODS
 
