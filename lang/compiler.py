@@ -463,17 +463,11 @@ class Compiler(ExprCompiler):
         #         [named: clear name; RERAISE]; next:
         b = self.unit.b
         handler, cleanup, end = Label(), Label(), Label()
-        b.setup(handler)
-        self.push_block(node, Block("try"))
-        self.stmts(node.body)
-        self.unit.blocks.pop()
+        self.protected(node, Block("try"), handler, lambda: self.stmts(node.body))
         b.pop_block()
         self.stmts(node.orelse)
         b.jump_to(end)
-        b.place(handler)
-        b.line = node.handlers[0].line
-        b.emit(Op.PUSH_EXC_INFO)
-        b.setup(cleanup)
+        self.handler_entry(handler, cleanup, node.handlers[0].line)
         for clause in node.handlers:
             b.line = clause.line
             b.node = clause
@@ -516,18 +510,12 @@ class Compiler(ExprCompiler):
         # h: PUSH_EXC_INFO; SETUP cleanup; finalbody; POP_BLOCK; SWAP 2; POP_EXCEPT; RERAISE; cleanup: ...; end:
         b = self.unit.b
         handler, cleanup, end = Label(), Label(), Label()
-        b.setup(handler)
-        self.push_block(node, Block("finally", finalbody=node.finalbody))
-        body()
-        self.unit.blocks.pop()
+        self.protected(node, Block("finally", finalbody=node.finalbody), handler, body)
         if b.reachable():
             b.pop_block()
             self.stmts(node.finalbody)
             b.jump_to(end)
-        b.place(handler)
-        b.line = node.finalbody[0].line
-        b.emit(Op.PUSH_EXC_INFO)
-        b.setup(cleanup)
+        self.handler_entry(handler, cleanup, node.finalbody[0].line)
         self.push_block(node, Block("finally_end", regions=1))
         self.stmts(node.finalbody)
         self.unit.blocks.pop()
@@ -538,6 +526,23 @@ class Compiler(ExprCompiler):
             b.emit(Op.RERAISE)
         self.cleanup_handler(cleanup)
         b.place(end)
+
+    def protected(self, node: ast.Node, block: Block, handler: Label, body: Callable[[], None]) -> None:
+        """``body`` under ``handler``, with ``block`` telling early exits what leaving
+        it takes; the caller closes the protected region (POP_BLOCK)."""
+        self.unit.b.setup(handler)
+        self.push_block(node, block)
+        body()
+        self.unit.blocks.pop()
+
+    def handler_entry(self, handler: Label, cleanup: Label, line: int) -> None:
+        """[exc] -> [prev, exc]: the exception is now the one being handled, and
+        ``cleanup`` restores ``prev`` if the handler's own code raises."""
+        b = self.unit.b
+        b.place(handler)
+        b.line = line
+        b.emit(Op.PUSH_EXC_INFO)
+        b.setup(cleanup)
 
     def cleanup_handler(self, label: Label) -> None:
         """[prev, exc, new]: the exception handled before is restored and new propagates."""
