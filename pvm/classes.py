@@ -223,9 +223,12 @@ def bind(value: Any, obj: Any, cls: type) -> Any:
         if value.fget is None:
             raise AttributeError("property object has no getter")
         return value.fget(obj)
-    if obj is not None and callable(value) and type(value).__name__ in ("wrapper_descriptor", "method_descriptor"):
+    if obj is not None and kind in _HOST_DESCRIPTORS:
         return value.__get__(obj, cls)         # a host base's method, e.g. Exception.__init__ via super()
     return value
+
+
+_HOST_DESCRIPTORS = (type(object.__init__), type(str.join))   # wrapper_descriptor, method_descriptor
 
 
 def get_instance_attribute(obj: Any, name: str) -> Any:
@@ -248,10 +251,8 @@ def get_instance_attribute(obj: Any, name: str) -> Any:
 
 def get_class_attribute(cls: type, name: str) -> Any:
     found = lookup(cls, name)
-    if found is not _MISSING and not (type(found).__name__ == "wrapper_descriptor"):
-        return bind(found, None, cls)
     if found is not _MISSING:
-        return found
+        return bind(found, None, cls)
     if name in ("__name__", "__qualname__", "__module__"):
         return getattr(cls, name)
     if name == "__bases__":
