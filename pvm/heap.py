@@ -203,7 +203,7 @@ class Heap:
         elif kind is str:
             self.charge(HEADER_BYTES + (len(obj) if obj.isascii() else 4 * len(obj)))
         elif kind is tuple:
-            self.charge(HEADER_BYTES + WORD_BYTES * len(obj))
+            self.charge(HEADER_BYTES + WORD_BYTES * len(obj), obj)     # its items stay rooted if this collects
         elif (kind is list or kind is dict or kind is set) and id(obj) not in self.objects:
             self._register(obj)
         elif kind is not float and (isinstance(obj, Instance) or kind is Generator) and id(obj) not in self.objects:

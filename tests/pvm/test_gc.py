@@ -227,6 +227,44 @@ def test_stress_mode_keeps_every_reachable_object():
     assert heap.graveyard, "stress mode swept nothing: the check proves nothing"
 
 
+LEVEL2_STRESS_PROGRAM = """
+class Pair:
+    def __init__(self, *items, **named):
+        self.items = list(items)
+        self.named = named
+    def __call__(self, *extra):
+        return len(extra), sorted(self.named) + list(extra)
+    def __iter__(self):
+        for item in self.items:
+            yield [item]
+def pairs(n):
+    for i in range(n):
+        yield Pair(i, [i], k=[i])
+made = [p for p in pairs(3)]
+check()
+calls = [p("x") for p in made]
+check()
+try:
+    raise ValueError([1, 2], made[0])
+except ValueError as e:
+    check()
+    caught = e.args[0]
+print(calls, [list(p) for p in made], caught, made[2].named)
+check()
+"""
+
+
+def test_stress_mode_keeps_instances_generators_and_trampoline_results():
+    heap = Heap(stress=True)
+    heap.graveyard = []
+    vm, _ = make_vm(heap)
+    vm.builtins["check"] = Builtin("check", heap.check_invariants)
+    out, vm = run(LEVEL2_STRESS_PROGRAM, vm)
+    assert out == ("[(1, ['k', 'x']), (1, ['k', 'x']), (1, ['k', 'x'])] "
+                   "[[[0], [[0]]], [[1], [[1]]], [[2], [[2]]]] [1, 2] {'k': [2]}\n")
+    assert heap.graveyard, "stress mode swept nothing: the check proves nothing"
+
+
 def test_check_invariants_detects_a_swept_reachable_object():
     heap = Heap()
     heap.graveyard = []
