@@ -274,6 +274,11 @@ class Interpreter:
                  YIELD_VALUE: int = Op.YIELD_VALUE.value,
                  CALL_FUNCTION_EX: int = Op.CALL_FUNCTION_EX.value) -> Any:
         heap = self.heap
+        # Values script code hands to the host (a trampoline's result for `a + b`, say)
+        # are temporary roots; when this loop reaches a safe point, every host call it
+        # made has returned, so the roots above this mark are done with.
+        temp_roots = heap.temp_roots
+        roots_mark = len(temp_roots)
         checked = self.host_call_check
         limited = heap.limit is not None or checked is not None
         builtins = self.builtins
@@ -332,6 +337,8 @@ class Interpreter:
                         if self.countdown <= 0:
                             frame.pc = pc
                             self.checkpoint()
+                        if len(temp_roots) > roots_mark:
+                            del temp_roots[roots_mark:]
                         if heap.collect_due:
                             heap.collect()
                         pc = arg
@@ -401,6 +408,8 @@ class Interpreter:
                             frame = self.top_frame = Frame(callee, func.globals, new_locals, frame)
                             if callee.cell_params or func.closure:
                                 frame.make_cells(func.closure, heap)
+                            if len(temp_roots) > roots_mark:
+                                del temp_roots[roots_mark:]
                             code = callee
                             instrs = frame.instrs
                             stack = frame.stack

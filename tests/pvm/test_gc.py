@@ -265,6 +265,24 @@ def test_stress_mode_keeps_instances_generators_and_trampoline_results():
     assert heap.graveyard, "stress mode swept nothing: the check proves nothing"
 
 
+def test_results_of_special_methods_do_not_pile_up_as_temporary_roots():
+    out, vm = run("""
+        class V:
+            def __init__(self, x):
+                self.x = x
+            def __add__(self, other):
+                return V(self.x + other.x)
+        def total(n, v, w):
+            return v if n == 0 else total(n - 1, v + w, w)
+        v = V(0)
+        for i in range(3000):
+            v = v + V(1)
+        print(v.x, total(200, v, V(1)).x)
+    """)
+    assert out == "3000 3200\n"
+    assert vm.heap.temp_roots == []
+
+
 def test_check_invariants_detects_a_swept_reachable_object():
     heap = Heap()
     heap.graveyard = []
