@@ -302,7 +302,7 @@ class AstBuilder(StringLiterals, Transformer):
     def try_stmt(self, c: list) -> ast.Try:
         keyword, body, *rest = c
         handlers: list[ast.ExceptHandler] = rest[:-3]
-        orelse, finally_kw, finalbody = rest[-3], rest[-2], rest[-1]
+        orelse, _finally, finalbody = rest[-3:]
         ctx = current()
         if not handlers and (finalbody is None or orelse is not None):
             raise ctx.error_at("expected 'except' or 'finally' block", keyword)

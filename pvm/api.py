@@ -28,7 +28,7 @@ from pvm.code import Code
 from pvm.errors import PvmError, PvmSyntaxError, ScriptError
 from pvm.heap import Heap
 from pvm.interp import Interpreter, stdlib_dir
-from pvm.objects import Function, Module
+from pvm.objects import Function
 from pvm.sandbox import LimitExceeded, Limits, install
 
 _CACHE_SIZE = 256
