@@ -176,7 +176,8 @@ class Interpreter:
         return ``(value, False)``."""
         self.yielded = False
         value = self._run_frame(frame, None)
-        return value, self.yielded
+        yielded, self.yielded = self.yielded, False    # a generator it resumed must not look like a yield of its own
+        return value, yielded
 
     def _run_frame(self, frame: Frame, closure: tuple[Any, ...] | None) -> Any:
         """Run ``frame`` in a new loop, below whatever loop is running now.
