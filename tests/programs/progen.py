@@ -121,6 +121,7 @@ class ProgramBuilder:
         self.block_depth = 0
         self.names = 0
         self.scope = Scope(dict(GLOBALS), set(GLOBALS))
+        self.module_scope = self.scope
 
     # --- Choices ---
     def n(self, lo: int, hi: int) -> int:
@@ -569,7 +570,7 @@ class ProgramBuilder:
         if t == FLOAT:
             return [f"{target} {self.pick(('+=', '-=', '*=', '/='))} {self.expr(FLOAT, 1).text}"]
         if t != INT:
-            return [f"{target} += {self.small_value(t)}"]
+            return self.capped(target, t, [f"{target} += {self.small_value(t)}"])
         op = self.pick(("+=", "-=", "*=", "//=", "%=", "&=", "|=", "^=", "<<=", ">>="))
         if op in ("*=", "<<=", ">>="):
             rhs = str(self.n(0, 5))
@@ -641,7 +642,16 @@ class ProgramBuilder:
         if self.chance(85) and (".pop()" in stmt or "remove" in stmt or f"{v}[{i}]" in stmt):
             guard = f"{elem} in {v}" if "remove" in stmt else f"len({v}) > {i} >= -len({v})"
             return [f"if {guard}:", f"    {stmt}"]
+        if any(grow in stmt for grow in (".append(", ".insert(", ".extend(", f"{v}[1:")):
+            return self.capped(v, t, [stmt])
         return [stmt]
+
+    def capped(self, target: str, t: str, lines: list[str]) -> list[str]:
+        """lines growing the list `target`, capped in a function: the call may come from a
+        comprehension or map() iterating that very list, which must not grow forever."""
+        if t not in (LIST, WORDS) or self.scope is self.module_scope:
+            return lines
+        return [f"if len({target}) < 40:"] + indent(lines)
 
     def stmt_if(self) -> list[str]:
         lines = [f"if {self.expr(BOOL).text}:"] + indent(self.block())

@@ -16,20 +16,23 @@ Statements gain try/except/else/finally (handlers print the type name and the
 message, args or repr; some re-raise bare, `raise X from e`, `from None`),
 risky statements inside try bodies (ZeroDivisionError, IndexError, KeyError,
 ValueError, TypeError, AttributeError, StopIteration, user exceptions),
+reading an except clause's name after the try (NameError/UnboundLocalError),
 nested try with re-raise, try/finally in loops with break/continue and in
 functions with return, method calls, attribute writes, instances built in
 loops, sorting instances by key or with `__lt__`, and generator consumption
 (for, next with a default, resuming after a break). Expressions of the Level 1
 types gain alternatives reading attributes, calling dunders (len, repr, ==, <,
-+, in, [], iter), isinstance, and consuming generators and generator
-expressions (sum, any, all, max, sorted, list, join).
++, radd, call, in, [], iter), isinstance, and consuming generators and
+generator expressions (sum, any, all, min/max, sorted, list, join, zip, map,
+filter, next with a default). Generator bodies may yield inside try/except.
 
 Invariants on top of progen's:
 - no default reprs: instances are printed (directly or in a list) only when
   their class defines `__repr__`; exception arguments are ints and strings;
   generator objects and bound methods are never printed;
-- nothing depends on when objects are collected: generator bodies hold no
-  try statement (a suspended generator's finally would run at collection);
+- nothing depends on when objects are collected: a try in a generator body
+  has no finally and no bare except (closing a suspended generator would run
+  them, and CPython closes it as soon as the last reference goes);
 - no unbounded recursion: functions come before classes and never see
   instances, a method calls only earlier methods and functions, an
   overriding method calls only its super() (never another self method),
@@ -48,8 +51,8 @@ from progen import (ATOM, BOOL, BOR, CMP, DICT, FLOAT, GLOBALS, INT, LIST, OR, S
                     FuncSig, ProgramBuilder, Scope, atom, indent, par)
 
 OBJ, OBJS = "obj:", "objs:"  # type tags: an instance of / a list of instances of a class
-ATTR_NAMES = {INT: ("n", "v"), STR: ("s", "label"), LIST: ("xs",)}
-SUB_ATTRS = {INT: "w", STR: "tag"}
+INT_ATTRS = ("n", "v")  # a root class has n (and maybe v), s and maybe xs
+SUB_ATTRS = {INT: "w", STR: "tag"}  # the attribute a subclass may add
 BUILTIN_RAISE = ("ValueError", "KeyError", "IndexError", "RuntimeError", "TypeError",
                  "ZeroDivisionError", "NotImplementedError", "AssertionError", "LookupError")
 BUILTIN_CATCH = ("ZeroDivisionError", "ArithmeticError", "IndexError", "KeyError", "LookupError",
@@ -100,7 +103,7 @@ class Level2Builder(ProgramBuilder):
 
     def __init__(self, draw: Callable[[Any], Any]) -> None:
         super().__init__(draw)
-        self.budget = 45
+        self.budget = 40  # statements left, as in Level 1 (class and generator bodies count)
         self.excs: list[ExcSig] = []
         self.gens: list[FuncSig] = []
         self.classes: list[ClassSig] = []
@@ -181,7 +184,8 @@ class Level2Builder(ProgramBuilder):
             def over_objects() -> str:
                 q, c = self.pick(self.obj_lists()), self.fresh("c")
                 root = q[1].root()
-                return over(q[0], {c: OBJ + root.name, **{f"{c}.{a}": t for a, t in root.attrs.items()}})
+                attrs = {f"{c}.{a}": t for a, t in root.attrs.items()}
+                return over(q[0], {c: OBJ + root.name, **attrs})
             alts.append(over_objects)
         return self.one_of(*alts)
 
@@ -277,12 +281,13 @@ class Level2Builder(ProgramBuilder):
             alts += [lambda: self.fn(self.pick(("list", "sorted")), self.gen_call(d)),
                      lambda: self.loop_var(lambda v: f"[{v} * {self.small_int().text} for {v} in "
                                                      f"{self.gen_call(d).text}]"),
-                     lambda: self.loop_var(lambda v: f"[{v}[0] - {v}[1] for {v} in "
-                                                     f"zip({self.gen_call(d).text}, {self.gen_call(d).text})]"),
+                     lambda: self.loop_var(lambda v: f"[{v}[0] - {v}[1] for {v} in zip("
+                                                     f"{self.gen_call(d).text}, {self.gen_call(d).text})]"),
                      lambda: self.fn("list", self.fn(self.pick(("map", "filter")), self.lam(INT, INT),
                                                      self.gen_call(d)))]
         if self.having("__iter__"):
-            alts.append(lambda: self.fn(self.pick(("list", "sorted")), self.pick(self.having("__iter__"))))
+            alts.append(lambda: self.fn(self.pick(("list", "sorted")),
+                                        self.pick(self.having("__iter__"))))
         if self.obj_lists():
             alts.append(lambda: self.sorted_objects(d))
         return alts
@@ -292,7 +297,8 @@ class Level2Builder(ProgramBuilder):
         lists = self.obj_lists()
         if lists:
             alts += [lambda: self.loop_var(lambda v: f"[{v}.s for {v} in {self.pick(lists)[0]}]"),
-                     lambda: self.loop_var(lambda v: f"[type({v}).__name__ for {v} in {self.pick(lists)[0]}]")]
+                     lambda: self.loop_var(lambda v: f"[type({v}).__name__ for {v} in "
+                                                     f"{self.pick(lists)[0]}]")]
         reprs = [q for q, c in lists if "__repr__" in c.dunders]
         if reprs:
             alts.append(lambda: self.loop_var(lambda v: f"[repr({v}) for {v} in {self.pick(reprs)}]",
@@ -350,7 +356,8 @@ class Level2Builder(ProgramBuilder):
         kinds = ["try", "try", "nested_try"]
         kinds += ["tryloop"] if loops_ok else []
         kinds += ["tryreturn", "tryreturn"] if self.scope.ret is not None else []
-        kinds += ["raise_if"] if self.try_depth or (self.scope.ret is not None and self.chance(30)) else []
+        if self.try_depth or (self.scope.ret is not None and self.chance(30)):
+            kinds.append("raise_if")
         kinds += ["risky", "risky", "raise_if"] if self.try_depth else []
         if self.handlers:
             kinds.append("reraise")
@@ -375,6 +382,9 @@ class Level2Builder(ProgramBuilder):
         name = self.pick(BUILTIN_RAISE)
         return self.one_of(lambda: f"{name}({s()})", lambda: name, lambda: f"{name}()")
 
+    def exc_names(self) -> list[str]:
+        return [e.name for e in self.excs] + ["LookupError", "ArithmeticError", "Exception"]
+
     def except_clause(self) -> str:
         users = [e.name for e in self.excs]
         one = lambda: self.pick(users + list(BUILTIN_CATCH)) if users and self.chance(50) \
@@ -387,10 +397,10 @@ class Level2Builder(ProgramBuilder):
         """A handler's first line: what was caught."""
         alts = [lambda: f"print('caught', type({e}).__name__, {e})",
                 lambda: f"print(type({e}).__name__, {e}.args)",
-                lambda: f"print(repr({e}))",
+                lambda: f"print(repr({e}), type({e}))",
                 lambda: f"print(type({e}).__name__ + ':', str({e}), type({e}.__context__).__name__, "
                         f"type({e}.__cause__).__name__)",
-                lambda: f"print(isinstance({e}, {self.pick(('LookupError', 'ArithmeticError', 'Exception'))}), {e})"]
+                lambda: f"print(isinstance({e}, {self.pick(self.exc_names())}), {e})"]
         sig = next((x for x in self.excs if x.name == clause), None)
         if sig is not None and sig.has_code:
             alts.append(lambda: f"print({e}.code, {e}.args, {e})")
@@ -448,18 +458,19 @@ class Level2Builder(ProgramBuilder):
             lambda: [f"print(float({self.expr(STR, 1).text}))"],
             lambda: [f"print({par(self.expr(LIST, 1), ATOM)}.index({self.expr(INT, 1).text}))"],
             lambda: [f"print({self.pick(('l0', 'l1', 'w0'))}.pop({self.small_int().text}))"],
-            lambda: [f"{self.pick(('l1', 'w0'))}.remove({self.expr(INT if self.chance(50) else STR, 0).text})"],
+            lambda: [f"{self.pick(('l1', 'w0'))}.remove({self.expr(self.pick((INT, STR)), 0).text})"],
             lambda: [f"raise {self.exc_instance()}"],
             lambda: self.stmt_raise_if(),
             lambda: [f"assert {self.expr(BOOL, 1).text}, {self.expr(STR, 0).text}"],
-            lambda: [f"print({self.expr(self.pick((INT, STR, LIST)), 1).text} "
-                     f"{self.pick(('+', '-', '*', '<'))} {self.expr(self.pick((INT, STR, DICT)), 1).text})"],
+            lambda: [f"print({self.expr(self.pick((INT, STR, LIST)), 1).text} {self.pick(('+', '-', '*', '<'))} "
+                     f"{self.expr(self.pick((INT, STR, DICT)), 1).text})"],
             lambda: [f"print(next(iter({self.expr(LIST, 1).text})))"],
         ]
         if self.gens:
             alts.append(lambda: [f"print(next({self.gen_call(1).text}))"])
         if objs:
-            alts += [lambda: [f"print({self.pick(objs)[0]}.{self.pick(('zz', 'n', 'w', 'tag', 'kind'))})"],
+            attrs = ("zz", "n", "w", "tag", "kind")  # some missing: AttributeError
+            alts += [lambda: [f"print({self.pick(objs)[0]}.{self.pick(attrs)})"],
                      lambda: [f"print({self.pick(objs)[0]} < {self.pick(objs)[0]})"],
                      lambda: [f"print(len({self.pick(objs)[0]}))"]]
         if self.scope.funcs:
@@ -654,9 +665,9 @@ class Level2Builder(ProgramBuilder):
                  f"        super().__init__({'msg, code' if both else 'msg'})",
                  "        self.code = code"]
         if not both and self.chance(50):
+            part = lambda: self.pick(("self.args[0]", "str(self.code)"))  # noqa: E731
             lines += ["    def __str__(self):",
-                      f"        return {self.pick(('self.args[0]', 'str(self.code)'))} + "
-                      f"{self.pick((repr(' [code] '), repr('#')))} + {self.pick(('str(self.code)', 'self.args[0]'))}"]
+                      f"        return {part()} + {self.pick((repr(' [code] '), repr('#')))} + {part()}"]
         self.excs.append(ExcSig(name, base, [INT, STR], True))
         return lines
 
@@ -701,7 +712,7 @@ class Level2Builder(ProgramBuilder):
         name = self.fresh("D" if base else "C")
         self.budget -= 2
         if base is None:
-            attrs = {a: INT for a in ATTR_NAMES[INT][:self.n(1, 2)]}
+            attrs = {a: INT for a in INT_ATTRS[:self.n(1, 2)]}
             attrs["s"] = STR
             if self.chance(30):
                 attrs["xs"] = LIST
@@ -794,7 +805,8 @@ class Level2Builder(ProgramBuilder):
                 f"yield from range(abs(self.{n}) % 3)")
         if self.chance(15):
             if self.chance(50):
-                add("__getitem__", STR, "return (self.s + '?')[i % (len(self.s) + 1)]", params="self, i")
+                add("__getitem__", STR, "return (self.s + '?')[i % (len(self.s) + 1)]",
+                    params="self, i")
             else:
                 add("__getitem__", INT, f"return self.{n} * i", params="self, i")
         if self.chance(15):
@@ -851,8 +863,9 @@ class Level2Builder(ProgramBuilder):
             lambda: ([f"print({self.call('', 2, self.pick(methods)).text})"] if methods
                      else [f"print({var}.s)"]),
             lambda: [f"{var} = {self.ctor(self.pick([c for c in self.classes if c.is_a(cls)]))}"],
-            lambda: [f"print(isinstance({var}, {self.class_spec()}), type({var}).__name__, "
-                     f"type({var}) is {cls.name}, issubclass({cls.name}, {self.pick(self.classes).name}))"],
+            lambda: [f"print(isinstance({var}, {self.class_spec()}), type({var}), "
+                     f"type({var}) is {cls.name}, "
+                     f"issubclass({cls.name}, {self.pick(self.classes).name}))"],
             lambda: [f"{var}.kind = {self.str_lit().text}",
                      f"print({var}.kind, {cls.name}.kind, {cls.root().name}.made, {var}.made)"],
             lambda: [f"print({var} == {other}, {var} != {other}, {var} is {other})"],
@@ -882,10 +895,12 @@ class Level2Builder(ProgramBuilder):
         x = self.fresh("x")
         attr = self.pick([a for a, t in cls.attrs.items() if t == INT])
         sort = self.one_of(
-            lambda: f"{q}.sort(key=lambda {x}: {self.pick((f'{x}.s', f'({x}.s, {x}.{attr})', f'-{x}.{attr}'))})",
+            lambda: f"{q}.sort(key=lambda {x}: "
+                    f"{self.pick((f'{x}.s', f'({x}.s, {x}.{attr})', f'-{x}.{attr}'))})",
             lambda: (f"{q}.sort({'reverse=True' if self.chance(30) else ''})"
                      if "__lt__" in cls.dunders or self.chance(10) else f"{q}.reverse()"),
-            lambda: f"{q} = sorted({q}, key=lambda {x}: {x}.{attr} % 3, reverse={self.pick(('True', 'False'))})",
+            lambda: f"{q} = sorted({q}, key=lambda {x}: {x}.{attr} % 3, "
+                    f"reverse={self.pick(('True', 'False'))})",
         )
         c = self.fresh("c")
         shown = self.one_of(
@@ -906,8 +921,9 @@ class Level2Builder(ProgramBuilder):
         self.scope.loop_depth += 1
         body = [f"{q}.append({made})"]
         if self.chance(40):
+            attr = self.pick([a for a, t in cls.root().attrs.items() if t == INT])
             body += [f"if {self.with_names({k: INT}, lambda: self.expr(BOOL, 1)).text}:",
-                     f"    {q}[-1].{self.pick([a for a, t in cls.root().attrs.items() if t == INT])} += {k}"]
+                     f"    {q}[-1].{attr} += {k}"]
         self.scope.loop_depth -= 1
         return lines + [f"for {k} in range({self.n(0, 4)}):"] + indent(body) + [f"{q} = {q}[-6:]"]
 

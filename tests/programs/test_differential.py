@@ -10,8 +10,9 @@ and the uncaught exception's type name (the last stderr line up to ':') the
 same.
 
 Environment:
-    PVM_DIFF_EXAMPLES   number of generated programs per test (default 30, which
-                        keeps this file well under 90 s); e.g.
+    PVM_DIFF_EXAMPLES   number of generated programs per test (default 25: Level 2
+                        programs are about twice as long as Level 1 ones, and 25 keep
+                        this file at about 20 s, as 30 Level 1 programs did); e.g.
                         `PVM_DIFF_EXAMPLES=2000 pytest tests/programs/test_differential.py`
     PVM_ORACLE_PYTHON   the CPython 3.11 used as the oracle (default: sys.executable)
     PVM_DIFF_MODES      pvm options to run every program with, one run per
@@ -43,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import progen  # noqa: E402  (a helper module beside this file, not a package)
 from programs_corpus import last_line, traceback_shape  # noqa: E402
 
-EXAMPLES = int(os.environ.get("PVM_DIFF_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("PVM_DIFF_EXAMPLES", "25"))
 ORACLE = os.environ.get("PVM_ORACLE_PYTHON", sys.executable)
 TIMEOUT = 120
 MODES = [mode.split() for mode in os.environ.get("PVM_DIFF_MODES", "").split(";")]

@@ -215,12 +215,17 @@ check()
 """
 
 
-def test_stress_mode_keeps_every_reachable_object():
+def run_under_stress(program: str) -> tuple[str, Heap]:
+    """Run ``program`` collecting at every allocation; its ``check()`` asserts nothing reachable was swept."""
     heap = Heap(stress=True)
     heap.graveyard = []
     vm, _ = make_vm(heap)
     vm.builtins["check"] = Builtin("check", heap.check_invariants)
-    out, vm = run(STRESS_PROGRAM, vm)
+    return run(program, vm)[0], heap
+
+
+def test_stress_mode_keeps_every_reachable_object():
+    out, heap = run_under_stress(STRESS_PROGRAM)
     assert out == ("{0: [0, 1, 2, 3, 4], 1: [1, 2, 3, 4, 5], 2: [2, 3, 4, 5, 6], 3: [3, 4, 5, 6, 7]} "
                    "[1, 'a'] [[2, 'b'], [3, 'c']] [1, 2, 3, 4, 5] ['x', 'y']\n")
     assert heap.stats.collections > 50
@@ -255,11 +260,7 @@ check()
 
 
 def test_stress_mode_keeps_instances_generators_and_trampoline_results():
-    heap = Heap(stress=True)
-    heap.graveyard = []
-    vm, _ = make_vm(heap)
-    vm.builtins["check"] = Builtin("check", heap.check_invariants)
-    out, vm = run(LEVEL2_STRESS_PROGRAM, vm)
+    out, heap = run_under_stress(LEVEL2_STRESS_PROGRAM)
     assert out == ("[(1, ['k', 'x']), (1, ['k', 'x']), (1, ['k', 'x'])] "
                    "[[[0], [[0]]], [[1], [[1]]], [[2], [[2]]]] [1, 2] {'k': [2]}\n")
     assert heap.graveyard, "stress mode swept nothing: the check proves nothing"
