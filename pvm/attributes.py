@@ -159,6 +159,49 @@ def delete_attribute(obj: Any, name: str) -> None:
         raise _refused_store(obj, name)
 
 
+# --- The reflection builtins: the same paths with a name computed at run time ---
+
+def _reflection_call(function: str, args: tuple[Any, ...], least: int, most: int) -> str:
+    """Check a reflection builtin's arity and name argument with CPython's messages."""
+    if not least <= len(args) <= most:
+        expected = (f"{least}" if least == most else
+                    f"at least {least}" if len(args) < least else f"at most {most}")
+        raise TypeError(f"{function} expected {expected} arguments, got {len(args)}")
+    if type(args[1]) is not str:
+        raise TypeError(f"attribute name must be string, not '{type(args[1]).__name__}'")
+    return args[1]
+
+
+def _getattr(*args: Any) -> Any:
+    name = _reflection_call("getattr", args, 2, 3)
+    try:
+        return get_attribute(args[0], name)
+    except AttributeError:
+        if len(args) == 2:
+            raise
+        return args[2]
+
+
+def _hasattr(*args: Any) -> bool:
+    try:
+        get_attribute(args[0], _reflection_call("hasattr", args, 2, 2))
+    except AttributeError:
+        return False
+    return True
+
+
+def _setattr(*args: Any) -> None:
+    set_attribute(args[0], _reflection_call("setattr", args, 3, 3), args[2])
+
+
+def _delattr(*args: Any) -> None:
+    delete_attribute(args[0], _reflection_call("delattr", args, 2, 2))
+
+
+REFLECTION: dict[str, Callable[..., Any]] = {
+    "getattr": _getattr, "hasattr": _hasattr, "setattr": _setattr, "delattr": _delattr}
+
+
 def _refused_store(obj: Any, name: str) -> Exception:
     if isinstance(obj, type) or obj is TYPE:
         # CPython 3.11 words deletion the same way.

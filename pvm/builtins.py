@@ -24,9 +24,13 @@ instances"), so a class reached through ``type(x)`` (``list_iterator``,
 Level 2 adds the exception classes (the host's), ``object`` and pvm's own
 ``super``, ``property``, ``staticmethod`` and ``classmethod`` (pvm.classes).
 
-Never present: anything that reaches the host or reflects on objects (eval,
-exec, compile, open, __import__, globals, locals, vars, dir, getattr, setattr,
-delattr, input, breakpoint, help, memoryview). ``DANGEROUS_NAMES`` lists them for the tests.
+Level 3 adds ``getattr``/``setattr``/``delattr``/``hasattr``: they go through
+the very functions ``obj.name`` goes through (pvm.attributes), so a name built
+at run time reaches nothing a written attribute could not.
+
+Never present: anything that reaches the host or reflects on namespaces (eval,
+exec, compile, open, __import__, globals, locals, vars, dir, input, breakpoint,
+help, memoryview). ``DANGEROUS_NAMES`` lists them for the tests.
 Resource-heavy builtins (``range`` materialisation, ``pow``, ``sorted``...)
 are charged before they run by the sandbox's host-call check (pvm.costs).
 """
@@ -63,7 +67,7 @@ CALLABLE_TYPES: frozenset[type] = frozenset({
 
 DANGEROUS_NAMES: frozenset[str] = frozenset({
     "eval", "exec", "compile", "open", "__import__", "globals", "locals", "vars", "dir",
-    "getattr", "setattr", "delattr", "hasattr", "input", "breakpoint", "help", "memoryview",
+    "input", "breakpoint", "help", "memoryview",
     "__builtins__", "exit", "quit",
 })
 
@@ -169,6 +173,9 @@ def make_builtins(vm: Any) -> dict[str, object]:
     namespace["type"] = TYPE
     namespace["isinstance"] = Builtin("isinstance", _isinstance)
     namespace["issubclass"] = Builtin("issubclass", _issubclass)
+    from pvm.attributes import REFLECTION  # pvm.attributes builds on this module
+
+    namespace.update((name, Builtin(name, function)) for name, function in REFLECTION.items())
     namespace.update((kind.__name__, kind) for kind in EXCEPTION_TYPES)
     namespace.update(object=object, super=Super, property=Property, staticmethod=StaticMethod,
                      classmethod=ClassMethod, NotImplemented=NotImplemented)

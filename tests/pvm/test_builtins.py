@@ -24,7 +24,7 @@ LEVEL1 = ("print len range abs min max sum sorted reversed enumerate zip map fil
           "str bool list tuple dict set repr ord chr isinstance round divmod pow hex bin oct hash iter "
           "next type frozenset slice ascii callable format id issubclass").split()
 
-NEVER = ("eval exec compile open __import__ globals locals vars dir getattr setattr delattr input "
+NEVER = ("eval exec compile open __import__ globals locals vars dir input "
          "breakpoint help memoryview").split()
 # Level 2 names that are pvm's own objects, never the host's
 OWN = {"super": "super", "classmethod": "classmethod", "staticmethod": "staticmethod", "property": "property"}
