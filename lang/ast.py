@@ -217,6 +217,13 @@ class Assign(Stmt):
 
 
 @dataclass(eq=False)
+class AnnAssign(Stmt):
+    target: Expr                    # Name, Attribute or Subscript
+    annotation: Expr                # evaluated and recorded only for a plain name in a module or class body
+    value: Optional[Expr]
+
+
+@dataclass(eq=False)
 class AugAssign(Stmt):
     target: Expr                    # Name, Attribute or Subscript
     op: str                         # '+', '-', ... (the operator without '=')
@@ -336,8 +343,21 @@ class Import(Stmt):
 
 @dataclass(eq=False)
 class ImportFrom(Stmt):
-    module: str
-    names: list[Alias]
+    module: Optional[str]           # dotted; None for `from . import x`
+    names: list[Alias]              # one Alias '*' for a star import
+    level: int = 0                  # leading dots: 0 absolute, 1 this package, 2 its parent...
+
+
+@dataclass(eq=False)
+class WithItem(Node):
+    context: Expr
+    target: Optional[Expr]
+
+
+@dataclass(eq=False)
+class With(Stmt):
+    items: list[WithItem]
+    body: list[Stmt]
 
 
 @dataclass(eq=False)

@@ -56,7 +56,6 @@ class _CompFor:
     iter: ast.Expr
 
 
-_BLOCK_REFUSALS = {"with_stmt": "with statements are not supported"}
 
 
 def _ident(ctx: ParseContext, tok: Token) -> str:
@@ -157,9 +156,16 @@ class AstBuilder(StringLiterals, Transformer):
         starred_misuse(ctx, value)
         return self._span(ast.AugAssign(target, str(op)[:-1], value), target, value)
 
-    def annassign_stmt(self, c: list) -> ast.Pass:
-        current().refuse("annotations are not supported", c[1])
-        return self._span(ast.Pass(), c[0], c[-1] or c[1])
+    def annassign_stmt(self, c: list) -> ast.AnnAssign:
+        target, annotation, value = c
+        ctx = current()
+        if not isinstance(target, (ast.Name, ast.Attribute, ast.Subscript)):
+            kind = "tuple" if isinstance(target, ast.Tuple) else "list" if isinstance(target, ast.List) else None
+            if kind is None:
+                raise ctx.error_at("illegal target for annotation", target)
+            raise ctx.error_at(f"only single target (not {kind}) can be annotated", target)
+        check_target(ctx, target, "augassign")   # the same rules: one plain target
+        return self._span(ast.AnnAssign(target, annotation, value), target, value or annotation)
 
     def del_stmt(self, c: list) -> ast.Delete:
         targets = [x for x in c[1:] if not isinstance(x, Token)]
@@ -206,8 +212,6 @@ class AstBuilder(StringLiterals, Transformer):
     def dotted_as_name(self, c: list) -> ast.Alias:
         names, asname = c
         ctx = current()
-        if len(names) > 1:
-            ctx.refuse("dotted imports are not supported", names[0])
         alias = ast.Alias(".".join(_ident(ctx, t) for t in names), asname and _ident(ctx, asname))
         return self._span(alias, names[0], asname or names[-1])
 
@@ -218,8 +222,7 @@ class AstBuilder(StringLiterals, Transformer):
         return c
 
     def import_star(self, c: list) -> list:
-        current().refuse("star imports are not supported", c[0])
-        return []
+        return [self._span(ast.Alias("*", None), c[0], c[0])]
 
     def import_as_name(self, c: list) -> ast.Alias:
         name, asname = c
@@ -237,17 +240,16 @@ class AstBuilder(StringLiterals, Transformer):
         keyword = c[0]
         names = next(x for x in reversed(c) if isinstance(x, list))
         module_parts: list = []
+        level = 0
         for part in c[1:-1]:
             if part is names or not isinstance(part, list):
                 continue
             if isinstance(part[0], Token) and part[0].type in ("DOT", "ELLIPSIS"):
-                ctx.refuse("relative imports are not supported", part[0])
+                level = sum(len(dot) for dot in part)
             else:
                 module_parts = part
-        if len(module_parts) > 1:
-            ctx.refuse("dotted imports are not supported", module_parts[0])
-        module = ".".join(_ident(ctx, t) for t in module_parts)
-        node = ast.ImportFrom(module, names)
+        module = ".".join(_ident(ctx, t) for t in module_parts) or None
+        node = ast.ImportFrom(module, names, level)
         last = c[-1] if isinstance(c[-1], Token) else (names[-1] if names else keyword)
         return self._span(node, keyword, last)
 
@@ -277,8 +279,6 @@ class AstBuilder(StringLiterals, Transformer):
     def funcdef(self, c: list) -> ast.FunctionDef:
         keyword, name, params, arrow, _returns, body = c
         ctx = current()
-        if arrow is not None:
-            ctx.refuse("annotations are not supported", arrow)
         node = ast.FunctionDef(_ident(ctx, name), self._params(params or []), body)
         return self._span(node, keyword, body[-1])
 
@@ -312,8 +312,9 @@ class AstBuilder(StringLiterals, Transformer):
         last = (finalbody or orelse or handlers[-1].body)[-1]
         return self._span(ast.Try(body, handlers, orelse or [], finalbody or []), keyword, last)
 
-    def with_stmt(self, c: list) -> ast.Pass:
-        return self._refused_stmt("with_stmt", c)
+    def with_stmt(self, c: list) -> ast.With:
+        keyword, *items, body = c
+        return self._span(ast.With(items, body), keyword, body[-1])
 
     def except_clause(self, c: list) -> ast.ExceptHandler:
         keyword, star, test, name, body = c
@@ -323,13 +324,11 @@ class AstBuilder(StringLiterals, Transformer):
         handler = ast.ExceptHandler(test, _ident(ctx, name) if name is not None else None, body)
         return self._span(handler, keyword, body[-1])
 
-    def with_item(self, c: list) -> None:
-        return None
-
-    def _refused_stmt(self, rule: str, c: list) -> ast.Pass:
-        current().refuse(_BLOCK_REFUSALS[rule], c[0])
-        last = next((x for x in reversed(_flatten(c)) if x is not None), c[0])
-        return self._span(ast.Pass(), c[0], last)
+    def with_item(self, c: list) -> ast.WithItem:
+        context, target = c
+        if target is not None:
+            check_target(current(), target, "with")
+        return self._span(ast.WithItem(context, target), context, target or context)
 
     def async_stmt(self, c: list) -> ast.Stmt:
         keyword, inner = c
@@ -394,7 +393,7 @@ class AstBuilder(StringLiterals, Transformer):
         params = []
         for spec, kind in check_params(current(), specs):
             param = ast.Param(_ident(current(), spec.name), spec.default, kind)
-            params.append(self._expr(param, spec.name, spec.name, spec.default))
+            params.append(self._expr(param, spec.name, spec.annotation or spec.name, spec.default))
         return params
 
     # --- Expressions ---

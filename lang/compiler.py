@@ -23,7 +23,7 @@ them; ``unwind`` emits what leaving each enclosing block takes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from lang import ast
 from lang.assembler import CodeBuilder, Label
@@ -34,6 +34,17 @@ from pvm.errors import PvmCompileError
 from pvm.opcodes import BINARY_OPERATOR_INDEX, Op
 
 MAX_NESTED_BLOCKS = 20           # CPython's CO_MAXBLOCKS
+
+
+def _statements(body: list[ast.Stmt]) -> Iterator[ast.Stmt]:
+    """The statements of a body and of the blocks nested in it, not of nested defs and classes."""
+    pending = list(body)
+    while pending:
+        node = pending.pop()
+        yield node
+        for field_name in ("body", "orelse", "finalbody", "handlers"):
+            if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                pending.extend(getattr(node, field_name, ()))
 
 
 def compile_module(module: ast.Module, filename: str) -> Code:
@@ -63,11 +74,12 @@ class Block:
     """A statement the code being compiled is nested in, as far as leaving it
     early (return, break, continue) takes instructions."""
 
-    kind: str                    # 'loop' | 'try' | 'finally' | 'handler' | 'finally_end' | 'pop_value'
+    kind: str                    # 'loop' | 'try' | 'finally' | 'handler' | 'finally_end' | 'pop_value' | 'with'
     loop: Loop | None = None
     finalbody: list[ast.Stmt] | None = None   # 'finally': inlined on the way out
     name: str | None = None      # 'handler': the `as` name to clear
     regions: int = 0             # protected regions to close ('handler', 'finally_end')
+    line: int = 0                # 'with': the line its __exit__ call is reported at
 
 
 @dataclass
@@ -88,6 +100,7 @@ class Compiler(ExprCompiler):
 
     def module(self, module: ast.Module, scope: Scope) -> Code:
         self.unit = Unit(scope, CodeBuilder(self.filename, 1))
+        self.setup_annotations(module.body)
         self.stmts(module.body)
         self.implicit_return()
         return self.unit.b.finish(
@@ -163,6 +176,23 @@ class Compiler(ExprCompiler):
             self.emit(Op.COPY, 1)
             self.store(target)
         self.store(node.targets[-1])
+
+    def setup_annotations(self, body: list[ast.Stmt]) -> None:
+        """``__annotations__ = {}`` in a module or class body that annotates names."""
+        if any(isinstance(node, ast.AnnAssign) for node in _statements(body)):
+            self.emit(Op.BUILD_MAP, 0)
+            self.store_name("__annotations__")
+
+    def stmt_AnnAssign(self, node: ast.AnnAssign) -> None:
+        # [value; store]; in a module or class, for a name: annotation; __annotations__[name] = it
+        if node.value is not None:
+            self.expr(node.value)
+            self.store(node.target)
+        if isinstance(node.target, ast.Name) and not self.unit.scope.is_function:
+            self.expr(node.annotation)
+            self.load_name("__annotations__")
+            self.load_const(node.target.id)
+            self.emit(Op.STORE_SUBSCR)
 
     def swap_assign(self, target: ast.Expr, value: ast.Expr) -> bool:
         """``a, b = b, a``: push the items and reorder with one SWAP instead of
@@ -306,6 +336,11 @@ class Compiler(ExprCompiler):
             self.stmts(block.finalbody or [])
             if keep_top:
                 self.unit.blocks.pop()
+        elif block.kind == "with":
+            b.pop_block()
+            if keep_top:
+                b.emit(Op.SWAP, 2)
+            self.call_exit(block.line)
         elif block.kind == "pop_value":
             if keep_top:
                 b.emit(Op.SWAP, 2)
@@ -418,6 +453,7 @@ class Compiler(ExprCompiler):
             self.expr(decorator)
 
         def body() -> None:
+            self.setup_annotations(node.body)
             self.stmts(node.body)
             self.load_const(None)
             self.emit(Op.RETURN_VALUE)
@@ -561,19 +597,84 @@ class Compiler(ExprCompiler):
         self.delete_name(name)
 
     def stmt_Import(self, node: ast.Import) -> None:
-        # IMPORT_NAME m; store m
+        # IMPORT_NAME a.b; store c -- `import a.b as c`
+        # IMPORT_NAME a.b; POP_TOP; IMPORT_NAME a; store a -- `import a.b` binds the top package
         b = self.unit.b
         for alias in node.names:
-            if "." in alias.name:
-                raise self.error("dotted import is not supported", alias)
             b.emit(Op.IMPORT_NAME, b.add_name(alias.name))
-            self.store_name(alias.asname or alias.name)
+            top = alias.name.split(".")[0]
+            if alias.asname is None and top != alias.name:
+                b.emit(Op.POP_TOP)
+                b.emit(Op.IMPORT_NAME, b.add_name(top))
+            self.store_name(alias.asname or top)
 
     def stmt_ImportFrom(self, node: ast.ImportFrom) -> None:
-        # IMPORT_NAME m; (IMPORT_FROM a; store a)*; POP_TOP
+        # IMPORT_NAME ..m; (IMPORT_FROM a; store a)*; POP_TOP -- or IMPORT_STAR for `*`
         b = self.unit.b
-        b.emit(Op.IMPORT_NAME, b.add_name(node.module))
+        b.emit(Op.IMPORT_NAME, b.add_name("." * node.level + (node.module or "")))
+        if node.names[0].name == "*":
+            b.emit(Op.IMPORT_STAR)
+            return
         for alias in node.names:
             b.emit(Op.IMPORT_FROM, b.add_name(alias.name))
             self.store_name(alias.asname or alias.name)
+        b.emit(Op.POP_TOP)
+
+    # --- with ---
+
+    def stmt_With(self, node: ast.With) -> None:
+        self.with_items(node, 0)
+
+    def with_items(self, node: ast.With, index: int) -> None:
+        # manager; BEFORE_WITH; (store target | POP_TOP); SETUP h; body; POP_BLOCK; exit(None x3); JUMP end
+        # h: PUSH_EXC_INFO; SETUP cleanup; WITH_EXCEPT_START; POP_JUMP_IF_TRUE quiet
+        #    POP_BLOCK; SWAP 2; POP_EXCEPT; RERAISE
+        # quiet: POP_BLOCK; POP_TOP; POP_EXCEPT; POP_TOP; cleanup: ...; end:
+        b = self.unit.b
+        item = node.items[index]
+        handler, cleanup, quiet, end = Label(), Label(), Label(), Label()
+        self.expr(item.context)
+        b.line = item.line
+        b.emit(Op.BEFORE_WITH)
+
+        # The target is bound before the protected region opens (CPython opens it
+        # first): a handler unwinds to a depth fixed at SETUP, here [exit] alone.
+        if item.target is None:
+            b.emit(Op.POP_TOP)
+        else:
+            self.store(item.target)
+
+        def body() -> None:
+            if index + 1 < len(node.items):
+                self.with_items(node, index + 1)
+            else:
+                self.stmts(node.body)
+        self.protected(node, Block("with", line=item.line), handler, body)
+        if b.reachable():
+            b.pop_block()
+            self.call_exit(item.line)
+            b.jump_to(end)
+        self.handler_entry(handler, cleanup, item.line)
+        b.emit(Op.WITH_EXCEPT_START)
+        b.jump(Op.POP_JUMP_IF_TRUE, quiet)
+        b.pop_block()
+        b.emit(Op.SWAP, 2)
+        b.emit(Op.POP_EXCEPT)
+        b.emit(Op.RERAISE)
+        b.place(quiet)
+        b.pop_block()
+        b.emit(Op.POP_TOP)
+        b.emit(Op.POP_EXCEPT)
+        b.emit(Op.POP_TOP)
+        b.jump_to(end)
+        self.cleanup_handler(cleanup)
+        b.place(end)
+
+    def call_exit(self, line: int) -> None:
+        """[exit] -> []: ``exit(None, None, None)``, its result dropped."""
+        b = self.unit.b
+        b.line = line
+        for _ in range(3):
+            self.load_const(None)
+        b.emit(Op.CALL, 3)
         b.emit(Op.POP_TOP)

@@ -191,6 +191,24 @@ class _Collector:
             self.target(target)
         self.visit(node.value)
 
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.target(node.target)
+        if not self.scope.is_function:       # a function never evaluates its annotations
+            self.visit(node.annotation)
+            if isinstance(node.target, ast.Name):   # recorded in the body's __annotations__
+                self.add("__annotations__", DEF_LOCAL, node)
+                self.add("__annotations__", USE, node)
+        if node.value is not None:
+            self.visit(node.value)
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            self.visit(item.context)
+            if item.target is not None:
+                self.target(item.target)
+        for stmt in node.body:
+            self.visit(stmt)
+
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.target(node.target)
         self.visit(node.value)
@@ -222,6 +240,10 @@ class _Collector:
             self.add(alias.asname or alias.name.split(".")[0], DEF_IMPORT, alias)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.names[0].name == "*":
+            if self.scope.kind != "module":
+                raise self.error("import * only allowed at module level", node)
+            return
         for alias in node.names:
             self.add(alias.asname or alias.name, DEF_IMPORT, alias)
 

@@ -190,14 +190,12 @@ class ParamSpec:
 
 def check_params(ctx: "ParseContext", specs: list[ParamSpec]) -> list[tuple[ParamSpec, str]]:
     """Check a def/lambda parameter list as CPython does, refuse what pvm lacks
-    (positional-only parameters, annotations), and return the named parameters
-    with their ast.Param kind."""
+    (positional-only parameters), and return the named parameters with their
+    ast.Param kind. Annotations are accepted and never evaluated."""
     params: list[tuple[ParamSpec, str]] = []
     seen: set[str] = set()
     saw_default = saw_star = False
     for i, spec in enumerate(specs):
-        if spec.annotation is not None:
-            ctx.refuse("annotations are not supported", spec.annotation)
         if spec.kind == "slash":
             if saw_star:
                 raise ctx.error_at("/ must be ahead of *", spec.token)
@@ -381,7 +379,7 @@ def _parser_error(ctx: "ParseContext", exc: UnexpectedToken, text: str) -> PvmSy
         if line_first.type == "NAME" and line_first == "match" and _MATCH_STMT.match(ctx.source_line(line_first.line)):
             return ctx.unsupported("match statements are not supported", line_first)
         if line_first.type == "WITH":
-            return ctx.unsupported("with statements are not supported", line_first)
+            return ctx.unsupported("parenthesized context managers are not supported", line_first)
         if (line_first.type == "NAME" and line_first == "print" and prev is line_first
                 and kind in _OPERAND_START):
             return ctx.error("Missing parentheses in call to 'print'. Did you mean print(...)?",

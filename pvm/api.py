@@ -93,19 +93,15 @@ def _compile_eval(expression: str) -> Code:
     return _CODE.get(("eval", expression), build)
 
 
-def _load_module(name: str, search_path: list[str]) -> tuple[Code, str] | None:
-    """Import ``NAME.src`` from the VM's module path; compiled code is shared by
-    source digest and nothing is ever written to disk."""
+def _load_module(path: str) -> Code:
+    """Compile an imported module file; compiled code is shared by source
+    digest and nothing is ever written to disk."""
     from pvm.loader import compile_bytes
 
-    for folder in search_path:
-        path = os.path.join(folder, name + ".src")
-        if os.path.isfile(path):
-            with open(path, "rb") as handle:
-                data = handle.read()
-            digest = hashlib.sha256(data).digest()
-            return _CODE.get(("import", path, digest), lambda: compile_bytes(data, path)), path
-    return None
+    with open(path, "rb") as handle:
+        data = handle.read()
+    digest = hashlib.sha256(data).digest()
+    return _CODE.get(("import", path, digest), lambda: compile_bytes(data, path))
 
 
 class Globals(Mapping[str, Any]):

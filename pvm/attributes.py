@@ -71,6 +71,8 @@ EXTRA_ATTRIBUTES: dict[type, frozenset[str]] = {
     Function: frozenset({"__name__", "__qualname__"}),
     **{kind: _EXCEPTION_ATTRIBUTES for kind in EXCEPTION_TYPES},
     StopIteration: _EXCEPTION_ATTRIBUTES | {"value"},
+    ImportError: _EXCEPTION_ATTRIBUTES | {"name", "msg"},   # not `path`: a host path
+    ModuleNotFoundError: _EXCEPTION_ATTRIBUTES | {"name", "msg"},
 }
 
 # The operator methods of the builtin value types (`(1).__add__(2)`): method

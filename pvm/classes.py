@@ -143,6 +143,16 @@ def _walk_mro(cls: type, name: str) -> Any:
     return _MISSING
 
 
+def special_method(obj: Any, name: str) -> Any:
+    """``obj``'s special method ``name`` bound to it, looked up on its class as
+    CPython does (the instance's own attributes do not count), or None."""
+    cls = type(obj)
+    if not is_user_class(cls):
+        return None
+    found = lookup(cls, name)
+    return None if found is _MISSING or found is None else bind(found, obj, cls)
+
+
 # What a host base (object, an exception class) lends its subclasses through pvm's lookup.
 _HOST_METHODS = frozenset({"__init__", "__eq__", "__ne__", "__hash__", "__str__", "__repr__"})
 

@@ -116,13 +116,13 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
     from pvm import config
     from pvm.heap import Heap
     from pvm.interp import Interpreter, script_search_path
-    from pvm.loader import load_module
+    from pvm.loader import load_source_module
     from pvm.report import format_script_error
     from pvm.sandbox import LimitExceeded, Limits, format_limit_exceeded, install
 
     code = _compile(path)
     heap = Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS)
-    vm = Interpreter(write=sys.stdout.write, loader=load_module, search_path=script_search_path(path), heap=heap)
+    vm = Interpreter(write=sys.stdout.write, loader=load_source_module, search_path=script_search_path(path), heap=heap)
     limits = Limits.from_cli(options)
     if limits.any:
         install(vm, limits)        # before the JIT: compiled code must see the same hooks
@@ -206,4 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         print(f"pvm: internal error (a bug in pvm, please report it): {type(error).__name__}: {error}",
               file=sys.stderr)
+        if os.environ.get("PVM_TRACEBACK"):    # for whoever fixes the bug
+            import traceback
+
+            traceback.print_exc()
         return 70

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from pvm.attributes import BoundStrMethod, StrMethodDescriptor, delete_attribute, set_attribute
 from pvm.boundary import HostFunction
 from pvm.builtins import TYPE
-from pvm.classes import make_class
+from pvm.classes import make_class, special_method
 from pvm.errors import VMInternalError
 from pvm.frames import (UNBOUND, Frame, check_unpackable, name_error, unbound_deref, unbound_local, unpack,
                         unpack_ex)
 from pvm.heap import WORD_BYTES
+from pvm.imports import import_from, import_name, import_star
 from pvm.objects import Builtin, Function
 from pvm.opcodes import (CALL_HAS_KWARGS, FORMAT_CONVERSION_MASK, FORMAT_HAS_SPEC, MAKE_FUNCTION_CLOSURE,
                          MAKE_FUNCTION_DEFAULTS, MAKE_FUNCTION_KWDEFAULTS, OPCODES, Op)
@@ -304,16 +305,31 @@ def op_FORMAT_VALUE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any)
 
 
 def op_IMPORT_NAME(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    stack.append(vm.import_module(arg))
+    stack.append(import_name(vm, arg, frame.globals))
 
 
 def op_IMPORT_FROM(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    module = stack[-1]
-    try:
-        stack.append(module.dict[arg])
-    except KeyError:
-        where = module.origin or "unknown location"
-        raise ImportError(f"cannot import name '{arg}' from '{module.name}' ({where})") from None
+    stack.append(import_from(vm, stack[-1], arg))
+
+
+def op_IMPORT_STAR(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    import_star(vm, stack.pop(), frame.globals)
+
+
+def op_BEFORE_WITH(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    manager = stack.pop()
+    exit_ = special_method(manager, "__exit__")
+    enter = special_method(manager, "__enter__")
+    if exit_ is None or enter is None:
+        raise TypeError(f"'{type(manager).__name__}' object does not support the context manager protocol")
+    stack.append(exit_)
+    stack.append(enter())
+
+
+def op_WITH_EXCEPT_START(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    exc = stack[-1]
+    # a script never sees traceback objects (pvm.unwind keeps its own), so __exit__ gets None for one
+    stack.append(stack[-3](type(exc), exc, None))
 
 
 def op_DICT_MERGE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:

@@ -190,8 +190,9 @@ class Heap:
     def new_function(self, *args: Any) -> Function:
         return self._register(Function(*args))
 
-    def new_module(self, name: str, origin: str | None, namespace: dict[str, Any]) -> Module:
-        return self._register(Module(name, origin, namespace))
+    def new_module(self, name: str, origin: str | None, namespace: dict[str, Any],
+                   path: str | None = None) -> Module:
+        return self._register(Module(name, origin, namespace, path))
 
     def adopt(self, obj: Any) -> Any:
         """Own or charge a value that host code (an operator, a builtin) created."""

@@ -45,7 +45,6 @@ from pvm.code import CO_GENERATOR
 from pvm.generators import Generator
 from pvm.heap import WORD_BYTES, Heap
 from pvm.measure import CONTAINERS
-from pvm.natives import NATIVE_MODULES
 from pvm.objects import Function, Module
 from pvm.opcodes import Op
 from pvm.unwind import FRESH, catch, traceback_of
@@ -75,12 +74,12 @@ _GROWABLE = (list, dict, set)
 class Interpreter:
     """One VM: its heap, builtins, loaded modules and the tier-0 loop.
 
-    ``loader(name, search_path) -> (code, origin) | None`` finds and compiles a
-    ``.src`` module; it is injected so the runtime never imports the parser.
+    ``loader(path) -> Code`` compiles (or fetches the cached code of) a module
+    file pvm.imports found; it is injected so the runtime never imports the parser.
     """
 
     def __init__(self, *, write: Callable[[str], Any] | None = None,
-                 loader: Callable[[str, list[str]], tuple[Code, str] | None] | None = None,
+                 loader: Callable[[str], Code] | None = None,
                  search_path: list[str] | None = None, max_depth: int = DEFAULT_MAX_DEPTH,
                  heap: Heap | None = None) -> None:
         self.heap = heap if heap is not None else Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS)
@@ -92,6 +91,7 @@ class Interpreter:
         self.top_frame: Frame | None = None       # innermost frame of the running loop
         self.suspended: list[Frame | None] = []   # top frames of the loops below host calls
         self.modules: dict[str, Module] = {}
+        self.initializing: set[str] = set()     # modules whose body is running (pvm.imports)
         self.builtins = builtins_mod.make_builtins(self)
         # AssertionError is reachable through LOAD_ASSERTION_ERROR only
         self.callable_types = builtins_mod.CALLABLE_TYPES | {AssertionError}
@@ -209,28 +209,6 @@ class Interpreter:
                 gc.enable()
 
     # --- Modules ---
-
-    def import_module(self, name: str) -> Module:
-        module = self.modules.get(name)
-        if module is not None:
-            return module
-        native = NATIVE_MODULES.get(name)
-        if native is not None:
-            module = self.heap.new_module(name, None, self.heap.new_dict(native(self).items()))
-            self.modules[name] = module
-            return module
-        found = self.loader(name, self.search_path) if self.loader else None
-        if found is None:
-            raise ModuleNotFoundError(f"No module named '{name}'")
-        code, origin = found
-        module = self.heap.new_module(name, origin, self.heap.new_dict([("__name__", name)]))
-        self.modules[name] = module
-        try:
-            self.execute_module_code(code, module)
-        except BaseException:
-            del self.modules[name]
-            raise
-        return module
 
     # --- Errors ---
 

@@ -1,5 +1,5 @@
 """Finding, compiling, caching and loading modules: the one place the runtime
-reaches the front end (the interpreter gets ``load_module`` injected), and the
+reaches the front end (the interpreter gets ``load_source_module`` injected), and the
 one place code enters the VM, so every code object is verified here, once,
 before it can run.
 
@@ -112,9 +112,9 @@ def cache_enabled() -> bool:
 
 
 def cache_path(source_path: str) -> str:
-    """Where the compiled form of ``DIR/NAME.src`` is cached."""
+    """Where the compiled form of ``DIR/NAME.src`` (or ``NAME.py``) is cached."""
     folder, base = os.path.split(source_path)
-    name = base[:-4] if base.endswith(".src") else base
+    name = os.path.splitext(base)[0]
     return os.path.join(folder, CACHE_DIR, f"{name}.pvm{pvmc.FORMAT_VERSION}{COMPILED_SUFFIX}")
 
 
@@ -149,10 +149,24 @@ def load_source_module(path: str) -> Code:
     return code
 
 
-def load_module(name: str, search_path: list[str]) -> tuple[Code, str] | None:
-    """Find ``NAME.src`` in the first folder of ``search_path`` that has it."""
-    for folder in search_path:
-        candidate = os.path.join(folder, name + ".src")
-        if os.path.isfile(candidate):
-            return load_source_module(candidate), candidate
+MODULE_SUFFIXES = (".src", ".py")
+PACKAGE_INITS = tuple("__init__" + suffix for suffix in MODULE_SUFFIXES)
+
+
+def find_module(name: str, folders: list[str]) -> tuple[str, str | None] | None:
+    """Where module ``name`` (one component) lives: (file, package folder or None).
+
+    As CPython's path finder: the first folder that has it wins; within a
+    folder a package (NAME/ holding __init__.src or __init__.py) comes before
+    NAME.src, which comes before NAME.py.
+    """
+    for folder in folders:
+        package = os.path.join(folder, name)
+        for init in PACKAGE_INITS:
+            if os.path.isfile(os.path.join(package, init)):
+                return os.path.join(package, init), package
+        for suffix in MODULE_SUFFIXES:
+            candidate = package + suffix
+            if os.path.isfile(candidate):
+                return candidate, None
     return None

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+from pvm.native_random import _random
+
 # Every public name of CPython 3.11's math module (tests compare with dir(math)).
 MATH_NAMES = (
     "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt", "ceil", "comb",
@@ -30,4 +32,5 @@ def _math(vm: Any) -> dict[str, object]:
 
 NATIVE_MODULES: dict[str, Callable[[Any], dict[str, object]]] = {
     "_math": _math,
+    "_random": _random,
 }

@@ -61,14 +61,18 @@ class Function:
 
 
 class Module:
-    """A loaded module: its name, where it came from, and its globals."""
+    """A loaded module: its name, where it came from, and its globals. A
+    package also has ``path``, the folder its submodules are found in (kept
+    host-side: a script never sees host paths but through ``repr``)."""
 
-    __slots__ = ("name", "origin", "dict", "__weakref__")
+    __slots__ = ("name", "origin", "dict", "path", "__weakref__")
 
-    def __init__(self, name: str, origin: str | None, namespace: dict[str, Any]) -> None:
+    def __init__(self, name: str, origin: str | None, namespace: dict[str, Any],
+                 path: str | None = None) -> None:
         self.name = name
         self.origin = origin
         self.dict = namespace
+        self.path = path
 
     def __repr__(self) -> str:
         if self.origin is None:

@@ -133,8 +133,10 @@ _ROWS: list[tuple[str, Operand, Callable[[int], int], Callable[[int], int] | Non
     ("FORMAT_VALUE", Operand.FLAG, lambda n: -1 if n & 4 else 0, None, _R,
      "n&3: conversion (0 none, 1 str, 2 repr, 3 ascii); n&4: spec := pop; TOS := format(conv(TOS), spec)"),
     # --- Modules ---
-    ("IMPORT_NAME", Operand.NAME, lambda n: 1, None, _R | Flag.CALL, "push the module names[n], loading it once"),
-    ("IMPORT_FROM", Operand.NAME, lambda n: 1, None, _R, "push getattr(TOS, names[n]); ImportError if missing"),
+    ("IMPORT_NAME", Operand.NAME, lambda n: 1, None, _R | Flag.CALL,
+     "push the module names[n] (leading dots: relative), loading it and its packages once"),
+    ("IMPORT_FROM", Operand.NAME, lambda n: 1, None, _R | Flag.CALL,
+     "push TOS's attribute names[n], else its submodule names[n]; ImportError if neither"),
     # --- Class bodies ---
     ("LOAD_NAME", Operand.NAME, lambda n: 1, None, _R,
      "push names[n] from the class namespace, else globals, else builtins; NameError"),
@@ -160,6 +162,13 @@ _ROWS: list[tuple[str, Operand, Callable[[int], int], Callable[[int], int] | Non
      "m := pop; add mapping m's items to the dict TOS, a repeated key being an error that names S[-3]"),
     ("CALL_FUNCTION_EX", Operand.FLAG, lambda n: -1 - (n & 1), None, _R | Flag.CALL,
      "n&1: kwargs dict := pop; args := pop (an iterable, made a tuple); f := pop; push f(*args, **kwargs)"),
+    # --- Level 3 ---
+    ("IMPORT_STAR", Operand.NONE, lambda n: -1, None, _R | Flag.CALL,
+     "m := pop; bind m's names in __all__ (else its public names) in the module namespace"),
+    ("BEFORE_WITH", Operand.NONE, lambda n: 1, None, _R | Flag.CALL,
+     "m := pop; push m's bound __exit__; push m.__enter__()"),
+    ("WITH_EXCEPT_START", Operand.NONE, lambda n: 1, None, _R | Flag.CALL,
+     "push S[-3](type(TOS), TOS, None): [exit, prev exc, exc] -> exit called with exc"),
 ]
 
 Op = enum.IntEnum("Op", [(row[0], number) for number, row in enumerate(_ROWS)])  # type: ignore[misc]

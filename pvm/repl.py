@@ -18,7 +18,7 @@ from lang.compiler import compile_module
 from lang.parser import parse
 from pvm.errors import PvmSyntaxError, ScriptError
 from pvm.interp import Interpreter, stdlib_dir
-from pvm.loader import load_module
+from pvm.loader import load_source_module
 from pvm.objects import Module
 from pvm.report import format_script_error
 from pvm.verify import verify
@@ -101,7 +101,7 @@ def repl() -> int:
     if interactive:
         _enable_line_editing()
         print(f"pvm {pvm.__version__} on Python {sys.version.split()[0]}. Ctrl-D exits.")
-    vm = Interpreter(write=sys.stdout.write, loader=load_module, search_path=[os.getcwd(), stdlib_dir()])
+    vm = Interpreter(write=sys.stdout.write, loader=load_source_module, search_path=[os.getcwd(), stdlib_dir()])
     namespace = vm.heap.new_module("__main__", None, vm.heap.new_dict([("__name__", "__main__")]))
     vm.modules["__main__"] = namespace
     while True:

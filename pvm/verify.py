@@ -86,6 +86,7 @@ _READS: dict[int, Callable[[int], int]] = {
     Op.POP_EXCEPT: lambda n: 1, Op.CHECK_EXC_MATCH: lambda n: 2, Op.RERAISE: lambda n: 1,
     Op.YIELD_VALUE: lambda n: 1, Op.SEND: lambda n: 1,
     Op.DICT_MERGE: lambda n: 1, Op.CALL_FUNCTION_EX: lambda n: 2 + (n & 1),
+    Op.IMPORT_STAR: lambda n: 1, Op.BEFORE_WITH: lambda n: 1, Op.WITH_EXCEPT_START: lambda n: 0,
 }
 
 # Instructions that reach below what they pop: the depth they need.
@@ -93,7 +94,7 @@ _REACH: dict[int, Callable[[int], int]] = {
     Op.COPY: lambda n: n, Op.SWAP: lambda n: n,
     Op.LIST_APPEND: lambda n: n + 1, Op.SET_ADD: lambda n: n + 1, Op.LIST_EXTEND: lambda n: n + 1,
     Op.SET_UPDATE: lambda n: n + 1, Op.DICT_UPDATE: lambda n: n + 1, Op.MAP_ADD: lambda n: n + 2,
-    Op.DICT_MERGE: lambda n: 4,
+    Op.DICT_MERGE: lambda n: 4, Op.WITH_EXCEPT_START: lambda n: 3,
 }
 
 # Operand domains beyond the operand kind's range, with the rule in words.
@@ -170,6 +171,14 @@ class _Verifier:
 
 def _fail(code: Code, what: str) -> InvalidBytecode:
     return InvalidBytecode(f"{_show(code.qualname)}: {what}")
+
+
+def _is_module_spec(spec: str) -> bool:
+    """IMPORT_NAME's operand: leading dots (a relative level), then dotted identifiers."""
+    name = spec.lstrip(".")
+    if not name:
+        return name != spec
+    return all(part.isidentifier() for part in name.split("."))
 
 
 def _fail_at(code: Code, index: int, what: str) -> InvalidBytecode:
@@ -308,8 +317,8 @@ def _check_operands(code: Code) -> None:
         rule = _ARG_RULES.get(op)
         if rule is not None and not rule[0](arg):
             raise _fail_at(code, index, f"operand must be {rule[1]}")
-        if op == Op.IMPORT_NAME and not code.names[arg].isidentifier():
-            raise _fail_at(code, index, f"module name {_show(code.names[arg])} is not an identifier")
+        if op == Op.IMPORT_NAME and not _is_module_spec(code.names[arg]):
+            raise _fail_at(code, index, f"module name {_show(code.names[arg])} is not a dotted name")
 
 
 class _Flow:

@@ -11,7 +11,7 @@ from lang import compile_source
 from pvm.errors import ScriptError
 from pvm.interp import Interpreter, script_search_path
 from pvm.jit import Jit
-from pvm.loader import load_module
+from pvm.loader import load_source_module
 from pvm.report import format_script_error
 
 
@@ -34,7 +34,7 @@ def run_source(source: str, mode: str = "eager", filename: str = "t.src",
     """Run ``source`` with ``vm.jit = Jit(vm, mode)`` (mode 'off': tier 0 only)."""
     out: list[str] = []
     log: list[str] = []
-    vm = Interpreter(write=out.append, loader=load_module, search_path=script_search_path(filename))
+    vm = Interpreter(write=out.append, loader=load_source_module, search_path=script_search_path(filename))
     if mode != "off":
         vm.jit = Jit(vm, mode=mode, log=log.append, **settings)
     if setup is not None:

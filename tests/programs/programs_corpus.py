@@ -6,11 +6,14 @@ environment and the same normalisation of tracebacks.
 
 A program is any ``tests/programs/<feature>/<name>.src`` except files named
 ``helper_*.src`` (modules the import programs load) and everything in
-``compile_errors/`` (checked against hand-written ``.expect`` files instead).
+``compile_errors/`` (checked against hand-written ``.expect`` files instead),
+plus ``tests/programs/packages/<case>/main.src``: a program with its own
+modules and packages around it, written as ``.py`` files both runtimes import.
 
 CPython cannot import ``.src`` files, so the oracle runs each program in a
 temporary directory holding the program under its own name and every
-``helper_*.src`` of its folder copied as ``helper_*.py``.
+``helper_*.src`` of its folder copied as ``helper_*.py`` (a package case's
+whole folder is copied as it is).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent.parent
 COMPILE_ERRORS = ROOT / "compile_errors"
+PACKAGES = ROOT / "packages"
 ORACLE = os.environ.get("PVM_ORACLE_PYTHON", "python3")
 ORACLE_TIMEOUT = 30
 
@@ -40,6 +44,7 @@ def programs() -> list[Path]:
         if path.parent == COMPILE_ERRORS or path.name.startswith("helper_"):
             continue
         found.append(path)
+    found.extend(PACKAGES.glob("*/main.src"))
     return sorted(found, key=lambda p: p.relative_to(ROOT).as_posix())
 
 
@@ -76,6 +81,9 @@ def run_cpython(path: Path) -> Outcome:
     scratch directory that also holds the folder's helpers as ``.py`` files.
     The returned stderr is already normalised (see ``normalise_stderr``)."""
     with tempfile.TemporaryDirectory(prefix="pvm-oracle-") as tmp:
+        if path.parent.parent == PACKAGES:
+            shutil.copytree(path.parent, tmp, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.out", "*.err"))
         shutil.copyfile(path, Path(tmp) / path.name)
         for helper in path.parent.glob("helper_*.src"):
             shutil.copyfile(helper, Path(tmp) / (helper.stem + ".py"))
@@ -119,7 +127,10 @@ def traceback_shape(stderr: str) -> list[str]:
     for line in stderr.splitlines():
         frame = _FRAME.match(line)
         if frame:
-            shape.append(f"{os.path.basename(frame.group(1))}:{frame.group(2)}:{frame.group(3)}")
+            name = os.path.basename(frame.group(1))
+            if name.endswith(".py"):         # as normalise_stderr does for the oracle's side
+                name = name[:-3] + ".src"
+            shape.append(f"{name}:{frame.group(2)}:{frame.group(3)}")
         elif _REPEATED.match(line):
             shape.append(line.strip())
         elif line.startswith("Traceback (most recent call last):"):

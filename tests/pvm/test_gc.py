@@ -13,13 +13,13 @@ from lang import compile_source
 from pvm.errors import ScriptError
 from pvm.heap import HEADER_BYTES, WORD_BYTES, Heap
 from pvm.interp import Interpreter, script_search_path
-from pvm.loader import load_module
+from pvm.loader import load_source_module
 from pvm.objects import Builtin
 
 
 def make_vm(heap: Heap | None = None, path: str = "t.src") -> tuple[Interpreter, list[str]]:
     out: list[str] = []
-    vm = Interpreter(write=out.append, heap=heap or Heap(), loader=load_module, search_path=script_search_path(path))
+    vm = Interpreter(write=out.append, heap=heap or Heap(), loader=load_source_module, search_path=script_search_path(path))
     vm.builtins["collect"] = Builtin("collect", vm.heap.collect)
     return vm, out
 

@@ -8,7 +8,7 @@ import pytest
 from lang import compile_source
 from pvm.errors import PvmError, ScriptError
 from pvm.interp import Interpreter, script_search_path
-from pvm.loader import load_module
+from pvm.loader import load_source_module
 
 
 def run(source: str, **options):
@@ -139,7 +139,7 @@ def test_modules_are_executed_once_and_cached(tmp_path):
     main = tmp_path / "main.src"
     main.write_text("import helper\nimport helper as h\nfrom helper import value\nprint(h.value + value)\n")
     out: list[str] = []
-    vm = Interpreter(write=out.append, loader=load_module, search_path=script_search_path(str(main)))
+    vm = Interpreter(write=out.append, loader=load_source_module, search_path=script_search_path(str(main)))
     vm.run_module(compile_source(main.read_text(), str(main)))
     assert "".join(out) == "loading\n84\n"
 
@@ -151,7 +151,7 @@ def test_missing_module_is_module_not_found_error():
 
 def test_math_is_importable_from_stdlib():
     out: list[str] = []
-    vm = Interpreter(write=out.append, loader=load_module, search_path=script_search_path("x.src"))
+    vm = Interpreter(write=out.append, loader=load_source_module, search_path=script_search_path("x.src"))
     vm.run_module(compile_source("import math\nprint(math.sqrt(16), math.gcd(12, 18))\n", "x.src"))
     assert "".join(out) == "4.0 6\n"
 

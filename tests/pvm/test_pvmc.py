@@ -31,7 +31,7 @@ PROGRAMS_DIR = ROOT / "tests" / "programs"
 PROGRAMS = sorted(p for p in PROGRAMS_DIR.glob("*/*.src")
                   if p.parent.name != "compile_errors" and not p.name.startswith("helper_"))
 
-Loader = Callable[[str, list[str]], "tuple[Code, str] | None"]
+Loader = Callable[[str], Code]
 
 
 def pvm_cmd(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -50,12 +50,8 @@ def roundtrip(code: Code) -> Code:
 
 def source_loader(transform: Callable[[Code], Code]) -> Loader:
     """An import loader that compiles NAME.src and passes the code through ``transform``."""
-    def load(name: str, search_path: list[str]) -> tuple[Code, str] | None:
-        for folder in search_path:
-            candidate = os.path.join(folder, name + ".src")
-            if os.path.isfile(candidate):
-                return transform(loader.compile_file(candidate)), candidate
-        return None
+    def load(path: str) -> Code:
+        return transform(loader.compile_file(path))
     return load
 
 
@@ -251,9 +247,9 @@ def _write_module(folder: Path, text: str) -> Path:
 def test_cache_is_written_then_used(tmp_path, monkeypatch):
     monkeypatch.delenv("PVM_NO_CACHE", raising=False)
     path = _write_module(tmp_path, "value = 41 + 1\n")
-    code, origin = loader.load_module("mod", [str(tmp_path)])
+    code = loader.load_source_module(str(path))
     cached = Path(loader.cache_path(str(path)))
-    assert origin == str(path) and cached.parent.name == "__pycache__" and cached.exists()
+    assert code.filename == str(path) and cached.parent.name == "__pycache__" and cached.exists()
     header, _ = pvmc.read_header(cached.read_bytes())
     assert header.source_sha256 == pvmc.source_digest(path.read_bytes())
 
@@ -262,18 +258,18 @@ def test_cache_is_written_then_used(tmp_path, monkeypatch):
 
     import lang
     monkeypatch.setattr(lang, "compile_source", no_compiler)
-    again, _ = loader.load_module("mod", [str(tmp_path)])
+    again = loader.load_source_module(str(path))
     assert fields(again) == fields(code)
 
 
 def test_cache_is_invalidated_by_a_source_change(tmp_path, monkeypatch):
     monkeypatch.delenv("PVM_NO_CACHE", raising=False)
     path = _write_module(tmp_path, "value = 1\n")
-    loader.load_module("mod", [str(tmp_path)])
+    loader.load_source_module(str(path))
     stat = path.stat()
     path.write_text("value = 2\n")       # same size; the mtime may not even change
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    code, _ = loader.load_module("mod", [str(tmp_path)])
+    code = loader.load_source_module(str(path))
     assert 2 in code.consts and 1 not in code.consts
 
 
@@ -284,7 +280,7 @@ def test_damaged_or_foreign_cache_is_recompiled_and_repaired(tmp_path, monkeypat
     cached.parent.mkdir()
     for junk in (b"garbage", _valid_file()[:-4] + b"\0\0\0\0"):
         cached.write_bytes(junk)
-        code, _ = loader.load_module("mod", [str(tmp_path)])
+        code = loader.load_source_module(str(path))
         assert "fresh" in code.consts
         assert pvmc.loads(cached.read_bytes())[0].consts == code.consts
 
@@ -294,18 +290,19 @@ def test_cache_fixes_file_names_when_the_tree_moves(tmp_path, monkeypatch):
     old = tmp_path / "old"
     old.mkdir()
     _write_module(old, "def f():\n    return 1\n")
-    loader.load_module("mod", [str(old)])
+    loader.load_source_module(str(old / "mod.src"))
     new = tmp_path / "new"
     old.rename(new)
-    code, origin = loader.load_module("mod", [str(new)])
+    origin = str(new / "mod.src")
+    code = loader.load_source_module(origin)
     assert code.filename == origin == str(new / "mod.src")
     assert all(c.filename == origin for c in code.consts if isinstance(c, Code))
 
 
 def test_no_cache_env_var(tmp_path, monkeypatch):
     monkeypatch.setenv("PVM_NO_CACHE", "1")
-    _write_module(tmp_path, "value = 1\n")
-    assert loader.load_module("mod", [str(tmp_path)]) is not None
+    path = _write_module(tmp_path, "value = 1\n")
+    assert 1 in loader.load_source_module(str(path)).consts
     assert not (tmp_path / "__pycache__").exists()
 
 

@@ -1,0 +1,2 @@
+print("running flaky/__init__")
+raise ValueError("init failed")

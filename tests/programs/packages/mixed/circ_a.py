@@ -1,0 +1,3 @@
+done = False
+import circ_b
+done = True

@@ -1,0 +1,3 @@
+from .sub.leaf import shout
+def twice(x):
+    return shout(str(x)) * 2

@@ -1,0 +1,3 @@
+from .. import VALUE
+def shout(s):
+    return s.upper() + "!" + str(VALUE)

@@ -1,0 +1,2 @@
+def wrap(text):
+    return ["local:" + text]
