@@ -28,6 +28,7 @@ from pvm.code import Code
 from pvm.errors import PvmError, PvmSyntaxError, ScriptError
 from pvm.heap import Heap
 from pvm.interp import Interpreter, stdlib_dir
+from pvm.natives import CAPABILITY_MODULES
 from pvm.objects import Function
 from pvm.sandbox import LimitExceeded, Limits, install
 
@@ -133,12 +134,18 @@ class VM:
             ``"eager"`` (compile at first use); limits hold the same in every tier.
         stdout: receives the text scripts ``print`` (default: the host's
             ``sys.stdout`` at the time of the write).
-        module_path: folders scripts may import ``NAME.src`` modules from,
-            searched before pvm's own stdlib.
+        module_path: folders scripts may import modules and packages from
+            (``NAME.src``, ``NAME.py``, ``NAME/__init__.src``), searched
+            before pvm's own stdlib.
+        grant: host capability modules scripts may import; only ``"time"``
+            (the host's clocks and ``sleep``) exists. Without it, ``import
+            time`` fails with ModuleNotFoundError.
+        argv: what scripts see as ``sys.argv`` (default ``[""]``).
     """
 
     def __init__(self, limits: Limits | None = None, *, jit: bool | str = False,
-                 stdout: Callable[[str], Any] | None = None, module_path: Sequence[str] = ()) -> None:
+                 stdout: Callable[[str], Any] | None = None, module_path: Sequence[str] = (),
+                 grant: Sequence[str] = (), argv: Sequence[str] = ("",)) -> None:
         if jit not in (False, True, "off", "on", "eager"):
             raise ValueError(f"jit must be False, True, 'on' or 'eager', not {jit!r}")
         self.limits = Limits() if limits is None else limits
@@ -146,6 +153,12 @@ class VM:
         heap = Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS, limit=self.limits.max_memory)
         self._interp = interp = Interpreter(write=self._emit, loader=_load_module,
                                             search_path=[*map(os.fspath, module_path), stdlib_dir()], heap=heap)
+        unknown = set(grant) - set(CAPABILITY_MODULES)
+        if unknown:
+            raise ValueError(f"no such capability: {', '.join(sorted(map(repr, unknown)))}; "
+                             f"pvm grants {', '.join(map(repr, CAPABILITY_MODULES))}")
+        interp.granted.update(grant)
+        interp.argv = [str(arg) for arg in argv]
         self._sandbox = install(interp, self.limits)     # before the JIT: it must see the host-call check
         self._sandbox.end()
         if jit not in (False, "off"):

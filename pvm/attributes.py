@@ -30,6 +30,7 @@ from pvm.builtins import EXCEPTION_TYPES, TYPE, TypeBuiltin
 from pvm.classes import (NS, SPECIAL_METHODS, Instance, Property, Super, get_class_attribute, get_instance_attribute,
                          set_class_attribute, set_instance_attribute, delete_instance_attribute)
 from pvm.errors import VMInternalError
+from pvm.native_sys import ScriptStdout
 from pvm.objects import Builtin, Cell, Function, Module
 
 # --- Allowlists (checked against python3.11 dir(); tests/pvm/test_attributes.py) ---
@@ -73,6 +74,9 @@ EXTRA_ATTRIBUTES: dict[type, frozenset[str]] = {
     StopIteration: _EXCEPTION_ATTRIBUTES | {"value"},
     ImportError: _EXCEPTION_ATTRIBUTES | {"name", "msg"},   # not `path`: a host path
     ModuleNotFoundError: _EXCEPTION_ATTRIBUTES | {"name", "msg"},
+    SystemExit: _EXCEPTION_ATTRIBUTES | {"code"},
+    ScriptStdout: frozenset({"write", "flush"}),
+    type(sys.version_info): frozenset({"major", "minor", "micro", "releaselevel", "serial"}),
 }
 
 # The operator methods of the builtin value types (`(1).__add__(2)`): method

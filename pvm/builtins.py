@@ -56,7 +56,7 @@ EXCEPTION_TYPES: tuple[type, ...] = (
     BaseException, Exception, ArithmeticError, ZeroDivisionError, OverflowError, LookupError, IndexError,
     KeyError, ValueError, TypeError, NameError, UnboundLocalError, AttributeError, RuntimeError,
     RecursionError, StopIteration, NotImplementedError, AssertionError, ImportError, ModuleNotFoundError,
-    MemoryError,
+    MemoryError, SystemExit,
 )
 
 CALLABLE_TYPES: frozenset[type] = frozenset({

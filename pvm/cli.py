@@ -48,6 +48,8 @@ def _build_parser() -> argparse.ArgumentParser:
                           "the default) or eager (compile at first call)")
     run.add_argument("--jit-log", action="store_true",
                      help="print what the JIT compiled (tier, compile ms), deoptimised and refused, at exit")
+    run.add_argument("--no-time", action="store_true",
+                     help="withhold the time module (the host's clocks) from the program")
     run.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     compile_ = commands.add_parser("compile", help="compile a program to a .pvmc file")
@@ -123,6 +125,9 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
     code = _compile(path)
     heap = Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS)
     vm = Interpreter(write=sys.stdout.write, loader=load_source_module, search_path=script_search_path(path), heap=heap)
+    vm.argv = [path, *options.args]
+    if not options.no_time:
+        vm.granted.add("time")
     limits = Limits.from_cli(options)
     if limits.any:
         install(vm, limits)        # before the JIT: compiled code must see the same hooks
@@ -134,6 +139,8 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
         vm.run_module(code, origin=path)
     except ScriptError as error:
         sys.stdout.flush()
+        if type(error.exception) is SystemExit:
+            return _exit_status(error.exception.code)
         sys.stderr.write(format_script_error(error))
         return EXIT_SCRIPT_ERROR
     except LimitExceeded as error:
@@ -147,6 +154,16 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
         if options.jit_log and vm.jit is not None:
             sys.stderr.write(vm.jit.summary())
     return EXIT_OK
+
+
+def _exit_status(code: object) -> int:
+    """The process status for an uncaught ``SystemExit(code)``, as CPython sets it."""
+    if code is None:
+        return EXIT_OK
+    if type(code) is int:
+        return code & 0xFF
+    sys.stderr.write(f"{code}\n")
+    return EXIT_SCRIPT_ERROR
 
 
 def cmd_dis(path: str) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pvm.loader import find_module
-from pvm.natives import NATIVE_MODULES
+from pvm.natives import CAPABILITY_MODULES, NATIVE_MODULES
 from pvm.objects import Module
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ def import_module(vm: "Interpreter", name: str) -> Module:
         folders = [parent.path]
     else:
         native = NATIVE_MODULES.get(name)
+        if native is None and name in vm.granted:
+            native = CAPABILITY_MODULES.get(name)
         if native is not None:
             module = vm.heap.new_module(name, None, vm.heap.new_dict(native(vm).items()))
             vm.modules[name] = module

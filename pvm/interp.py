@@ -57,7 +57,7 @@ _EXHAUSTED: Any = object()         # FOR_ITER's sentinel for a finished iterator
 # instruction is a bug in pvm.
 SCRIPT_EXCEPTIONS = (ArithmeticError, LookupError, ValueError, TypeError, NameError, AttributeError,
                      AssertionError, RecursionError, ImportError, StopIteration, MemoryError,
-                     NotImplementedError, RuntimeError, Instance)
+                     NotImplementedError, RuntimeError, SystemExit, Instance)
 
 
 def is_script_exception(exc: BaseException) -> bool:
@@ -92,6 +92,8 @@ class Interpreter:
         self.suspended: list[Frame | None] = []   # top frames of the loops below host calls
         self.modules: dict[str, Module] = {}
         self.initializing: set[str] = set()     # modules whose body is running (pvm.imports)
+        self.granted: set[str] = set()          # capability modules scripts may import (pvm.natives)
+        self.argv: list[str] = [""]             # sys.argv
         self.builtins = builtins_mod.make_builtins(self)
         # AssertionError is reachable through LOAD_ASSERTION_ERROR only
         self.callable_types = builtins_mod.CALLABLE_TYPES | {AssertionError}
@@ -469,7 +471,7 @@ class Interpreter:
             except BaseException as exc:
                 if not is_script_exception(exc):
                     if not isinstance(exc, Exception):
-                        raise                    # KeyboardInterrupt, SystemExit: the host's, not the script's
+                        raise                    # KeyboardInterrupt: the host's, not the script's
                     raise VMInternalError(f"internal error at {code.filename}:{code.line_at(pc - 1)}: "
                                           f"{type(exc).__name__}: {exc}") from exc
                 frame.pc = pc

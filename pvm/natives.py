@@ -13,6 +13,8 @@ import math
 from typing import Any, Callable
 
 from pvm.native_random import _random
+from pvm.native_sys import sys_module, time_module
+
 
 # Every public name of CPython 3.11's math module (tests compare with dir(math)).
 MATH_NAMES = (
@@ -33,4 +35,11 @@ def _math(vm: Any) -> dict[str, object]:
 NATIVE_MODULES: dict[str, Callable[[Any], dict[str, object]]] = {
     "_math": _math,
     "_random": _random,
+    "sys": sys_module,
+}
+
+# Native modules that reach the host (its clocks): importable only where the
+# VM was granted them (``Interpreter.granted``); elsewhere they do not exist.
+CAPABILITY_MODULES: dict[str, Callable[[Any], dict[str, object]]] = {
+    "time": time_module,
 }
