@@ -27,8 +27,10 @@ from _string import formatter_field_name_split, formatter_parser
 from typing import Any, Callable, Iterable
 
 from pvm.builtins import EXCEPTION_TYPES, TYPE, TypeBuiltin
-from pvm.classes import (NS, SPECIAL_METHODS, Instance, Property, Super, get_class_attribute, get_instance_attribute,
-                         set_class_attribute, set_instance_attribute, delete_instance_attribute)
+from pvm.classes import (NS, RAW_ATTRIBUTE_METHODS, SPECIAL_METHODS, Instance, Property, Super,
+                         delete_instance_attribute, get_class_attribute, get_instance_attribute, is_user_class,
+                         set_class_attribute, set_instance_attribute)
+from pvm.enums import EnumType
 from pvm.errors import VMInternalError
 from pvm.native_sys import ScriptStdout
 from pvm.objects import Builtin, Cell, Function, Module
@@ -69,7 +71,6 @@ ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = {
 _EXCEPTION_ATTRIBUTES = frozenset({"args", "__cause__", "__context__", "__suppress_context__"})
 EXTRA_ATTRIBUTES: dict[type, frozenset[str]] = {
     Property: frozenset({"setter", "getter", "deleter"}),
-    Function: frozenset({"__name__", "__qualname__"}),
     **{kind: _EXCEPTION_ATTRIBUTES for kind in EXCEPTION_TYPES},
     StopIteration: _EXCEPTION_ATTRIBUTES | {"value"},
     ImportError: _EXCEPTION_ATTRIBUTES | {"name", "msg"},   # not `path`: a host path
@@ -96,16 +97,18 @@ def get_attribute(obj: Any, name: str) -> Any:
     if isinstance(obj, Instance):
         return get_instance_attribute(obj, name)
     cls = type(obj)
-    if cls is type and NS in obj.__dict__:
+    if (cls is type or cls is EnumType) and NS in obj.__dict__:
         return get_class_attribute(obj, name)
     if cls is Super:
         return obj.attribute(name)
     allowed = ALLOWED_ATTRIBUTES.get(cls)
     if allowed is not None and (name in allowed or name in OPERATOR_DUNDERS and hasattr(cls, name)):
         return getattr(obj, name)
+    if cls is Function:
+        return _get_function_attribute(obj, name)
     extra = EXTRA_ATTRIBUTES.get(cls)
     if extra is not None and name in extra:
-        return getattr(obj, name[2:-2] if cls is Function else name)
+        return getattr(obj, name)
     if cls is Module:
         try:
             return obj.dict[name]
@@ -120,8 +123,12 @@ def get_attribute(obj: Any, name: str) -> Any:
 
 def _get_type_attribute(obj: Any, name: str) -> Any:
     allowed = ALLOWED_ATTRIBUTES.get(obj) if obj is not TYPE else None
-    if allowed is not None and name in allowed:
-        return getattr(obj, name)
+    if allowed is not None and (name in allowed or name in OPERATOR_DUNDERS and hasattr(obj, name)):
+        return getattr(obj, name)   # `int.__repr__`: the unbound operator methods of value types
+    if obj is object and name in RAW_ATTRIBUTE_METHODS:
+        return RAW_ATTRIBUTE_METHODS[name]
+    if name in _BASE_DUNDERS and (obj is object or obj in EXCEPTION_TYPES):
+        return getattr(obj, name)   # `ValueError.__init__(self, msg)` in a subclass's __init__
     if name == "__name__" or name == "__qualname__":
         return _type_name(obj)
     if obj is str and name in _FORMAT_METHODS:
@@ -136,10 +143,12 @@ def set_attribute(obj: Any, name: str, value: Any) -> None:
         set_instance_attribute(obj, name, value)
         return
     cls = type(obj)
-    if cls is type and NS in obj.__dict__:
+    if (cls is type or cls is EnumType) and NS in obj.__dict__:
         set_class_attribute(obj, name, value)
     elif cls is Module:
         obj.dict[name] = value
+    elif cls is Function:
+        _set_function_attribute(obj, name, value)
     elif cls in _IMMUTABLE_INSTANCES:
         setattr(obj, name, value)   # always raises: these types have no writable attribute
         raise VMInternalError(f"{cls.__name__}.{name} is writable")
@@ -158,11 +167,17 @@ def delete_attribute(obj: Any, name: str) -> None:
             del obj.dict[name]
         except KeyError:
             raise AttributeError(f"'module' object has no attribute '{name}'") from None
+    elif cls is Function and obj.attrs is not None and name in obj.attrs:
+        del obj.attrs[name]
     elif cls in _IMMUTABLE_INSTANCES:
         delattr(obj, name)   # always raises, with CPython's message
         raise VMInternalError(f"{cls.__name__}.{name} is deletable")
     else:
         raise _refused_store(obj, name)
+
+
+# What a script may call on the host bases of its classes, as CPython code does.
+_BASE_DUNDERS = frozenset({"__init__", "__str__", "__repr__", "__eq__", "__ne__", "__hash__"})
 
 
 # --- The reflection builtins: the same paths with a name computed at run time ---
@@ -206,6 +221,44 @@ def _delattr(*args: Any) -> None:
 
 REFLECTION: dict[str, Callable[..., Any]] = {
     "getattr": _getattr, "hasattr": _hasattr, "setattr": _setattr, "delattr": _delattr}
+
+
+# Dunders a script may set on its functions (functools.wraps, abc.abstractmethod); any other
+# attribute it sets is its own, kept in ``Function.attrs``.
+_FUNCTION_DUNDERS = frozenset({"__doc__", "__module__", "__wrapped__", "__isabstractmethod__", "__dict__"})
+
+
+def _get_function_attribute(func: Function, name: str) -> Any:
+    if name == "__name__":
+        return func.name
+    if name == "__qualname__":
+        return func.qualname
+    if func.attrs is not None and name in func.attrs:
+        return func.attrs[name]
+    if name == "__doc__":
+        return None
+    if name == "__module__":
+        return func.globals.get("__name__")
+    raise _missing(func, name, f"'function' object has no attribute '{name}'")
+
+
+def _set_function_attribute(func: Function, name: str, value: Any) -> None:
+    if name in ("__name__", "__qualname__"):
+        if type(value) is not str:
+            raise TypeError(f"{name} must be set to a string object")
+        if name == "__name__":
+            func.name = value
+        else:
+            func.qualname = value
+        return
+    if name.startswith("__") and name.endswith("__") and name not in _FUNCTION_DUNDERS or name == "__dict__":
+        raise AttributeError(f"pvm does not allow setting '{name}' on functions")
+    heap = func.vm.heap
+    if func.attrs is None:
+        func.attrs = heap.new_dict()
+    before = len(func.attrs)
+    func.attrs[name] = value
+    heap.grew(func.attrs, before)
 
 
 def _refused_store(obj: Any, name: str) -> Exception:
@@ -260,7 +313,7 @@ def _candidate_names(obj: Any) -> list[str]:
         return dir(types.CellType)
     if obj is TYPE:
         return dir(type)
-    if isinstance(obj, Instance) or (cls is type and NS in obj.__dict__):
+    if isinstance(obj, Instance) or is_user_class(obj):
         return _user_names(obj)
     return dir(_HOST_TWINS.get(obj, obj)) if isinstance(obj, type) else dir(obj)
 
@@ -268,7 +321,7 @@ def _candidate_names(obj: Any) -> list[str]:
 def _user_names(obj: Any) -> list[str]:
     """``dir()`` of a user class or instance as CPython lists it: the
     instance's attributes, every namespace along the MRO and the host base's names."""
-    cls = obj if type(obj) is type else type(obj)
+    cls = obj if isinstance(obj, type) else type(obj)
     names = {"__dict__", "__module__", "__weakref__"}
     if cls is not obj:
         names.update(key for key in obj.__dict__ if type(key) is str and not key.startswith("__pvm"))

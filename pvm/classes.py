@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from pvm.objects import Function
+from pvm.objects import Builtin, Function
 
 if TYPE_CHECKING:
     from pvm.interp import Interpreter
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 NS = "__pvm_ns__"
 VM = "__pvm_vm__"
 CACHE = "__pvm_cache__"      # name -> what ``lookup`` found, valid while no class namespace changes
+ABSTRACT = "__pvm_abstract__"  # on abc.ABC and its subclasses: the names still abstract (``__abstractmethods__``)
 
 
 class Instance:
@@ -51,7 +52,7 @@ EXCEPTION_ATTRIBUTES = frozenset({"args", "__cause__", "__context__", "__suppres
 
 
 def is_user_class(obj: Any) -> bool:
-    return type(obj) is type and NS in obj.__dict__
+    return isinstance(obj, type) and NS in obj.__dict__     # type, or enum's EnumType (pvm.enums)
 
 
 def namespace(cls: type) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def make_class(vm: "Interpreter", name: str, bases: tuple[Any, ...], ns: dict[st
     if len(bases) > 1:
         raise TypeError("multiple inheritance is not supported")
     base = bases[0] if bases else object
-    if type(base) is not type:
+    if not isinstance(base, type):
         raise TypeError(f"bases must be types, not {type(base).__name__}" if not callable(base) else
                         "metaclass conflict: the metaclass of a derived class must be a (non-strict) "
                         "subclass of the metaclasses of all its bases")
@@ -84,9 +85,50 @@ def make_class(vm: "Interpreter", name: str, bases: tuple[Any, ...], ns: dict[st
             host_dict[key] = _trampoline(vm, key) if value is not None else None
     if "__eq__" in ns and "__hash__" not in ns:
         ns["__hash__"] = None          # as CPython: defining __eq__ alone makes instances unhashable
+    if hasattr(base, ABSTRACT):
+        _abstract_methods(base, ns, host_dict)
     cls = type(name, host_bases, host_dict)
     vm.heap.adopt(ns)
     return cls
+
+
+def _abstract_methods(base: type, ns: dict[str, Any], host_dict: dict[str, Any]) -> None:
+    """For a subclass of abc.ABC: what stays abstract, and a ``__new__`` that refuses
+    to instantiate the class while anything does (as ABCMeta and object.__new__)."""
+    inherited = (key for key in getattr(base, ABSTRACT) if key not in ns and is_abstract(lookup(base, key)))
+    abstract = frozenset([*(key for key, value in ns.items() if is_abstract(value)), *inherited])
+    host_dict[ABSTRACT] = abstract
+    if not abstract:
+        host_dict["__new__"] = _new_instance
+        return
+    names = sorted(abstract)
+    plural = "s" if len(names) > 1 else ""
+
+    def refuse(cls: type, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"Can't instantiate abstract class {cls.__name__} with abstract "
+                        f"method{plural} {', '.join(names)}")
+    host_dict["__new__"] = refuse
+
+
+def _new_instance(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return object.__new__(cls)
+
+
+def make_abc_root(cls: Any) -> None:
+    """``abc.ABC``'s marking: its subclasses get abstract-method checks."""
+    if not is_user_class(cls):
+        raise TypeError("expected a class")
+    type.__setattr__(cls, ABSTRACT, frozenset())
+
+
+def is_abstract(value: Any) -> bool:
+    """Whether a class attribute is marked by abc.abstractmethod (directly or under a decorator)."""
+    kind = type(value)
+    if kind is Property:
+        value = value.fget
+    elif kind is StaticMethod or kind is ClassMethod:
+        value = value.__func__
+    return type(value) is Function and value.attrs is not None and bool(value.attrs.get("__isabstractmethod__"))
 
 
 def _trampoline(vm: "Interpreter", name: str) -> Callable[..., Any]:
@@ -177,7 +219,7 @@ class Method:
 
     def __repr__(self) -> str:
         owner = self.__self__
-        if type(owner) is type:
+        if isinstance(owner, type):
             return f"<bound method {self.__func__.qualname} of {owner!r}>"
         return f"<bound method {self.__func__.qualname} of {object.__repr__(owner)}>"
 
@@ -267,10 +309,26 @@ def get_class_attribute(cls: type, name: str) -> Any:
         return getattr(cls, name)
     if name == "__bases__":
         return tuple(base for base in cls.__bases__ if base is not Instance) or (object,)
+    if name == "__abstractmethods__" and ABSTRACT in cls.__dict__:
+        return cls.__dict__[ABSTRACT]
+    if name == "__members__" and "_member_map_" in namespace(cls):
+        return cls.__dict__[VM].heap.new_dict(namespace(cls)["_member_map_"].items())
     raise AttributeError(f"type object '{cls.__name__}' has no attribute '{name}'", name=name, obj=cls)
 
 
 def set_instance_attribute(obj: Any, name: str, value: Any) -> None:
+    """``obj.name = value``: through the class's ``__setattr__`` if it has one."""
+    hook = lookup(type(obj), "__setattr__")
+    if hook is not _MISSING:
+        bind(hook, obj, type(obj))(name, value)
+    else:
+        store_instance_attribute(obj, name, value)
+
+
+def store_instance_attribute(obj: Any, name: str, value: Any) -> None:
+    """The store itself, as ``object.__setattr__`` does it."""
+    if not isinstance(obj, Instance):
+        raise TypeError(f"pvm's object.__setattr__ takes an instance of a class, not {type(obj).__name__!r}")
     found = lookup(type(obj), name)
     if type(found) is Property:
         if found.fset is None:
@@ -300,10 +358,30 @@ def set_class_attribute(cls: type, name: str, value: Any) -> None:
 
 
 def delete_instance_attribute(obj: Any, name: str) -> None:
+    """``del obj.name``: through the class's ``__delattr__`` if it has one."""
+    hook = lookup(type(obj), "__delattr__")
+    if hook is not _MISSING:
+        bind(hook, obj, type(obj))(name)
+    else:
+        remove_instance_attribute(obj, name)
+
+
+def remove_instance_attribute(obj: Any, name: str) -> None:
+    """The deletion itself, as ``object.__delattr__`` does it."""
+    if not isinstance(obj, Instance):
+        raise TypeError(f"pvm's object.__delattr__ takes an instance of a class, not {type(obj).__name__!r}")
     attrs = obj.__dict__
     if name not in attrs:
         raise AttributeError(f"'{type(obj).__name__}' object has no attribute '{name}'", name=name, obj=obj)
     del attrs[name]
+
+
+# ``object.__setattr__`` and ``object.__delattr__`` as scripts reach them (through
+# ``object`` or ``super()``): pvm's own stores, never the host's setattr.
+RAW_ATTRIBUTE_METHODS: dict[str, Any] = {
+    "__setattr__": Builtin("__setattr__", store_instance_attribute),
+    "__delattr__": Builtin("__delattr__", remove_instance_attribute),
+}
 
 
 # --- super() ---
@@ -316,22 +394,26 @@ class Super:
     def __init__(self, cls: Any = None, obj: Any = None) -> None:
         if cls is None:
             raise RuntimeError("super(): __class__ cell not found")
-        if type(cls) is not type:
+        if not isinstance(cls, type):
             raise TypeError(f"super() argument 1 must be a type, not {type(cls).__name__}")
-        if not (isinstance(obj, cls) or (type(obj) is type and issubclass(obj, cls))):
+        if not (isinstance(obj, cls) or (isinstance(obj, type) and issubclass(obj, cls))):
             raise TypeError("super(type, obj): obj must be an instance or subtype of type")
         self.cls = cls
         self.obj = obj
 
     def attribute(self, name: str) -> Any:
         obj = self.obj
-        start = obj if type(obj) is type and issubclass(obj, self.cls) and not isinstance(obj, self.cls) else type(obj)
+        start = obj if isinstance(obj, type) and issubclass(obj, self.cls) and not isinstance(obj, self.cls) \
+            else type(obj)
         mro = start.__mro__
         for klass in mro[mro.index(self.cls) + 1:]:
             ns = klass.__dict__.get(NS)
             if ns is not None:
                 if name in ns:
                     return bind(ns[name], None if start is obj else obj, start)
+            elif name in RAW_ATTRIBUTE_METHODS and klass is object:
+                raw = RAW_ATTRIBUTE_METHODS[name]
+                return raw if start is obj else Method(raw, obj)
             elif name in _HOST_METHODS and klass is not Instance and name in klass.__dict__:
                 value = klass.__dict__[name]
                 return value.__get__(obj, start) if hasattr(value, "__get__") and start is not obj else value

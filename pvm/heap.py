@@ -308,6 +308,7 @@ class Heap:
                 extend(obj.closure)
                 push(obj.globals)
                 push(obj.kwdefaults)
+                push(obj.attrs)
             elif kind is Cell:
                 push(obj.value)
             elif kind is Generator:
@@ -358,7 +359,7 @@ def _mark_object(obj: Any, kind: type, push: Callable[[Any], None]) -> None:
     if isinstance(obj, Instance) or isinstance(obj, BaseException):
         push(obj.__dict__)
         push(kind)
-    elif kind is type and NS in obj.__dict__:
+    elif isinstance(obj, type) and NS in obj.__dict__:
         push(obj.__dict__[NS])
         push(obj.__base__)
     elif kind is Method:
@@ -384,6 +385,7 @@ def _clear(obj: Any) -> None:
         obj.kwdefaults = None
         obj.closure = ()
         obj.globals = {}
+        obj.attrs = None
     elif kind is Cell:
         obj.value = Cell.EMPTY
     elif isinstance(obj, Instance):

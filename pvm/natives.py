@@ -12,8 +12,11 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+from pvm.classes import make_abc_root
+from pvm.enums import make_enum_root
 from pvm.native_random import _random
 from pvm.native_sys import sys_module, time_module
+from pvm.objects import Builtin
 
 
 # Every public name of CPython 3.11's math module (tests compare with dir(math)).
@@ -32,7 +35,19 @@ def _math(vm: Any) -> dict[str, object]:
     return {name: getattr(math, name) for name in MATH_NAMES}
 
 
+def _abc(vm: Any) -> dict[str, object]:
+    """What abc.src cannot say in the language: which class is ABC."""
+    return {"make_abc_root": Builtin("make_abc_root", make_abc_root)}
+
+
+def _enum(vm: Any) -> dict[str, object]:
+    """What enum.src cannot say in the language: its Enum class's metaclass."""
+    return {"make_enum_root": Builtin("make_enum_root", make_enum_root)}
+
+
 NATIVE_MODULES: dict[str, Callable[[Any], dict[str, object]]] = {
+    "_abc": _abc,
+    "_enum": _enum,
     "_math": _math,
     "_random": _random,
     "sys": sys_module,

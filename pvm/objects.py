@@ -40,7 +40,8 @@ class Function:
     the interpreter; a call from script code pushes a VM frame instead.
     """
 
-    __slots__ = ("code", "globals", "defaults", "kwdefaults", "closure", "name", "qualname", "vm", "__weakref__")
+    __slots__ = ("code", "globals", "defaults", "kwdefaults", "closure", "name", "qualname", "vm", "attrs",
+                 "__weakref__")
 
     def __init__(self, code: "Code", globals: dict[str, Any], defaults: tuple[Any, ...],
                  closure: tuple[Cell, ...], vm: "Interpreter", kwdefaults: dict[str, Any] | None = None) -> None:
@@ -52,6 +53,7 @@ class Function:
         self.name = code.name
         self.qualname = code.qualname
         self.vm = vm
+        self.attrs: dict[str, Any] | None = None   # attributes a script set (``f.calls = 0``), made on first use
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.vm.call_from_host(self, args, kwargs)
