@@ -86,6 +86,7 @@ class CodeBuilder:
         self.args: list[int] = []
         self.lines: list[int] = []
         self.consts: list[Any] = []
+        self.docstring = False                # consts[0] is the docstring: kept though no instruction uses it
         self.const_index: dict[Any, int] = {}
         self.names: list[str] = []
         self.name_index: dict[str, int] = {}
@@ -145,6 +146,11 @@ class CodeBuilder:
         JUMP_FORWARD otherwise; omitted where control cannot arrive."""
         if self.reachable():
             self.jump(Op.JUMP_BACKWARD if label.placed else Op.JUMP_FORWARD, label)
+
+    def add_docstring(self, doc: str) -> None:
+        assert not self.consts, "the docstring must be the first constant"
+        self.add_const(doc)
+        self.docstring = True
 
     def add_const(self, value: Any) -> int:
         key = const_key(value)
@@ -246,13 +252,13 @@ class CodeBuilder:
         if not self.ops or self.ops[-1] != Op.RETURN_VALUE:
             self.emit(Op.LOAD_CONST, self.add_const(None))
             self.emit(Op.RETURN_VALUE)
-        self.consts = self.compact(Operand.CONST, self.consts)
+        self.consts = self.compact(Operand.CONST, self.consts, self.docstring)
         self.names = self.compact(Operand.NAME, self.names)
 
-    def compact(self, kind: Operand, table: list[Any]) -> list[Any]:
+    def compact(self, kind: Operand, table: list[Any], keep_first: bool = False) -> list[Any]:
         """Keep only the entries of ``table`` that instructions of operand
         ``kind`` still use (dead code may have been their only user)."""
-        renumber: dict[int, int] = {}
+        renumber: dict[int, int] = {0: 0} if keep_first else {}
         for index, op in enumerate(self.ops):
             if op >= 0 and OPCODES[op].operand is kind:
                 self.args[index] = renumber.setdefault(self.args[index], len(renumber))

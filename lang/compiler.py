@@ -28,8 +28,8 @@ from typing import Callable, Iterator
 from lang import ast
 from lang.assembler import CodeBuilder, Label
 from lang.compile_expr import ExprCompiler
-from lang.scope import Scope, analyze
-from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_MODULE, CO_NESTED, Code
+from lang.scope import Scope, analyze, docstring
+from pvm.code import CO_CLASS_BODY, CO_DOCSTRING, CO_GENERATOR, CO_MODULE, CO_NESTED, Code
 from pvm.errors import PvmCompileError
 from pvm.opcodes import BINARY_OPERATOR_INDEX, Op
 
@@ -100,6 +100,7 @@ class Compiler(ExprCompiler):
 
     def module(self, module: ast.Module, scope: Scope) -> Code:
         self.unit = Unit(scope, CodeBuilder(self.filename, 1))
+        self.store_docstring(module.body)
         self.setup_annotations(module.body)
         self.stmts(module.body)
         self.implicit_return()
@@ -176,6 +177,13 @@ class Compiler(ExprCompiler):
             self.emit(Op.COPY, 1)
             self.store(target)
         self.store(node.targets[-1])
+
+    def store_docstring(self, body: list[ast.Stmt]) -> None:
+        """``__doc__ = "..."`` in a module or class body that starts with a string."""
+        doc = docstring(body)
+        if doc is not None:
+            self.load_const(doc)
+            self.store_name("__doc__")
 
     def setup_annotations(self, body: list[ast.Stmt]) -> None:
         """``__annotations__ = {}`` in a module or class body that annotates names."""
@@ -435,12 +443,16 @@ class Compiler(ExprCompiler):
 
     def stmt_FunctionDef(self, node: ast.FunctionDef) -> None:
         # decorators top to bottom; the function; CALL 1 per decorator, bottom up, at its line
+        doc = docstring(node.body)
+
         def body() -> None:
+            if doc is not None:
+                self.unit.b.add_docstring(doc)      # consts[0], as CO_DOCSTRING says
             self.stmts(node.body)
             self.implicit_return()
         for decorator in node.decorators:
             self.expr(decorator)
-        self.make_function(node, body, 0)
+        self.make_function(node, body, 0 if doc is None else CO_DOCSTRING)
         b = self.unit.b
         for decorator in reversed(node.decorators):
             b.emit(Op.CALL, 1, decorator.line or node.line)
@@ -453,6 +465,7 @@ class Compiler(ExprCompiler):
             self.expr(decorator)
 
         def body() -> None:
+            self.store_docstring(node.body)
             self.setup_annotations(node.body)
             self.stmts(node.body)
             self.load_const(None)

@@ -105,6 +105,14 @@ class Scope:
         return f"<Scope {self.kind} {self.qualname}>"
 
 
+def docstring(body: list[ast.Stmt]) -> str | None:
+    """The string a body begins with, as CPython's __doc__ takes it (f-strings do not count)."""
+    first = body[0] if body else None
+    if isinstance(first, ast.ExprStmt) and isinstance(first.value, ast.Constant) and type(first.value.value) is str:
+        return first.value.value
+    return None
+
+
 def analyze(module: ast.Module, filename: str) -> Scope:
     """Resolve every name of ``module``; returns the module scope.
 
@@ -132,6 +140,8 @@ class _Collector:
 
     def collect(self, scope: Scope, body: list[ast.Stmt]) -> None:
         self.scope = scope
+        if not scope.is_function and docstring(body) is not None:
+            self.add("__doc__", DEF_LOCAL, body[0])     # the compiler stores the docstring there
         for stmt in body:
             self.visit(stmt)
 
@@ -284,9 +294,7 @@ class _Collector:
             self.visit(base)
         self.add(node.name, DEF_LOCAL, node)
         outer = self.scope
-        self.scope = Scope("class", node.name, node, outer)
-        for stmt in node.body:
-            self.visit(stmt)
+        self.collect(Scope("class", node.name, node, outer), node.body)
         self.scope = outer
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:

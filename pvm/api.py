@@ -165,7 +165,7 @@ class VM:
             from pvm.jit import Jit
 
             interp.jit = Jit(interp, mode="on" if jit is True else str(jit))
-        self._main = heap.new_module("__main__", None, heap.new_dict([("__name__", "__main__")]))
+        self._main = heap.new_module("__main__", None, heap.new_dict([("__name__", "__main__"), ("__doc__", None)]))
         interp.modules["__main__"] = self._main
 
     def _emit(self, text: str) -> None:

@@ -27,10 +27,11 @@ from _string import formatter_field_name_split, formatter_parser
 from typing import Any, Callable, Iterable
 
 from pvm.builtins import EXCEPTION_TYPES, TYPE, TypeBuiltin
-from pvm.classes import (NS, RAW_ATTRIBUTE_METHODS, SPECIAL_METHODS, Instance, Property, Super,
-                         delete_instance_attribute, get_class_attribute, get_instance_attribute, is_user_class,
+from pvm.classes import (NS, RAW_ATTRIBUTE_METHODS, SPECIAL_METHODS, Instance, Method, Property, Super,
+                         delete_class_attribute, delete_instance_attribute, get_class_attribute, get_instance_attribute, is_user_class,
                          set_class_attribute, set_instance_attribute)
 from pvm.enums import EnumType
+from pvm.code import CO_DOCSTRING
 from pvm.errors import VMInternalError
 from pvm.native_sys import ScriptStdout
 from pvm.objects import Builtin, Cell, Function, Module
@@ -106,6 +107,8 @@ def get_attribute(obj: Any, name: str) -> Any:
         return getattr(obj, name)
     if cls is Function:
         return _get_function_attribute(obj, name)
+    if cls is Method and name in _METHOD_NAMES and type(obj.__func__) is Function:
+        return _get_function_attribute(obj.__func__, name)
     extra = EXTRA_ATTRIBUTES.get(cls)
     if extra is not None and name in extra:
         return getattr(obj, name)
@@ -162,7 +165,9 @@ def delete_attribute(obj: Any, name: str) -> None:
         delete_instance_attribute(obj, name)
         return
     cls = type(obj)
-    if cls is Module:
+    if is_user_class(obj):
+        delete_class_attribute(obj, name)
+    elif cls is Module:
         try:
             del obj.dict[name]
         except KeyError:
@@ -223,6 +228,9 @@ REFLECTION: dict[str, Callable[..., Any]] = {
     "getattr": _getattr, "hasattr": _hasattr, "setattr": _setattr, "delattr": _delattr}
 
 
+# What a bound method tells of its function (not __func__ or __self__: pvm.sandbox's choice).
+_METHOD_NAMES = frozenset({"__name__", "__qualname__", "__doc__", "__module__"})
+
 # Dunders a script may set on its functions (functools.wraps, abc.abstractmethod); any other
 # attribute it sets is its own, kept in ``Function.attrs``.
 _FUNCTION_DUNDERS = frozenset({"__doc__", "__module__", "__wrapped__", "__isabstractmethod__", "__dict__"})
@@ -236,7 +244,7 @@ def _get_function_attribute(func: Function, name: str) -> Any:
     if func.attrs is not None and name in func.attrs:
         return func.attrs[name]
     if name == "__doc__":
-        return None
+        return func.code.consts[0] if func.code.flags & CO_DOCSTRING else None
     if name == "__module__":
         return func.globals.get("__name__")
     raise _missing(func, name, f"'function' object has no attribute '{name}'")

@@ -134,13 +134,13 @@ def is_abstract(value: Any) -> bool:
 def _trampoline(vm: "Interpreter", name: str) -> Callable[..., Any]:
     """The host special method ``name``: calls what pvm's lookup finds."""
     if name == "__init__":
-        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        def init(self: Any, /, *args: Any, **kwargs: Any) -> None:   # `self=` may be a script keyword
             result = call_special(vm, self, name, args, kwargs)
             if result is not None:
                 raise TypeError(f"__init__() should return None, not '{type(result).__name__}'")
         return init
 
-    def special(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def special(self: Any, /, *args: Any, **kwargs: Any) -> Any:
         return call_special(vm, self, name, args, kwargs)
     special.__name__ = name
     return special
@@ -298,6 +298,8 @@ def get_instance_attribute(obj: Any, name: str) -> Any:
         return getattr(obj, name)
     if name == "__class__":
         return cls
+    if name == "__doc__":
+        return None
     raise AttributeError(f"'{cls.__name__}' object has no attribute '{name}'", name=name, obj=obj)
 
 
@@ -309,6 +311,8 @@ def get_class_attribute(cls: type, name: str) -> Any:
         return getattr(cls, name)
     if name == "__bases__":
         return tuple(base for base in cls.__bases__ if base is not Instance) or (object,)
+    if name == "__doc__":
+        return None               # a class body that starts with a string stores its own
     if name == "__abstractmethods__" and ABSTRACT in cls.__dict__:
         return cls.__dict__[ABSTRACT]
     if name == "__members__" and "_member_map_" in namespace(cls):
@@ -355,6 +359,17 @@ def set_class_attribute(cls: type, name: str, value: Any) -> None:
     namespace(cls)[name] = value
     if name in SPECIAL_METHODS:
         type.__setattr__(cls, name, _trampoline(cls.__dict__[VM], name) if value is not None else None)
+
+
+def delete_class_attribute(cls: type, name: str) -> None:
+    global _version
+    ns = namespace(cls)
+    if name not in ns:
+        raise AttributeError(f"type object '{cls.__name__}' has no attribute '{name}'", name=name, obj=cls)
+    _version += 1
+    del ns[name]
+    if name in SPECIAL_METHODS:
+        type.__delattr__(cls, name)
 
 
 def delete_instance_attribute(obj: Any, name: str) -> None:

@@ -21,6 +21,7 @@ CO_VARARGS = 16        # has a *args parameter (the local after the keyword-only
 CO_VARKEYWORDS = 32    # has a **kwargs parameter (the local after *args, if any)
 CO_CLASS_BODY = 64     # a class body: names live in the namespace being built
 CO_GENERATOR = 128     # calling it makes a generator (the body contains yield)
+CO_DOCSTRING = 256     # a function whose body starts with a string: consts[0] is its __doc__
 
 
 @dataclass(slots=True)

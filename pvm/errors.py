@@ -54,6 +54,14 @@ class TracebackEntry:
     name: str
 
 
+def exception_type_name(exc: BaseException) -> str:
+    """How a traceback's last line names the type: ``mod.Error`` unless it is a
+    builtin or defined in the script itself, as CPython prints it."""
+    kind = type(exc)
+    module = kind.__module__
+    return kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
+
+
 class ScriptError(PvmError):
     """An exception the script raised and did not catch.
 
@@ -63,13 +71,13 @@ class ScriptError(PvmError):
     """
 
     def __init__(self, exception: BaseException, traceback: list[TracebackEntry]) -> None:
-        super().__init__(f"{type(exception).__name__}: {exception}")
+        super().__init__(f"{exception_type_name(exception)}: {exception}")
         self.exception = exception
         self.traceback = traceback
 
     @property
     def type_name(self) -> str:
-        return type(self.exception).__name__
+        return exception_type_name(self.exception)
 
     @property
     def message(self) -> str:

@@ -31,7 +31,10 @@ class Generator:
     def __init__(self, vm: "Interpreter", func: Function, locals_: list[Any]) -> None:
         frame = Frame(func.code, func.globals, locals_, None)
         if func.closure or func.code.cell_params:
+            roots = vm.heap.temp_roots
+            roots.append(frame)       # no loop holds this frame yet: a collection in make_cells must see it
             frame.make_cells(func.closure, vm.heap)
+            roots.pop()
         self.frame: Frame | None = frame
         self.vm = vm
         self.running = False

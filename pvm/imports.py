@@ -70,7 +70,7 @@ def import_module(vm: "Interpreter", name: str) -> Module:
     origin, path = found
     code = vm.loader(origin)
     package = name if path is not None else parent_name
-    namespace = vm.heap.new_dict([("__name__", name), ("__package__", package)])
+    namespace = vm.heap.new_dict([("__name__", name), ("__doc__", None), ("__package__", package)])
     module = vm.heap.new_module(name, origin, namespace, path)
     vm.modules[name] = module
     vm.initializing.add(name)

@@ -142,7 +142,7 @@ class Interpreter:
 
     def run_module(self, code: Code, name: str = "__main__", origin: str | None = None) -> Module:
         """Execute a module's top-level code in a fresh namespace."""
-        module = self.heap.new_module(name, origin, self.heap.new_dict([("__name__", name)]))
+        module = self.heap.new_module(name, origin, self.heap.new_dict([("__name__", name), ("__doc__", None)]))
         self.modules[name] = module
         self.execute_module_code(code, module)
         return module

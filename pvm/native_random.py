@@ -18,7 +18,7 @@ import _random as _host_random
 from hashlib import sha512
 from typing import Any
 
-_SEED_TYPES = (type(None), int, float, str, bytes, bytearray)
+_SEED_TYPES = (type(None), int, float, str)   # pvm has no bytes
 _RESERVE_BITS = 1 << 16          # getrandbits results above this size are reserved on the heap first
 
 
@@ -49,15 +49,17 @@ def _random(vm: Any) -> dict[str, object]:
 
     def seed(gen: Any, a: Any) -> None:
         """Seed as CPython's C core does: None from OS entropy, an int by its
-        absolute value, anything else (float, str, bytes) by its hash."""
+        absolute value, a float or str by its hash."""
         if not isinstance(a, _SEED_TYPES):
             raise TypeError(f"cannot seed from {type(a).__name__}")
         _core(gen).seed(a)
 
     def text_seed(a: Any) -> int:
-        """The int CPython's version 2 seeding makes of a str, bytes or bytearray:
-        the bytes followed by their sha512 digest, read as a big-endian int."""
-        data = a.encode() if type(a) is str else bytes(a)
+        """The int CPython's version 2 seeding makes of a str: its UTF-8 bytes
+        followed by their sha512 digest, read as a big-endian int."""
+        if type(a) is not str:
+            raise TypeError(f"cannot seed from {type(a).__name__}")
+        data = a.encode()
         return int.from_bytes(data + sha512(data).digest(), "big")
 
     def random(gen: Any) -> float:

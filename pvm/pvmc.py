@@ -27,7 +27,7 @@ from pvm.errors import PvmError
 from pvm.opcodes import OPCODES
 
 MAGIC = b"\x89PVM\r\n\x1a\n"        # high bit, CRLF and ^Z catch text-mode transfers, as PNG's does
-FORMAT_VERSION = 2                  # 2: code objects carry kwonlyargcount and an exception table
+FORMAT_VERSION = 3                  # 2: kwonlyargcount and an exception table; 3: Level 3 opcodes, CO_DOCSTRING
 HEADER_SIZE = 53                    # bytes before the pvm version string
 MAX_FILE_BYTES = 1 << 28
 MAX_NESTING = 256                   # code objects and constant tuples inside each other

@@ -102,7 +102,7 @@ def repl() -> int:
         _enable_line_editing()
         print(f"pvm {pvm.__version__} on Python {sys.version.split()[0]}. Ctrl-D exits.")
     vm = Interpreter(write=sys.stdout.write, loader=load_source_module, search_path=[os.getcwd(), stdlib_dir()])
-    namespace = vm.heap.new_module("__main__", None, vm.heap.new_dict([("__name__", "__main__")]))
+    namespace = vm.heap.new_module("__main__", None, vm.heap.new_dict([("__name__", "__main__"), ("__doc__", None)]))
     vm.modules["__main__"] = namespace
     while True:
         lines: list[str] = []

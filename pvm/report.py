@@ -6,7 +6,7 @@ from __future__ import annotations
 import linecache
 
 from pvm.attributes import attribute_suggestion, closest_name
-from pvm.errors import ScriptError, TracebackEntry
+from pvm.errors import ScriptError, TracebackEntry, exception_type_name
 from pvm.unwind import traceback_of
 
 REPEAT_THRESHOLD = 3   # CPython prints a repeated frame three times, then a count
@@ -39,7 +39,7 @@ def suggestion(exc: BaseException) -> str | None:
 
 def format_exception_only(exc: BaseException) -> str:
     message = str(exc)
-    name = type(exc).__name__
+    name = exception_type_name(exc)
     hint = suggestion(exc)
     if hint is not None:
         message += f". Did you mean: '{hint}'?"

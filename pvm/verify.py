@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from pvm.code import (CO_CLASS_BODY, CO_COMPREHENSION, CO_GENERATOR, CO_LAMBDA, CO_MODULE, CO_NESTED, CO_VARARGS,
+from pvm.code import (CO_CLASS_BODY, CO_COMPREHENSION, CO_DOCSTRING, CO_GENERATOR, CO_LAMBDA, CO_MODULE, CO_NESTED, CO_VARARGS,
                       CO_VARKEYWORDS, Code)
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Flag, Op, Operand
 from pvm.pvmc import MAX_NESTING, InvalidBytecode
@@ -43,7 +43,7 @@ MAX_TABLE = 1 << 22               # constants, names, locals, cells
 MAX_STACK = 1 << 22
 MAX_OPERAND = 2**31 - 1           # operands fit a signed 32-bit int (the JIT relies on it)
 KNOWN_FLAGS = (CO_NESTED | CO_MODULE | CO_LAMBDA | CO_COMPREHENSION | CO_VARARGS | CO_VARKEYWORDS | CO_CLASS_BODY
-               | CO_GENERATOR)
+               | CO_GENERATOR | CO_DOCSTRING)
 
 # Abstract stack values. Script values are ANY or a refinement that some
 # consumer needs: MODULE, MAP (a dict built by BUILD_MAP), ("tuple", n) built by
@@ -223,6 +223,8 @@ def _check_fields(code: Code, module: bool) -> list[Code]:
             raise _fail(code, f"{field} is not a non-negative int")
     if code.flags & ~KNOWN_FLAGS:
         raise _fail(code, f"unknown code flags {code.flags:#x}")
+    if code.flags & CO_DOCSTRING and not (code.consts and type(code.consts[0]) is str):
+        raise _fail(code, "CO_DOCSTRING is set but consts[0] is not a str")
     if code.max_stack > MAX_STACK:
         raise _fail(code, f"max_stack {code.max_stack} exceeds the limit {MAX_STACK}")
     varnames = _check_strs(code, "varnames")

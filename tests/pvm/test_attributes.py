@@ -191,13 +191,25 @@ def test_store_and_delete_on_type_objects_match_cpython(cls: type) -> None:
 def test_vm_objects_cannot_be_modified() -> None:
     f = script_function()
     code, cell, builtin = f.code, Cell(1), Builtin("len", len)
-    for obj, name in [(f, "code"), (f, "__call__"), (cell, "value"), (builtin, "fn"), (Function, "__call__")]:
+    for obj, name in [(f, "__call__"), (f, "__code__"), (f, "__globals__"), (cell, "value"), (builtin, "fn"),
+                      (Function, "__call__")]:
         with pytest.raises((AttributeError, TypeError)):
             set_attribute(obj, name, None)
         with pytest.raises((AttributeError, TypeError)):
             delete_attribute(obj, name)
     assert f.code is code and cell.value == 1 and builtin.fn is len and "__call__" in vars(Function)
-    assert outcome(lambda: set_attribute(f, "code", 1)) == ("AttributeError", "'function' object has no attribute 'code'")
+
+
+def test_function_attributes_are_the_scripts_own() -> None:
+    f = script_function()
+    code = f.code
+    set_attribute(f, "code", 1)                 # the script's attribute, not pvm's slot of that name
+    assert f.code is code and get_attribute(f, "code") == 1
+    delete_attribute(f, "code")
+    assert outcome(lambda: get_attribute(f, "code")) == ("AttributeError", "'function' object has no attribute 'code'")
+    set_attribute(f, "__name__", "renamed")
+    assert get_attribute(f, "__name__") == "renamed" and f.qualname == code.qualname
+    assert outcome(lambda: set_attribute(f, "__name__", 3)) == ("TypeError", "__name__ must be set to a string object")
 
 
 # --- str.format / str.format_map ---

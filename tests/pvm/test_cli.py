@@ -72,7 +72,7 @@ def test_syntax_error_has_position_line_and_caret(tmp_path):
 
 
 def test_unsupported_feature_is_refused_before_running(tmp_path):
-    write(tmp_path, "print('never printed')\nwith A:\n    pass\n")
+    write(tmp_path, "print('never printed')\nmatch x:\n    case 1:\n        pass\n")
     result = pvm_cmd("run", "prog.src", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
