@@ -47,6 +47,10 @@ SPECIAL_METHODS = frozenset(
                                       "rshift", "and", "or", "xor", "matmul") for prefix in ("", "r", "i")]
 )
 
+# What host code finds on a user class's instances: its special methods, and the
+# protocol methods host builtins probe (dict(x) and f(**x) look for `keys`).
+TRAMPOLINED = SPECIAL_METHODS | {"__reversed__", "keys"}
+
 # Attributes of exception instances a script may read (besides its own).
 EXCEPTION_ATTRIBUTES = frozenset({"args", "__cause__", "__context__", "__suppress_context__"})
 
@@ -81,7 +85,7 @@ def make_class(vm: "Interpreter", name: str, bases: tuple[Any, ...], ns: dict[st
     host_dict: dict[str, Any] = {NS: ns, VM: vm, CACHE: {None: _version}, "__module__": ns.get("__module__", "__main__"),
                                  "__qualname__": ns.get("__qualname__", name)}
     for key, value in ns.items():
-        if key in SPECIAL_METHODS:
+        if key in TRAMPOLINED:
             host_dict[key] = _trampoline(vm, key) if value is not None else None
     if "__eq__" in ns and "__hash__" not in ns:
         ns["__hash__"] = None          # as CPython: defining __eq__ alone makes instances unhashable
@@ -300,10 +304,17 @@ def get_instance_attribute(obj: Any, name: str) -> Any:
         return cls
     if name == "__doc__":
         return None
+    if name == "__dict__" and not isinstance(obj, BaseException):
+        return obj.__dict__       # the instance's own attributes, as copy and dataclasses read them
     raise AttributeError(f"'{cls.__name__}' object has no attribute '{name}'", name=name, obj=obj)
 
 
 def get_class_attribute(cls: type, name: str) -> Any:
+    if name == "__annotations__":           # a class's own, never a base's (CPython 3.10+)
+        ns = namespace(cls)
+        if name not in ns:
+            set_class_attribute(cls, name, cls.__dict__[VM].heap.new_dict())
+        return ns[name]
     found = lookup(cls, name)
     if found is not _MISSING:
         return bind(found, None, cls)
@@ -357,7 +368,7 @@ def set_class_attribute(cls: type, name: str, value: Any) -> None:
     global _version
     _version += 1
     namespace(cls)[name] = value
-    if name in SPECIAL_METHODS:
+    if name in TRAMPOLINED:
         type.__setattr__(cls, name, _trampoline(cls.__dict__[VM], name) if value is not None else None)
 
 
@@ -368,7 +379,7 @@ def delete_class_attribute(cls: type, name: str) -> None:
         raise AttributeError(f"type object '{cls.__name__}' has no attribute '{name}'", name=name, obj=cls)
     _version += 1
     del ns[name]
-    if name in SPECIAL_METHODS:
+    if name in TRAMPOLINED:
         type.__delattr__(cls, name)
 
 
@@ -391,11 +402,21 @@ def remove_instance_attribute(obj: Any, name: str) -> None:
     del attrs[name]
 
 
-# ``object.__setattr__`` and ``object.__delattr__`` as scripts reach them (through
-# ``object`` or ``super()``): pvm's own stores, never the host's setattr.
+def new_instance(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    """``object.__new__(cls)``: an instance whose ``__init__`` has not run."""
+    if not is_user_class(cls):
+        raise TypeError(f"object.__new__(X): X is not a type object ({type(cls).__name__})"
+                        if not isinstance(cls, type) else
+                        f"object.__new__({cls.__name__}) is not safe, use {cls.__name__}.__new__()")
+    return cls.__new__(cls)
+
+
+# ``object.__setattr__``, ``object.__delattr__`` and ``object.__new__`` as scripts reach
+# them (through ``object`` or ``super()``): pvm's own, never the host's.
 RAW_ATTRIBUTE_METHODS: dict[str, Any] = {
     "__setattr__": Builtin("__setattr__", store_instance_attribute),
     "__delattr__": Builtin("__delattr__", remove_instance_attribute),
+    "__new__": Builtin("__new__", new_instance),
 }
 
 
@@ -428,7 +449,7 @@ class Super:
                     return bind(ns[name], None if start is obj else obj, start)
             elif name in RAW_ATTRIBUTE_METHODS and klass is object:
                 raw = RAW_ATTRIBUTE_METHODS[name]
-                return raw if start is obj else Method(raw, obj)
+                return raw if start is obj or name == "__new__" else Method(raw, obj)
             elif name in _HOST_METHODS and klass is not Instance and name in klass.__dict__:
                 value = klass.__dict__[name]
                 return value.__get__(obj, start) if hasattr(value, "__get__") and start is not obj else value

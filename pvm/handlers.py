@@ -336,8 +336,11 @@ def op_DICT_MERGE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -
     mapping = stack[-1]
     container = stack[-2]
     if type(mapping) is not dict:
-        raise TypeError(f"{function_str(stack[-4])} argument after ** must be a mapping, "
-                        f"not {type(mapping).__name__}")
+        keys = special_method(mapping, "keys")
+        if keys is None:
+            raise TypeError(f"{function_str(stack[-4])} argument after ** must be a mapping, "
+                            f"not {type(mapping).__name__}")
+        mapping = stack[-1] = vm.heap.adopt({key: mapping[key] for key in keys()})   # a mapping object
     for key in mapping:
         if key in container:
             raise TypeError(f"{function_str(stack[-4])} got multiple values for keyword argument '{key}'")

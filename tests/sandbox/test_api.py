@@ -66,7 +66,7 @@ def test_run_keeps_globals_and_call_and_eval_use_them(vm: pvm.VM, out: list[str]
     assert out == ["['a', 'b', 'b']\n"]
     assert vm.eval("[x.upper() for x in items if x != 'a']") == ["B", "B"]
     assert vm.globals["items"] == ["a", "b", "b"]
-    assert "add" in vm.globals and len(vm.globals) == 3
+    assert "add" in vm.globals and len(vm.globals) == 4      # __name__, __doc__, items, add
 
 
 def test_run_file_names_the_file_in_tracebacks(vm: pvm.VM, tmp_path: Path) -> None:
