@@ -156,13 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per process")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--hello", action="store_true", help="measure start-up only")
+    parser.add_argument("--dir", type=Path, default=BENCH_DIR,
+                        help="folder of benchmark programs (default bench/; bench/stdlib holds the stdlib ones)")
     args = parser.parse_args(argv)
 
     pvm_cmd = [args.python, "-m", "pvm", "run"] + shlex.split(args.pvm_args)
     if args.hello:
         return bench_hello(args.python, pvm_cmd, args.runs, args.timeout, args.markdown)
 
-    available = {p.stem: p for p in sorted(BENCH_DIR.glob("*.src"))}
+    available = {p.stem: p for p in sorted(args.dir.glob("*.src"))}
     names = args.only or list(available)
     unknown = [n for n in names if n not in available]
     if unknown:

@@ -113,7 +113,8 @@ def test_field_types():
     assert "varnames is not a tuple of str" in rejected(make(RET, varnames=(1,)))
     assert "name is not a str" in rejected(make(RET, qualname=None))
     assert "argcount is not a non-negative int" in rejected(make(RET, argcount=-1))
-    assert "unknown code flags" in rejected(make(RET, flags=256))
+    assert "unknown code flags" in rejected(make(RET, flags=512))
+    assert "CO_DOCSTRING is set but consts[0] is not a str" in rejected(make(RET, flags=256))
     assert "ops and args must be ints" in rejected(make([(Op.LOAD_CONST, "0"), Op.RETURN_VALUE]))
 
 
