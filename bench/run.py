@@ -52,10 +52,10 @@ class Run:
     stderr: str
 
 
-def run_once(cmd: list[str], timeout: float) -> Run:
-    """Run cmd once in bench/, capturing output; wall time covers the whole process."""
+def run_once(cmd: list[str], timeout: float, cwd: Path = BENCH_DIR) -> Run:
+    """Run cmd once in the program's folder, capturing output; wall time covers the whole process."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=BENCH_DIR, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     elapsed = time.perf_counter() - start
     return Run(elapsed, proc.returncode, proc.stdout, proc.stderr)
 
@@ -73,7 +73,7 @@ def bench_program(path: Path, python: str, pvm_cmd: list[str], runs: int,
     result = Result(path.stem)
     for _ in range(runs):
         try:
-            ref = run_once([python, path.name], timeout)
+            ref = run_once([python, path.name], timeout, path.parent)
         except subprocess.TimeoutExpired:
             result.status, result.detail = "ERROR", f"CPython timed out after {timeout:g}s"
             return result
@@ -82,7 +82,7 @@ def bench_program(path: Path, python: str, pvm_cmd: list[str], runs: int,
             return result
         result.cpython.append(ref.seconds)
         try:
-            got = run_once(pvm_cmd + [path.name], timeout)
+            got = run_once(pvm_cmd + [path.name], timeout, path.parent)
         except subprocess.TimeoutExpired:
             result.status, result.detail = "TIMEOUT", f"pvm timed out after {timeout:g}s"
             return result
