@@ -57,6 +57,9 @@ def _build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("-o", "--output", help="the compiled file (default: FILE with suffix .pvmc)")
     dis = commands.add_parser("dis", help="disassemble a program's bytecode")
     dis.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
+    dis.add_argument("--quickened", action="store_true",
+                     help="run the program first (tier 0, its output discarded) and show the instruction "
+                          "lists tier 0 ran, superinstructions included")
     check = commands.add_parser("check", help="compile (or load) and verify a program without running it")
     check.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
     commands.add_parser("repl", help="start the interactive prompt (the default)")
@@ -166,11 +169,27 @@ def _exit_status(code: object) -> int:
     return EXIT_SCRIPT_ERROR
 
 
-def cmd_dis(path: str) -> int:
-    from pvm.dis import disassemble
+def cmd_dis(path: str, quickened: bool) -> int:
+    from pvm.dis import disassemble, disassemble_quickened
 
-    sys.stdout.write(disassemble(_compile(path)))
-    return EXIT_OK
+    code = _compile(path)
+    if not quickened:
+        sys.stdout.write(disassemble(code))
+        return EXIT_OK
+    from pvm.interp import Interpreter, script_search_path
+    from pvm.loader import load_source_module
+    from pvm.report import format_script_error
+
+    vm = Interpreter(loader=load_source_module, search_path=script_search_path(path))
+    vm.argv = [path]
+    status = EXIT_OK
+    try:
+        vm.run_module(code, origin=path)
+    except ScriptError as error:
+        sys.stderr.write(format_script_error(error))
+        status = EXIT_SCRIPT_ERROR
+    sys.stdout.write(disassemble_quickened(code))
+    return status
 
 
 def cmd_check(path: str) -> int:
@@ -203,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.command == "compile":
             return cmd_compile(options.file, options.output)
         if options.command == "dis":
-            return cmd_dis(options.file)
+            return cmd_dis(options.file, options.quickened)
         return cmd_check(options.file)
     except PvmSyntaxError as error:
         sys.stdout.flush()

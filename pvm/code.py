@@ -55,7 +55,8 @@ class Code:
     # to handler. Runs are disjoint and ascending (lang.assembler builds them).
     exception_table: tuple[tuple[int, int, int, int], ...] = ()
     kwonlyargcount: int = 0             # keyword-only parameters (the varnames after the positional ones)
-    decoded: list[Any] | None = field(default=None, repr=False)   # built by the interpreter
+    decoded: list[Any] | None = field(default=None, repr=False)   # operands resolved (pvm.frames.decode)
+    quickened: list[Any] | None = field(default=None, repr=False)  # tier 0's, superinstructions fused in
     profile: Profile = field(default_factory=Profile, repr=False)
 
     def line_at(self, index: int) -> int:

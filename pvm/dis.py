@@ -1,5 +1,7 @@
 """The disassembler behind ``pvm dis``: one line per instruction, derived
-from the opcode table, nested code objects after their parent."""
+from the opcode table, nested code objects after their parent. ``pvm dis
+--quickened`` shows tier 0's own lists after a run instead: superinstructions
+where the pre-decoder fused a pair."""
 
 from __future__ import annotations
 
@@ -58,4 +60,28 @@ def disassemble(code: Code) -> str:
     for const in code.consts:
         if isinstance(const, Code):
             listing += "\n" + disassemble(const)
+    return listing
+
+
+def disassemble_quickened(code: Code) -> str:
+    """Tier 0's instruction list of ``code`` and of every nested code object that
+    ran (the others were never quickened); a superinstruction's operand shows
+    both halves, the second half's own line follows it for jumps that land there."""
+    listing = ""
+    if code.quickened is not None:
+        out = [f"Quickened {code.qualname} ({code.filename}:{code.firstlineno})"]
+        for index, (op, _) in enumerate(code.quickened):
+            info = OPCODES[op]
+            if info.operand is Operand.PAIR:
+                halves = [_describe(code, OPCODES[code.ops[i]].operand, code.args[i]) for i in (index, index + 1)]
+                description = "; ".join(halves)
+            else:
+                description = _describe(code, info.operand, code.args[index])
+            text = f"{code.line_at(index):>5} {index:>5} {info.name:<30}"
+            out.append(f"{text} ({description})" if description else text.rstrip())
+        listing = "\n".join(out) + "\n"
+    for const in code.consts:
+        if isinstance(const, Code):
+            nested = disassemble_quickened(const)
+            listing += ("\n" if listing and nested else "") + nested
     return listing

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.objects import Cell, Function
-from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Operand
+from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, SUPERINSTRUCTIONS, Op, Operand
 
 if TYPE_CHECKING:
     from pvm.heap import Heap
@@ -35,7 +35,7 @@ class Frame:
 
     def __init__(self, code: Code, globals_: dict[str, Any], locals_: list[Any], back: "Frame | None") -> None:
         self.code = code
-        self.instrs = code.decoded if code.decoded is not None else decode(code)
+        self.instrs = code.quickened if code.quickened is not None else quicken(code)
         self.globals = globals_
         self.locals = locals_
         self.cells: list[Cell] = []
@@ -57,7 +57,7 @@ class Frame:
 # --- Pre-decoding ---
 
 def decode(code: Code) -> list[tuple[int, Any]]:
-    """Resolve every operand once, by its kind in the opcode table."""
+    """Resolve every operand once, by its kind in the opcode table (what the JIT reads)."""
     resolvers: dict[Operand, Callable[[int], Any]] = {
         Operand.CONST: code.consts.__getitem__,
         Operand.NAME: code.names.__getitem__,
@@ -70,6 +70,31 @@ def decode(code: Code) -> list[tuple[int, Any]]:
         decoded.append((int(op), resolve(arg) if resolve else arg))
     code.decoded = decoded
     return decoded
+
+
+def quicken(code: Code) -> list[tuple[int, Any]]:
+    """Tier 0's instruction list: the decoded one with superinstructions fused in."""
+    code.quickened = fuse(code, code.decoded if code.decoded is not None else decode(code))
+    return code.quickened
+
+
+_FUSED: dict[tuple[int, int], int] = {(Op[first], Op[second]): Op[name]
+                                      for name, (first, second) in SUPERINSTRUCTIONS.items()}
+
+
+def fuse(code: Code, decoded: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    """Each instruction that starts a superinstruction's pair becomes the fused
+    form (its operand the pair of both operands); the second instruction stays,
+    for jumps to it. The pair may span lines and handler regions: the loop moves
+    pc past the first half before the second runs, so an error is reported
+    exactly where it happened."""
+    fused = list(decoded)
+    for index in range(len(decoded) - 1):
+        (first, a), (second, b) = decoded[index], decoded[index + 1]
+        op = _FUSED.get((first, second))
+        if op is not None:
+            fused[index] = (op, (a, b))
+    return fused
 
 
 # --- Argument binding ---

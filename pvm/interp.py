@@ -6,9 +6,9 @@ recursion never recurses in Python and the depth limit is pvm's own. Only a
 call that comes from host code (a builtin such as ``sorted`` calling a key
 function) starts a nested loop.
 
-The loop runs over pre-decoded instructions (pvm.frames.decode), keeps the
-frame's hot state in Python locals and dispatches on plain ints, hottest
-first.
+The loop runs over pre-decoded instructions with superinstructions fused in
+(pvm.frames.quicken), keeps the frame's hot state in Python locals and
+dispatches on plain ints, hottest first.
 
 The collector's view. ``top_frame`` is the innermost frame of the running
 loop, updated at every frame switch; a loop started below a host call pushes
@@ -43,10 +43,10 @@ from pvm.handlers import HANDLERS, call_ex_arguments
 from pvm.classes import NS, Instance, Method
 from pvm.code import CO_GENERATOR
 from pvm.generators import Generator
-from pvm.heap import WORD_BYTES, Heap
+from pvm.heap import SMALL_INT, WORD_BYTES, Heap
 from pvm.measure import CONTAINERS
 from pvm.objects import Function, Module
-from pvm.opcodes import Op
+from pvm.opcodes import SUPERINSTRUCTIONS, Op
 from pvm.unwind import FRESH, catch, traceback_of
 
 DEFAULT_MAX_DEPTH = 1000          # frames, as CPython's default recursion limit counts them
@@ -148,7 +148,7 @@ class Interpreter:
         return module
 
     def execute_module_code(self, code: Code, module: Module) -> Any:
-        return self._run_frame(Frame(code, module.dict, [], None), ())
+        return self._run_frame(Frame(code, module.dict, [UNBOUND] * len(code.varnames), None), ())
 
     def call_from_host(self, func: Function, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call a script function from Python code (a builtin's callback). The
@@ -168,7 +168,7 @@ class Interpreter:
         """Run a class body in ``namespace``; the ``__class__`` cell its
         methods read for zero-argument ``super()`` (or None)."""
         code = body.code
-        frame = Frame(code, body.globals, [], None)
+        frame = Frame(code, body.globals, [UNBOUND] * len(code.varnames), None)   # none, unless a file lies
         frame.namespace = namespace
         self._run_frame(frame, body.closure)
         return frame.cells[code.cellvars.index("__class__")] if "__class__" in code.cellvars else None
@@ -253,7 +253,15 @@ class Interpreter:
                  LOAD_ATTR: int = Op.LOAD_ATTR.value,
                  CALL_KW: int = Op.CALL_KW.value,
                  YIELD_VALUE: int = Op.YIELD_VALUE.value,
-                 CALL_FUNCTION_EX: int = Op.CALL_FUNCTION_EX.value) -> Any:
+                 CALL_FUNCTION_EX: int = Op.CALL_FUNCTION_EX.value,
+                 LOAD_FAST__LOAD_FAST: int = Op.LOAD_FAST__LOAD_FAST.value,
+                 LOAD_FAST__LOAD_CONST: int = Op.LOAD_FAST__LOAD_CONST.value,
+                 LOAD_FAST__LOAD_ATTR: int = Op.LOAD_FAST__LOAD_ATTR.value,
+                 LOAD_FAST__BINARY_OP: int = Op.LOAD_FAST__BINARY_OP.value,
+                 LOAD_CONST__BINARY_OP: int = Op.LOAD_CONST__BINARY_OP.value,
+                 BINARY_OP__STORE_FAST: int = Op.BINARY_OP__STORE_FAST.value,
+                 STORE_FAST__LOAD_FAST: int = Op.STORE_FAST__LOAD_FAST.value,
+                 COMPARE_OP__POP_JUMP_IF_FALSE: int = Op.COMPARE_OP__POP_JUMP_IF_FALSE.value) -> Any:
         heap = self.heap
         # Values script code hands to the host (a trampoline's result for `a + b`, say)
         # are temporary roots; when this loop reaches a safe point, every host call it
@@ -265,6 +273,7 @@ class Interpreter:
         builtins = self.builtins
         callable_types = self.callable_types
         adopt = heap.adopt
+        binary = self._binary
         rare = HANDLERS
         jit = self.jit
         code = frame.code
@@ -292,15 +301,84 @@ class Interpreter:
                         push(arg)
                     elif op == STORE_FAST:
                         locals_[arg] = pop()
+                    elif op == LOAD_FAST__LOAD_FAST:
+                        # superinstructions: pc (past the first half since the fetch) passes the
+                        # second half before it runs, so an error in either half is reported
+                        # (line, handler) where it happened
+                        value = locals_[arg[0]]
+                        if value is UNBOUND:
+                            raise unbound_local(code.varnames[arg[0]])
+                        push(value)
+                        pc += 1
+                        value = locals_[arg[1]]
+                        if value is UNBOUND:
+                            raise unbound_local(code.varnames[arg[1]])
+                        push(value)
+                    elif op == LOAD_FAST__LOAD_CONST:
+                        value = locals_[arg[0]]
+                        if value is UNBOUND:
+                            raise unbound_local(code.varnames[arg[0]])
+                        push(value)
+                        push(arg[1])
+                        pc += 1
+                    elif op == BINARY_OP__STORE_FAST:
+                        if limited:               # charged while both operands are still rooted
+                            value = binary(arg[0], stack[-2], stack[-1])
+                            del stack[-2:]
+                        else:
+                            right = pop()
+                            value = arg[0](pop(), right)
+                            if type(value) is not float and (type(value) is not int or not -SMALL_INT < value < SMALL_INT):
+                                value = adopt(value)
+                        locals_[arg[1]] = value
+                        pc += 1
+                    elif op == LOAD_CONST__BINARY_OP or op == LOAD_FAST__BINARY_OP:
+                        if op == LOAD_CONST__BINARY_OP:
+                            right = arg[0]
+                        else:
+                            right = locals_[arg[0]]
+                            if right is UNBOUND:
+                                raise unbound_local(code.varnames[arg[0]])
+                        pc += 1
+                        if limited:
+                            stack[-1] = binary(arg[1], stack[-1], right)
+                        else:
+                            value = arg[1](stack[-1], right)
+                            if type(value) is not float and (type(value) is not int or not -SMALL_INT < value < SMALL_INT):
+                                value = adopt(value)
+                            stack[-1] = value
+                    elif op == STORE_FAST__LOAD_FAST:
+                        locals_[arg[0]] = pop()
+                        pc += 1
+                        value = locals_[arg[1]]
+                        if value is UNBOUND:
+                            raise unbound_local(code.varnames[arg[1]])
+                        push(value)
+                    elif op == COMPARE_OP__POP_JUMP_IF_FALSE:
+                        if checked is not None and type(stack[-1]) in CONTAINERS:
+                            checked(arg[0], stack[-2:], None)
+                        right = pop()
+                        if arg[0](pop(), right):
+                            pc += 1
+                        else:
+                            pc = arg[1]
+                    elif op == LOAD_FAST__LOAD_ATTR:
+                        value = locals_[arg[0]]
+                        if value is UNBOUND:
+                            raise unbound_local(code.varnames[arg[0]])
+                        pc += 1
+                        push(get_attribute(value, arg[1]))
                     elif op == BINARY_OP:
                         if limited:
-                            right = stack[-1]
-                            left = stack[-2]
-                            if (arg in _POWER_OR_SHIFT or type(left) not in _NUMBERS or type(right) not in _NUMBERS
-                                    or not (-_WORDS < left < _WORDS and -_WORDS < right < _WORDS)):
-                                self._charge_operator(arg, left, right)
-                        right = pop()
-                        stack[-1] = adopt(arg(stack[-1], right))
+                            value = binary(arg, stack[-2], stack[-1])
+                            pop()
+                            stack[-1] = value
+                        else:
+                            right = pop()
+                            value = arg(stack[-1], right)
+                            if type(value) is not float and (type(value) is not int or not -SMALL_INT < value < SMALL_INT):
+                                value = adopt(value)
+                            stack[-1] = value
                     elif op == COMPARE_OP:
                         if checked is not None and type(stack[-1]) in CONTAINERS:
                             checked(arg, stack[-2:], None)
@@ -486,6 +564,13 @@ class Interpreter:
                 globals_ = frame.globals
                 pc = frame.pc
 
+    def _binary(self, func: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
+        """A binary operator under limits: its work and result charged before it runs."""
+        if (func in _POWER_OR_SHIFT or type(left) not in _NUMBERS or type(right) not in _NUMBERS
+                or not (-_WORDS < left < _WORDS and -_WORDS < right < _WORDS)):
+            self._charge_operator(func, left, right)
+        return self.heap.adopt(func(left, right))
+
     def _charge_operator(self, func: Callable[[Any, Any], Any], left: Any, right: Any) -> None:
         """BINARY_OP under limits, for operands that may make it expensive: the
         sandbox charges its work (pvm.costs) and the heap reserves its result.
@@ -553,6 +638,7 @@ HOT_OPCODES = frozenset({
     Op.POP_JUMP_IF_TRUE, Op.JUMP_BACKWARD, Op.JUMP_FORWARD, Op.LOAD_GLOBAL, Op.STORE_GLOBAL, Op.CALL,
     Op.CALL_KW, Op.RETURN_VALUE, Op.FOR_ITER, Op.POP_TOP, Op.BINARY_SUBSCR, Op.STORE_SUBSCR,
     Op.LOAD_DEREF, Op.STORE_DEREF, Op.LOAD_ATTR, Op.YIELD_VALUE, Op.CALL_FUNCTION_EX,
+    *(Op[name] for name in SUPERINSTRUCTIONS),
 })
 
 

@@ -30,6 +30,7 @@ class Operand(enum.Enum):
     BINOP = "binop"      # index into BINARY_OPERATORS
     CMPOP = "cmpop"      # index into COMPARE_OPERATORS
     FLAG = "flag"        # a small bit set, documented per row
+    PAIR = "pair"        # a superinstruction's two resolved operands (quickened lists only)
 
 
 class Flag(enum.IntFlag):
@@ -39,6 +40,7 @@ class Flag(enum.IntFlag):
     MAY_RAISE = 4        # may raise a script-visible exception
     CALL = 8             # may run script code (a call)
     BACKEDGE = 16        # a loop back-edge: counted for OSR, checked for fuel
+    SUPER = 32           # a superinstruction: made by the pre-decoder, never in a code object
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,36 @@ _ROWS: list[tuple[str, Operand, Callable[[int], int], Callable[[int], int] | Non
     ("WITH_EXCEPT_START", Operand.NONE, lambda n: 1, None, _R | Flag.CALL,
      "push S[-3](type(TOS), TOS, None): [exit, prev exc, exc] -> exit called with exc"),
 ]
+
+# --- Superinstructions (tier 0 only) ---
+# Two adjacent instructions the pre-decoder (pvm.frames.quicken) fuses into one
+# dispatch, chosen from the dynamic pair frequencies bench/pair_frequencies.py
+# measures over bench/ and tests/programs. The fused form replaces the first
+# instruction of the pair in the quickened list only; the second stays in place,
+# so a jump to it still works. Code objects, .pvmc files and the verifier never
+# see them; the JIT reads code.decoded, which never holds them.
+SUPERINSTRUCTIONS: dict[str, tuple[str, str]] = {
+    "LOAD_FAST__LOAD_FAST": ("LOAD_FAST", "LOAD_FAST"),
+    "LOAD_FAST__LOAD_CONST": ("LOAD_FAST", "LOAD_CONST"),
+    "LOAD_FAST__LOAD_ATTR": ("LOAD_FAST", "LOAD_ATTR"),
+    "LOAD_FAST__BINARY_OP": ("LOAD_FAST", "BINARY_OP"),
+    "LOAD_CONST__BINARY_OP": ("LOAD_CONST", "BINARY_OP"),
+    "BINARY_OP__STORE_FAST": ("BINARY_OP", "STORE_FAST"),
+    "STORE_FAST__LOAD_FAST": ("STORE_FAST", "LOAD_FAST"),
+    "COMPARE_OP__POP_JUMP_IF_FALSE": ("COMPARE_OP", "POP_JUMP_IF_FALSE"),
+}
+
+
+def _fused_row(name: str, parts: tuple[str, str]) -> tuple[str, Operand, Callable[[int], int],
+                                                            Callable[[int], int] | None, Flag, str]:
+    first, second = (next(row for row in _ROWS if row[0] == part) for part in parts)
+    effect = first[2](0) + second[2](0)          # every fused part has a constant effect
+    jump = None if second[3] is None else first[2](0) + second[3](0)
+    return (name, Operand.PAIR, lambda n: effect, None if jump is None else (lambda n: jump),
+            first[4] | second[4] | Flag.SUPER, f"{parts[0]}; {parts[1]} in one dispatch (tier 0)")
+
+
+_ROWS += [_fused_row(name, parts) for name, parts in SUPERINSTRUCTIONS.items()]
 
 Op = enum.IntEnum("Op", [(row[0], number) for number, row in enumerate(_ROWS)])  # type: ignore[misc]
 

@@ -297,6 +297,9 @@ def _check_operands(code: Code) -> None:
     for index, (op, arg) in enumerate(zip(code.ops, code.args)):
         if not 0 <= op < len(OPCODES):
             raise _fail(code, f"instruction {index}: unknown opcode {op}")
+        if OPCODES[op].flags & Flag.SUPER:
+            raise _fail(code, f"instruction {index}: {OPCODES[op].name} is made by the interpreter, "
+                              "never stored in code")
         if not 0 <= arg <= MAX_OPERAND:
             raise _fail_at(code, index, f"operand outside 0..{MAX_OPERAND}")
         info = OPCODES[op]

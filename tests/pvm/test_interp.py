@@ -95,8 +95,8 @@ def test_profiling_counters_count_calls_and_back_edges():
 def test_instructions_are_decoded_once_per_code_object():
     _, _, code = run("def f():\n    return 1\nf()\nf()\n")
     f_code = next(c for c in code.consts if getattr(c, "name", None) == "f")
-    assert f_code.decoded is not None
-    first = f_code.decoded
+    assert f_code.quickened is not None
+    first = f_code.quickened
     from pvm.frames import Frame
     assert Frame(f_code, {}, [], None).instrs is first
 
@@ -199,3 +199,25 @@ def test_steps_stay_exact_after_a_checkpoint_hook_raises():
     vm.run_module(compile_source("i = 0\nwhile i < 10:\n    i += 1\n", "t.src"))
     vm.checkpoint()
     assert vm.steps == 110
+
+
+def test_fast_locals_in_class_bodies_are_unbound_not_missing():
+    """Found by the .pvmc fuzzer: a (verified) class body that uses a fast local got
+    an empty locals list; reading it must be a script error, not a crash of pvm."""
+    import dataclasses
+
+    from pvm.code import Code
+    from pvm.opcodes import Op
+    from pvm.verify import verify
+
+    module = compile_source("class C:\n    x = 1\n", "t.src")
+    body = next(c for c in module.consts if isinstance(c, Code))
+    body = dataclasses.replace(body, varnames=("x",), ops=(Op.LOAD_FAST, Op.POP_TOP, *body.ops),
+                               args=(0, 0, *body.args), linetable=((0, body.firstlineno),) + tuple(
+                                   (start + 2, line) for start, line in body.linetable if start),
+                               decoded=None, quickened=None)
+    code = dataclasses.replace(module, consts=tuple(body if isinstance(c, Code) else c for c in module.consts),
+                               decoded=None, quickened=None)
+    verify(code)
+    with pytest.raises(ScriptError, match="UnboundLocalError"):
+        Interpreter(write=lambda text: None).run_module(code)

@@ -10,7 +10,9 @@ import pytest
 from pvm import frames, handlers, interp
 from pvm.code import Code
 from pvm.dis import disassemble
-from pvm.opcodes import OPCODES, Flag, Op, Operand
+from lang import compile_source
+from pvm.frames import quicken
+from pvm.opcodes import OPCODES, SUPERINSTRUCTIONS, Flag, Op, Operand
 
 PROGRAMS = Path(__file__).resolve().parents[1] / "programs"
 
@@ -68,7 +70,6 @@ def test_decoder_resolves_every_operand_kind():
 
 
 def test_compiler_emits_every_opcode_over_the_corpus():
-    from lang import compile_source
 
     seen: set[int] = set()
 
@@ -84,5 +85,22 @@ def test_compiler_emits_every_opcode_over_the_corpus():
         if "compile_errors" in path.parts:
             continue
         walk(compile_source(path.read_text(), str(path)))
-    missing = [info.name for info in OPCODES if info.number not in seen]
+    missing = [info.name for info in OPCODES if info.number not in seen and not info.flags & Flag.SUPER]
     assert not missing, f"opcodes never emitted for the corpus: {missing}"
+    fused = {op for op in seen if OPCODES[op].flags & Flag.SUPER}
+    assert not fused, "the compiler emitted superinstructions, which only the pre-decoder makes"
+
+
+def test_superinstructions_are_fused_and_keep_every_jump_target():
+    source = "def f(n):\n    s = 0\n    i = 0\n    while i < n:\n        s = s + i * i\n        i = i + 1\n    return s\n"
+    code = next(c for c in compile_source(source, "t.src").consts if isinstance(c, Code))
+    decoded = quicken(code)
+    names = [OPCODES[op].name for op, _ in decoded]
+    assert {"LOAD_FAST__LOAD_FAST", "COMPARE_OP__POP_JUMP_IF_FALSE", "BINARY_OP__STORE_FAST"} <= set(names)
+    for index, (op, arg) in enumerate(decoded):
+        base = OPCODES[code.ops[index]].name
+        if OPCODES[op].flags & Flag.SUPER:
+            assert SUPERINSTRUCTIONS[OPCODES[op].name][0] == base   # the first half, where it was
+            assert SUPERINSTRUCTIONS[OPCODES[op].name][1] == OPCODES[code.ops[index + 1]].name
+        else:
+            assert OPCODES[op].name == base      # every other instruction, jump targets included, unchanged
