@@ -9,7 +9,9 @@ exits cleanly) in tier 0 with every code object's pre-decoded instruction list
 replaced by a counting list, and prints the most frequent opcodes and the most
 frequent pairs (an instruction and the one executed right after it in the same
 frame, which is what a superinstruction would fuse), as shares of all
-dispatches. The counting list sees exactly the fetches the loop makes, so the
+dispatches. Without superinstructions by default (the evidence for choosing
+them); ``--fused`` counts tier 0's real dispatches (the evidence for ordering
+the loop's tests). The counting list sees exactly the fetches the loop makes, so the
 figures are dynamic counts, not static ones.
 """
 
@@ -59,6 +61,12 @@ def counting_instructions(code):
     return code.quickened
 
 
+def counting_fused_instructions(code):
+    """Tier 0's own list, counting: how often each (super)instruction is dispatched."""
+    code.quickened = CountingInstructions(frames.fuse(code, frames.decode(code)))
+    return code.quickened
+
+
 def run(path: Path) -> bool:
     code = compile_file(str(path))
     out = io.StringIO()
@@ -78,11 +86,13 @@ def run(path: Path) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--fused", action="store_true",
+                        help="count tier 0's dispatches with superinstructions (for ordering the loop)")
     parser.add_argument("programs", nargs="*", type=Path)
     args = parser.parse_args()
     programs = args.programs or [*sorted((REPO / "bench").glob("*.src")),
                                  *sorted((REPO / "tests" / "programs").glob("*/*.src"))]
-    frames.quicken = counting_instructions
+    frames.quicken = counting_fused_instructions if args.fused else counting_instructions
     ran = sum(run(path) for path in programs if not path.name.startswith("helper_")
               and path.parent.name != "compile_errors")
     total_ops = sum(SINGLES.values())

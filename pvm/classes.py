@@ -63,6 +63,26 @@ def namespace(cls: type) -> dict[str, Any]:
     return cls.__dict__[NS]
 
 
+# --- What tier 0's attribute fast paths may assume ---
+# Every name any user class has ever bound to a property: reading another name of
+# an instance finds the instance's own attribute first, if it has one.
+PROPERTY_NAMES: set[str] = set()
+# The user classes whose instances store attributes plainly: no __setattr__ in
+# their MRO (a class that gets one later leaves, with its subclasses).
+PLAIN_STORE_CLASSES: set[type] = set()
+
+
+def _note_attribute(cls: type, name: str, value: Any) -> None:
+    if type(value) is Property:
+        PROPERTY_NAMES.add(name)
+    elif name == "__setattr__":
+        pending = [cls]
+        while pending:
+            klass = pending.pop()
+            PLAIN_STORE_CLASSES.discard(klass)
+            pending.extend(type.__subclasses__(klass))
+
+
 # --- Creation ---
 
 def make_class(vm: "Interpreter", name: str, bases: tuple[Any, ...], ns: dict[str, Any]) -> type:
@@ -93,6 +113,10 @@ def make_class(vm: "Interpreter", name: str, bases: tuple[Any, ...], ns: dict[st
         _abstract_methods(base, ns, host_dict)
     cls = type(name, host_bases, host_dict)
     vm.heap.adopt(ns)
+    for key, value in ns.items():
+        _note_attribute(cls, key, value)
+    if lookup(cls, "__setattr__") is _MISSING:
+        PLAIN_STORE_CLASSES.add(cls)
     return cls
 
 
@@ -294,7 +318,7 @@ def get_instance_attribute(obj: Any, name: str) -> Any:
     found = lookup(cls, name)
     if found is _MISSING or type(found) is not Property:
         attrs = obj.__dict__
-        if name in attrs:
+        if name in attrs and not name.startswith("__pvm_"):      # pvm's own keys (an exception's traceback)
             return attrs[name]
     if found is not _MISSING:
         return bind(found, obj, cls)
@@ -368,6 +392,7 @@ def set_class_attribute(cls: type, name: str, value: Any) -> None:
     global _version
     _version += 1
     namespace(cls)[name] = value
+    _note_attribute(cls, name, value)
     if name in TRAMPOLINED:
         type.__setattr__(cls, name, _trampoline(cls.__dict__[VM], name) if value is not None else None)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from typing import TYPE_CHECKING, Any, Callable
 
-from pvm.attributes import BoundStrMethod, StrMethodDescriptor, delete_attribute, set_attribute
+from pvm.attributes import BoundStrMethod, StrMethodDescriptor, delete_attribute
 from pvm.boundary import HostFunction
 from pvm.builtins import TYPE
 from pvm.classes import make_class, special_method
@@ -61,11 +61,6 @@ def op_DELETE_GLOBAL(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any
     if arg not in frame.globals:
         raise name_error(arg, frame.code, frame.globals, vm.builtins)
     del frame.globals[arg]
-
-
-def op_STORE_ATTR(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    obj = stack.pop()
-    set_attribute(obj, arg, stack.pop())
 
 
 def op_DELETE_ATTR(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:

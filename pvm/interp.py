@@ -35,12 +35,12 @@ from typing import Any, Callable, Iterator
 
 from pvm import builtins as builtins_mod
 from pvm import config
-from pvm.attributes import get_attribute
+from pvm.attributes import get_attribute, set_attribute
 from pvm.code import Code
 from pvm.errors import PvmError, ScriptError, TracebackEntry, VMInternalError
 from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, name_error, unbound_deref, unbound_local
 from pvm.handlers import HANDLERS, call_ex_arguments
-from pvm.classes import NS, Instance, Method
+from pvm.classes import NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Instance, Method, lookup
 from pvm.code import CO_GENERATOR
 from pvm.generators import Generator
 from pvm.heap import SMALL_INT, WORD_BYTES, Heap
@@ -251,6 +251,7 @@ class Interpreter:
                  LOAD_DEREF: int = Op.LOAD_DEREF.value,
                  STORE_DEREF: int = Op.STORE_DEREF.value,
                  LOAD_ATTR: int = Op.LOAD_ATTR.value,
+                 STORE_ATTR: int = Op.STORE_ATTR.value,
                  CALL_KW: int = Op.CALL_KW.value,
                  YIELD_VALUE: int = Op.YIELD_VALUE.value,
                  CALL_FUNCTION_EX: int = Op.CALL_FUNCTION_EX.value,
@@ -261,7 +262,8 @@ class Interpreter:
                  LOAD_CONST__BINARY_OP: int = Op.LOAD_CONST__BINARY_OP.value,
                  BINARY_OP__STORE_FAST: int = Op.BINARY_OP__STORE_FAST.value,
                  STORE_FAST__LOAD_FAST: int = Op.STORE_FAST__LOAD_FAST.value,
-                 COMPARE_OP__POP_JUMP_IF_FALSE: int = Op.COMPARE_OP__POP_JUMP_IF_FALSE.value) -> Any:
+                 COMPARE_OP__POP_JUMP_IF_FALSE: int = Op.COMPARE_OP__POP_JUMP_IF_FALSE.value,
+                 FIRST_SUPER: int = min(Op[name] for name in SUPERINSTRUCTIONS)) -> Any:
         heap = self.heap
         # Values script code hands to the host (a trampoline's result for `a + b`, say)
         # are temporary roots; when this loop reaches a safe point, every host call it
@@ -274,6 +276,9 @@ class Interpreter:
         callable_types = self.callable_types
         adopt = heap.adopt
         binary = self._binary
+        small, neg_small = SMALL_INT, -SMALL_INT
+        plain_classes = PLAIN_STORE_CLASSES
+        property_names = PROPERTY_NAMES
         rare = HANDLERS
         jit = self.jit
         code = frame.code
@@ -292,82 +297,87 @@ class Interpreter:
                 while True:
                     op, arg = instrs[pc]
                     pc += 1
-                    if op == LOAD_FAST:
-                        value = locals_[arg]
-                        if value is UNBOUND:
-                            raise unbound_local(code.varnames[arg])
-                        push(value)
-                    elif op == LOAD_CONST:
-                        push(arg)
-                    elif op == STORE_FAST:
-                        locals_[arg] = pop()
-                    elif op == LOAD_FAST__LOAD_FAST:
-                        # superinstructions: pc (past the first half since the fetch) passes the
-                        # second half before it runs, so an error in either half is reported
-                        # (line, handler) where it happened
-                        value = locals_[arg[0]]
-                        if value is UNBOUND:
-                            raise unbound_local(code.varnames[arg[0]])
-                        push(value)
-                        pc += 1
-                        value = locals_[arg[1]]
-                        if value is UNBOUND:
-                            raise unbound_local(code.varnames[arg[1]])
-                        push(value)
-                    elif op == LOAD_FAST__LOAD_CONST:
-                        value = locals_[arg[0]]
-                        if value is UNBOUND:
-                            raise unbound_local(code.varnames[arg[0]])
-                        push(value)
-                        push(arg[1])
-                        pc += 1
-                    elif op == BINARY_OP__STORE_FAST:
-                        if limited:               # charged while both operands are still rooted
-                            value = binary(arg[0], stack[-2], stack[-1])
-                            del stack[-2:]
-                        else:
-                            right = pop()
-                            value = arg[0](pop(), right)
-                            if type(value) is not float and (type(value) is not int or not -SMALL_INT < value < SMALL_INT):
-                                value = adopt(value)
-                        locals_[arg[1]] = value
-                        pc += 1
-                    elif op == LOAD_CONST__BINARY_OP or op == LOAD_FAST__BINARY_OP:
-                        if op == LOAD_CONST__BINARY_OP:
-                            right = arg[0]
-                        else:
-                            right = locals_[arg[0]]
-                            if right is UNBOUND:
+                    if op >= FIRST_SUPER:
+                        # superinstructions (the table's last rows): one test keeps them off
+                        # the plain instructions' path
+                        if op == LOAD_FAST__LOAD_FAST:
+                            # superinstructions: pc (past the first half since the fetch) passes the
+                            # second half before it runs, so an error in either half is reported
+                            # (line, handler) where it happened
+                            value = locals_[arg[0]]
+                            if value is UNBOUND:
                                 raise unbound_local(code.varnames[arg[0]])
-                        pc += 1
-                        if limited:
-                            stack[-1] = binary(arg[1], stack[-1], right)
-                        else:
-                            value = arg[1](stack[-1], right)
-                            if type(value) is not float and (type(value) is not int or not -SMALL_INT < value < SMALL_INT):
-                                value = adopt(value)
-                            stack[-1] = value
-                    elif op == STORE_FAST__LOAD_FAST:
-                        locals_[arg[0]] = pop()
-                        pc += 1
-                        value = locals_[arg[1]]
-                        if value is UNBOUND:
-                            raise unbound_local(code.varnames[arg[1]])
-                        push(value)
-                    elif op == COMPARE_OP__POP_JUMP_IF_FALSE:
-                        if checked is not None and type(stack[-1]) in CONTAINERS:
-                            checked(arg[0], stack[-2:], None)
-                        right = pop()
-                        if arg[0](pop(), right):
+                            push(value)
                             pc += 1
-                        else:
-                            pc = arg[1]
-                    elif op == LOAD_FAST__LOAD_ATTR:
-                        value = locals_[arg[0]]
-                        if value is UNBOUND:
-                            raise unbound_local(code.varnames[arg[0]])
-                        pc += 1
-                        push(get_attribute(value, arg[1]))
+                            value = locals_[arg[1]]
+                            if value is UNBOUND:
+                                raise unbound_local(code.varnames[arg[1]])
+                            push(value)
+                        elif op == LOAD_FAST__LOAD_ATTR:
+                            value = locals_[arg[0]]
+                            if value is UNBOUND:
+                                raise unbound_local(code.varnames[arg[0]])
+                            pc += 1
+                            name = arg[1]
+                            # an instance's own attribute, when no class makes that name a property
+                            if type(value) in plain_classes and name not in property_names and name[0] != "_":
+                                attrs = value.__dict__
+                                if name in attrs:
+                                    push(attrs[name])
+                                    continue
+                                found = lookup(type(value), name)
+                                if type(found) is Function:   # a method, bound as get_attribute would
+                                    push(Method(found, value))
+                                    continue
+                            push(get_attribute(value, name))
+                        elif op == LOAD_FAST__LOAD_CONST:
+                            value = locals_[arg[0]]
+                            if value is UNBOUND:
+                                raise unbound_local(code.varnames[arg[0]])
+                            push(value)
+                            push(arg[1])
+                            pc += 1
+                        elif op == COMPARE_OP__POP_JUMP_IF_FALSE:
+                            if checked is not None and type(stack[-1]) in CONTAINERS:
+                                checked(arg[0], stack[-2:], None)
+                            right = pop()
+                            if arg[0](pop(), right):
+                                pc += 1
+                            else:
+                                pc = arg[1]
+                        elif op == STORE_FAST__LOAD_FAST:
+                            locals_[arg[0]] = pop()
+                            pc += 1
+                            value = locals_[arg[1]]
+                            if value is UNBOUND:
+                                raise unbound_local(code.varnames[arg[1]])
+                            push(value)
+                        elif op == LOAD_CONST__BINARY_OP or op == LOAD_FAST__BINARY_OP:
+                            if op == LOAD_CONST__BINARY_OP:
+                                right = arg[0]
+                            else:
+                                right = locals_[arg[0]]
+                                if right is UNBOUND:
+                                    raise unbound_local(code.varnames[arg[0]])
+                            pc += 1
+                            if limited:
+                                stack[-1] = binary(arg[1], stack[-1], right)
+                            else:
+                                value = arg[1](stack[-1], right)
+                                if (type(value) is not int or not neg_small < value < small) and type(value) is not float:
+                                    value = adopt(value)
+                                stack[-1] = value
+                        elif op == BINARY_OP__STORE_FAST:
+                            if limited:               # charged while both operands are still rooted
+                                value = binary(arg[0], stack[-2], stack[-1])
+                                del stack[-2:]
+                            else:
+                                right = pop()
+                                value = arg[0](pop(), right)
+                                if (type(value) is not int or not neg_small < value < small) and type(value) is not float:
+                                    value = adopt(value)
+                            locals_[arg[1]] = value
+                            pc += 1
                     elif op == BINARY_OP:
                         if limited:
                             value = binary(arg, stack[-2], stack[-1])
@@ -376,55 +386,16 @@ class Interpreter:
                         else:
                             right = pop()
                             value = arg(stack[-1], right)
-                            if type(value) is not float and (type(value) is not int or not -SMALL_INT < value < SMALL_INT):
-                                value = adopt(value)
+                            if (type(value) is not int or not neg_small < value < small) and type(value) is not float:
+                                value = adopt(value)      # only what the heap must see: big ints, strs, containers
                             stack[-1] = value
-                    elif op == COMPARE_OP:
-                        if checked is not None and type(stack[-1]) in CONTAINERS:
-                            checked(arg, stack[-2:], None)
-                        right = pop()
-                        stack[-1] = arg(stack[-1], right)
-                    elif op == POP_JUMP_IF_FALSE:
-                        if not pop():
-                            pc = arg
-                    elif op == POP_JUMP_IF_TRUE:
-                        if pop():
-                            pc = arg
-                    elif op == JUMP_BACKWARD:
-                        code.profile.backedges += 1
-                        self.countdown -= 1
-                        if self.countdown <= 0:
-                            frame.pc = pc
-                            self.checkpoint()
-                        if len(temp_roots) > roots_mark:
-                            del temp_roots[roots_mark:]
-                        if heap.collect_due:
-                            heap.collect()
-                        pc = arg
-                        if jit is not None and jit.loop(frame, pc):
-                            pc = frame.pc
-                    elif op == JUMP_FORWARD:
-                        pc = arg
-                    elif op == LOAD_GLOBAL:
-                        value = globals_.get(arg, UNBOUND)
+                    elif op == LOAD_CONST:
+                        push(arg)
+                    elif op == LOAD_FAST:
+                        value = locals_[arg]
                         if value is UNBOUND:
-                            value = builtins.get(arg, UNBOUND)
-                            if value is UNBOUND:
-                                raise name_error(arg, code, globals_, builtins)
+                            raise unbound_local(code.varnames[arg])
                         push(value)
-                    elif op == STORE_GLOBAL:
-                        globals_[arg] = pop()
-                    elif op == FOR_ITER:
-                        # a lazy builtin (map, filter) may call script code: its results
-                        # are temporary roots only until next() returns
-                        mark = len(heap.temp_roots)
-                        value = next(stack[-1], _EXHAUSTED)
-                        del heap.temp_roots[mark:]
-                        if value is _EXHAUSTED:
-                            pop()
-                            pc = arg
-                        else:
-                            push(value)
                     elif op == CALL or op == CALL_KW or op == CALL_FUNCTION_EX:
                         base = len(stack) - arg - 1
                         if op == CALL:
@@ -488,6 +459,19 @@ class Interpreter:
                             value = self._call_host(func, args, kwargs)
                             del stack[base:]
                             push(value)
+                    elif op == JUMP_BACKWARD:
+                        code.profile.backedges += 1
+                        self.countdown -= 1
+                        if self.countdown <= 0:
+                            frame.pc = pc
+                            self.checkpoint()
+                        if len(temp_roots) > roots_mark:
+                            del temp_roots[roots_mark:]
+                        if heap.collect_due:
+                            heap.collect()
+                        pc = arg
+                        if jit is not None and jit.loop(frame, pc):
+                            pc = frame.pc
                     elif op == RETURN_VALUE:
                         value = pop()
                         back = frame.back
@@ -505,13 +489,46 @@ class Interpreter:
                         globals_ = frame.globals
                         pc = frame.pc
                         push(value)
-                    elif op == POP_TOP:
-                        pop()
+                    elif op == LOAD_GLOBAL:
+                        value = globals_.get(arg, UNBOUND)
+                        if value is UNBOUND:
+                            value = builtins.get(arg, UNBOUND)
+                            if value is UNBOUND:
+                                raise name_error(arg, code, globals_, builtins)
+                        push(value)
                     elif op == BINARY_SUBSCR:
                         if checked is not None and type(stack[-1]) is tuple:
                             checked(hash, stack[-1:], None)
                         key = pop()
                         stack[-1] = adopt(stack[-1][key])
+                    elif op == STORE_FAST:
+                        locals_[arg] = pop()
+                    elif op == POP_JUMP_IF_FALSE:
+                        if not pop():
+                            pc = arg
+                    elif op == LOAD_ATTR:
+                        value = stack[-1]
+                        if type(value) in plain_classes and arg not in property_names and arg[0] != "_":
+                            attrs = value.__dict__
+                            if arg in attrs:
+                                stack[-1] = attrs[arg]
+                                continue
+                            found = lookup(type(value), arg)
+                            if type(found) is Function:
+                                stack[-1] = Method(found, value)
+                                continue
+                        stack[-1] = get_attribute(value, arg)
+                    elif op == LOAD_DEREF:
+                        value = cells[arg].value
+                        if value is UNBOUND:
+                            raise unbound_deref(code, arg)
+                        push(value)
+                    elif op == STORE_ATTR:
+                        value = pop()
+                        if type(value) in plain_classes and arg not in property_names and arg[0] != "_":
+                            value.__dict__[arg] = pop()
+                        else:
+                            set_attribute(value, arg, pop())
                     elif op == STORE_SUBSCR:
                         if checked is not None and type(stack[-1]) is tuple:
                             checked(hash, stack[-1:], None)
@@ -523,15 +540,33 @@ class Interpreter:
                             heap.grew(container, before)
                         else:
                             container[key] = pop()
-                    elif op == LOAD_DEREF:
-                        value = cells[arg].value
-                        if value is UNBOUND:
-                            raise unbound_deref(code, arg)
-                        push(value)
+                    elif op == FOR_ITER:
+                        # a lazy builtin (map, filter) may call script code: its results
+                        # are temporary roots only until next() returns
+                        mark = len(heap.temp_roots)
+                        value = next(stack[-1], _EXHAUSTED)
+                        del heap.temp_roots[mark:]
+                        if value is _EXHAUSTED:
+                            pop()
+                            pc = arg
+                        else:
+                            push(value)
+                    elif op == POP_TOP:
+                        pop()
+                    elif op == COMPARE_OP:
+                        if checked is not None and type(stack[-1]) in CONTAINERS:
+                            checked(arg, stack[-2:], None)
+                        right = pop()
+                        stack[-1] = arg(stack[-1], right)
+                    elif op == POP_JUMP_IF_TRUE:
+                        if pop():
+                            pc = arg
+                    elif op == JUMP_FORWARD:
+                        pc = arg
+                    elif op == STORE_GLOBAL:
+                        globals_[arg] = pop()
                     elif op == STORE_DEREF:
                         cells[arg].value = pop()
-                    elif op == LOAD_ATTR:
-                        stack[-1] = get_attribute(stack[-1], arg)
                     elif op == YIELD_VALUE:
                         # a generator's frame is always its loop's entry frame (pvm.generators)
                         frame.pc = pc
@@ -637,7 +672,7 @@ HOT_OPCODES = frozenset({
     Op.LOAD_FAST, Op.LOAD_CONST, Op.STORE_FAST, Op.BINARY_OP, Op.COMPARE_OP, Op.POP_JUMP_IF_FALSE,
     Op.POP_JUMP_IF_TRUE, Op.JUMP_BACKWARD, Op.JUMP_FORWARD, Op.LOAD_GLOBAL, Op.STORE_GLOBAL, Op.CALL,
     Op.CALL_KW, Op.RETURN_VALUE, Op.FOR_ITER, Op.POP_TOP, Op.BINARY_SUBSCR, Op.STORE_SUBSCR,
-    Op.LOAD_DEREF, Op.STORE_DEREF, Op.LOAD_ATTR, Op.YIELD_VALUE, Op.CALL_FUNCTION_EX,
+    Op.LOAD_DEREF, Op.STORE_DEREF, Op.LOAD_ATTR, Op.STORE_ATTR, Op.YIELD_VALUE, Op.CALL_FUNCTION_EX,
     *(Op[name] for name in SUPERINSTRUCTIONS),
 })
 

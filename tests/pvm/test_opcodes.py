@@ -104,3 +104,9 @@ def test_superinstructions_are_fused_and_keep_every_jump_target():
             assert SUPERINSTRUCTIONS[OPCODES[op].name][1] == OPCODES[code.ops[index + 1]].name
         else:
             assert OPCODES[op].name == base      # every other instruction, jump targets included, unchanged
+
+
+def test_superinstructions_are_the_last_rows():
+    """The loop tests `op >= FIRST_SUPER` once to reach them: they must end the table."""
+    first = min(Op[name] for name in SUPERINSTRUCTIONS)
+    assert all(bool(info.flags & Flag.SUPER) == (info.number >= first) for info in OPCODES)
