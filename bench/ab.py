@@ -1,0 +1,65 @@
+"""A/B timing of two pvm trees on the same programs: is a change to tier 0 faster?
+
+Usage::
+
+    git worktree add /tmp/base HEAD~1        # the tree to compare against
+    python bench/ab.py --base /tmp/base loop fib richards [--runs 5] [--pvm-args=--jit=off]
+
+Runs ``python -m pvm run`` of each bench program alternately with the base tree
+and this one first on ``PYTHONPATH`` (alternating cancels slow drifts of a shared
+machine), checks both print the same, and reports the median wall time of each
+and their ratio. CPython is not involved: on a noisy machine its own times vary
+more than the change being measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+HERE = BENCH_DIR.parent
+
+
+def run(tree: Path, program: Path, pvm_args: list[str]) -> tuple[float, str]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pvm", "run", *pvm_args, program.name], cwd=program.parent,
+                          env=env, capture_output=True, text=True, check=True)
+    return time.perf_counter() - start, proc.stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", type=Path, required=True, help="the other tree (a git worktree)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pvm-args", default="--jit=off")
+    parser.add_argument("programs", nargs="+", help="bench program stems, e.g. loop fib")
+    args = parser.parse_args()
+    pvm_args = shlex.split(args.pvm_args)
+    print(f"{'program':<14} {'base s':>8} {'this s':>8} {'this/base':>10}")
+    for stem in args.programs:
+        program = BENCH_DIR / f"{stem}.src"
+        times: dict[str, list[float]] = {"base": [], "this": []}
+        outputs = set()
+        for _ in range(args.runs):
+            for side, tree in (("base", args.base), ("this", HERE)):
+                seconds, out = run(tree, program, pvm_args)
+                times[side].append(seconds)
+                outputs.add(out)
+        if len(outputs) != 1:
+            print(f"{stem}: the two trees print different output", file=sys.stderr)
+            return 1
+        base, this = statistics.median(times["base"]), statistics.median(times["this"])
+        print(f"{stem:<14} {base:8.2f} {this:8.2f} {this / base:10.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
