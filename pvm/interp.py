@@ -298,12 +298,11 @@ class Interpreter:
                     op, arg = instrs[pc]
                     pc += 1
                     if op >= FIRST_SUPER:
-                        # superinstructions (the table's last rows): one test keeps them off
-                        # the plain instructions' path
+                        # superinstructions (the table's last rows): one test keeps them off the
+                        # plain instructions' path. pc (past the first half since the fetch) passes
+                        # the second half before it may raise, so an error in either half is
+                        # reported (line, handler) where it happened.
                         if op == LOAD_FAST__LOAD_FAST:
-                            # superinstructions: pc (past the first half since the fetch) passes the
-                            # second half before it runs, so an error in either half is reported
-                            # (line, handler) where it happened
                             value = locals_[arg[0]]
                             if value is UNBOUND:
                                 raise unbound_local(code.varnames[arg[0]])
@@ -319,7 +318,7 @@ class Interpreter:
                                 raise unbound_local(code.varnames[arg[0]])
                             pc += 1
                             name = arg[1]
-                            # an instance's own attribute, when no class makes that name a property
+                            # as LOAD_ATTR's fast path below (inlined: a call would cost what it saves)
                             if type(value) in plain_classes and name not in property_names and name[0] != "_":
                                 attrs = value.__dict__
                                 if name in attrs:
@@ -508,6 +507,8 @@ class Interpreter:
                             pc = arg
                     elif op == LOAD_ATTR:
                         value = stack[-1]
+                        # an instance's own attribute, or a method bound from the class's lookup
+                        # cache, when no class ever made that name a property (pvm.classes)
                         if type(value) in plain_classes and arg not in property_names and arg[0] != "_":
                             attrs = value.__dict__
                             if arg in attrs:
