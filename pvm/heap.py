@@ -72,7 +72,7 @@ def size_of(obj: Any) -> int:
         if frame is None:
             return HEADER_BYTES
         return HEADER_BYTES * 2 + WORD_BYTES * (8 + len(frame.locals) + frame.code.max_stack + len(frame.cells))
-    return 0
+    return getattr(kind, "pvm_bytes", 0)     # a native module's object says what it holds (Heap.own)
 
 
 # Host objects that may hold VM values and are traversed through CPython's
@@ -193,6 +193,11 @@ class Heap:
     def new_module(self, name: str, origin: str | None, namespace: dict[str, Any],
                    path: str | None = None) -> Module:
         return self._register(Module(name, origin, namespace, path))
+
+    def own(self, obj: Any) -> Any:
+        """Register an object a native module made for a script; its class's
+        ``pvm_bytes`` is what it holds on the host, charged until it dies."""
+        return self._register(obj)
 
     def adopt(self, obj: Any) -> Any:
         """Own or charge a value that host code (an operator, a builtin) created."""

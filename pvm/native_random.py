@@ -26,6 +26,7 @@ class Generator:
     """One MT19937 state, opaque to scripts."""
 
     __slots__ = ("_core",)
+    pvm_bytes = 2_560       # the 625 32-bit words of MT19937 state, and the object around them
 
     def __init__(self) -> None:
         self._core = _host_random.Random(0)     # a fixed seed avoids an OS entropy read; random.src seeds it
@@ -45,7 +46,7 @@ def _random(vm: Any) -> dict[str, object]:
 
     def new() -> Generator:
         """A new generator (seeded with 0 until the script seeds it)."""
-        return Generator()
+        return vm.heap.own(Generator())
 
     def seed(gen: Any, a: Any) -> None:
         """Seed as CPython's C core does: None from OS entropy, an int by its

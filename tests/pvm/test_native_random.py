@@ -97,3 +97,15 @@ def test_huge_getrandbits_is_refused_under_a_memory_limit() -> None:
     vm = VM(Limits(max_memory=16 * 2 ** 20))
     with pytest.raises(Exception, match="memory limit"):
         vm.run("import random\nrandom.getrandbits(8 * 2 ** 30)\n")
+
+
+def test_generators_are_charged_to_the_heap():
+    """Each Random() holds 2.5 KB on the host: a memory limit must count it, or a
+    script could hold many times its limit in generator states."""
+    from pvm.sandbox import LimitExceeded
+
+    vm = VM(Limits(max_memory=1_000_000, max_steps=10_000_000), stdout=lambda text: None)
+    with pytest.raises(LimitExceeded) as info:
+        vm.run("import random\nkeep = []\nwhile True:\n    keep.append(random.Random(1))\n")
+    assert info.value.kind == "memory"
+    assert vm.eval("len(keep)") < 4_000      # uncharged, some 40 000 fit under the same limit
