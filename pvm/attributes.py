@@ -233,7 +233,7 @@ _METHOD_NAMES = frozenset({"__name__", "__qualname__", "__doc__", "__module__"})
 
 # Dunders a script may set on its functions (functools.wraps, abc.abstractmethod); any other
 # attribute it sets is its own, kept in ``Function.attrs``.
-_FUNCTION_DUNDERS = frozenset({"__doc__", "__module__", "__wrapped__", "__isabstractmethod__", "__dict__"})
+_FUNCTION_DUNDERS = frozenset({"__doc__", "__module__", "__wrapped__", "__isabstractmethod__"})
 
 
 def _get_function_attribute(func: Function, name: str) -> Any:
@@ -259,7 +259,7 @@ def _set_function_attribute(func: Function, name: str, value: Any) -> None:
         else:
             func.qualname = value
         return
-    if name.startswith("__") and name.endswith("__") and name not in _FUNCTION_DUNDERS or name == "__dict__":
+    if name.startswith("__") and name.endswith("__") and name not in _FUNCTION_DUNDERS:
         raise AttributeError(f"pvm does not allow setting '{name}' on functions")
     heap = func.vm.heap
     if func.attrs is None:
