@@ -3,7 +3,8 @@ reaches the front end (the interpreter gets ``load_source_module`` injected), an
 one place code enters the VM, so every code object is verified here, once,
 before it can run.
 
-Imports go through a cache of compiled modules, as CPython's __pycache__:
+Imports, and the program ``pvm run`` starts with, go through a cache of
+compiled modules, as CPython's __pycache__ (which CPython keeps for imports only):
 ``DIR/__pycache__/NAME.pvmN.pvmc`` (N: the .pvmc format version) next to
 ``DIR/NAME.src``. A cached file is used only if the SHA-256 of the source it
 was compiled from matches the source now; a stale, damaged or foreign cache
@@ -85,8 +86,10 @@ def is_compiled(path: str) -> bool:
 
 
 def load_program(path: str) -> Code:
-    """The verified module code of a program given as source or as a .pvmc file."""
-    return load_compiled(path) if is_compiled(path) else compile_file(path)
+    """The verified module code of a program given as source (through the
+    cache, as an imported module: a cached run never loads the front end) or
+    as a .pvmc file."""
+    return load_compiled(path) if is_compiled(path) else load_source_module(path)
 
 
 def compile_to(source_path: str, output_path: str) -> None:

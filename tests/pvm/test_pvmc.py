@@ -306,11 +306,20 @@ def test_no_cache_env_var(tmp_path, monkeypatch):
     assert not (tmp_path / "__pycache__").exists()
 
 
-def test_imports_through_the_cli_use_the_cache(tmp_path):
+def test_programs_and_imports_through_the_cli_use_the_cache(tmp_path):
     (tmp_path / "prog.src").write_text("import math\nimport helper_lib\nprint(helper_lib.f(2), math.pi)\n")
     (tmp_path / "helper_lib.src").write_text("def f(x):\n    return x * 10\n")
     for _ in range(2):
         result = pvm_cmd("run", "prog.src", cwd=tmp_path)
         assert result.returncode == 0 and result.stdout == f"20 {math.pi}\n", result.stderr
     assert (tmp_path / "__pycache__" / f"helper_lib.pvm{pvmc.FORMAT_VERSION}.pvmc").exists()
-    assert not (tmp_path / "__pycache__" / f"prog.pvm{pvmc.FORMAT_VERSION}.pvmc").exists()
+    assert (tmp_path / "__pycache__" / f"prog.pvm{pvmc.FORMAT_VERSION}.pvmc").exists()
+
+
+def test_a_cached_program_runs_without_the_front_end(tmp_path):
+    (tmp_path / "prog.src").write_text("print(sum(range(10)))\n")
+    probe = ("import sys\nfrom pvm.cli import main\nstatus = main(['run', 'prog.src'])\n"
+             "print('front end loaded' if 'lang' in sys.modules else 'front end not loaded')\n")
+    runs = [subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+            for _ in range(2)]
+    assert [run.stdout for run in runs] == ["45\nfront end loaded\n", "45\nfront end not loaded\n"]
