@@ -53,6 +53,7 @@ MAX_VERSIONS = 8          # signatures per function or loop before it is left to
 STATE_SITE = 3            # pvm.jit.irutils.STATE_SITE
 STATE_ENTRIES = 4         # pvm.jit.irutils.STATE_ENTRIES
 SIDE_EXIT_STEPS = 16      # a loop that side-exits after fewer native steps than this is failing
+APPEND_STEPS = 1 << 16    # a loop that appends hands back this often, so the heap is charged (and limited) in time
 
 
 def _backend() -> Any:
@@ -191,6 +192,8 @@ class Jit:
         stats = version.stats
         vm = self.vm
         budget = vm.countdown
+        if version.plan.appends:
+            budget = min(budget, APPEND_STEPS)
         if version.tier == 1:
             if stats.steps >= self.tier2_steps:
                 self._tier_up(version)

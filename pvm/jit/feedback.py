@@ -16,7 +16,7 @@ from typing import Any
 
 from pvm.code import Code
 from pvm.frames import UNBOUND
-from pvm.jit.kinds import Kind, kind_of
+from pvm.jit.kinds import LISTS, Kind, kind_of
 
 MISSING: Any = object()      # absent from a namespace (a guard expects the name unbound)
 UNBOUND_KIND = "unbound"     # a local not assigned (at a loop header, or at a point of a region)
@@ -26,16 +26,17 @@ _RANGE_ITERATOR = type(iter(range(0)))
 
 def private_range_iterators(frame: Any, count: int) -> bool:
     """The ``count`` iterators on top of the frame's stack are range iterators
-    (of int64: not longrange_iterator) that nothing outside the frame holds. A native loop moves only the
-    iterators it hands back on its exit stack; one it exhausts or drops is
-    left where it was, which only the frame can tell (a shared one, say
-    ``it = iter(r); [x for x in it]; list(it)``, must run in tier 0)."""
-    stack, locals_ = frame.stack, frame.locals
+    (of int64: not longrange_iterator) that nothing but that stack holds. A
+    native loop moves only the iterators it hands back on its exit stack; one
+    it exhausts or drops is left where it was, so one a local or anything else
+    also holds (``it = iter(r)``; ``for x in it: ... break``; ``next(it)``)
+    must run in tier 0."""
+    stack = frame.stack
     for position in range(len(stack) - count, len(stack)):
         iterator = stack[position]
         if type(iterator) is not _RANGE_ITERATOR:
             return False
-        held = sum(value is iterator for value in stack) + sum(value is iterator for value in locals_)
+        held = sum(value is iterator for value in stack)
         if sys.getrefcount(iterator) - 2 > held:     # 2: this function's variable and getrefcount's argument
             return False
     return True
@@ -62,7 +63,7 @@ def _key_kind(value: Any) -> Kind | str:
     elements (which change as the list fills): compilation looks at those,
     and a wrong guess deoptimises until the version is recompiled."""
     kind = kind_of(value) or OPAQUE
-    return Kind.LIST_INT if kind is Kind.LIST_FLOAT else kind
+    return Kind.LIST_INT if kind in LISTS else kind
 
 
 @dataclass

@@ -53,7 +53,7 @@ class Refused(Exception):
 class CallPlan:
     """What a CALL does natively: a call of a compiled callee, a builtin or a math function."""
 
-    what: str                          # 'native', 'builtin' or 'math'
+    what: str                          # 'native', 'builtin', 'math' or 'append'
     name: str = ""
     callee: "Plan | None" = None
     defaults: tuple[Any, ...] = ()     # constant arguments filled in from the callee's defaults
@@ -94,6 +94,7 @@ class Plan:
     guards: dict[tuple[int, str], tuple[dict[str, Any], str, Any]] = field(default_factory=dict)
     ret: Kind | None = None            # function regions: kind of the returned value
     returns: bool = False              # some path reaches RETURN_VALUE (function) / a back-edge (loop)
+    appends: bool = False              # loops: some path appends to a list (the heap is charged afterwards)
     pending: bool = False              # some call's return kind was still unknown in the last round
 
     def var_name(self, index: int) -> str:
@@ -243,7 +244,7 @@ class _Inferrer:
         if plan.code.kwonlyargcount or plan.code.flags & (CO_VARARGS | CO_VARKEYWORDS):
             raise Refused("*args, **kwargs and keyword-only parameters are not compiled")
         plan.nodes, plan.written = [], set()
-        plan.returns = plan.pending = False
+        plan.returns = plan.pending = plan.appends = False
         rets: set[Kind] = set()
         self._node(plan.entry, plan.initial, plan.entry_env)
         while self.work:
@@ -353,6 +354,11 @@ class _Inferrer:
             if container not in LISTS or index not in (Kind.INT, Kind.BOOL):
                 raise _Exit(f"subscript {container!r}[{index!r}]")
             stack.append(ELEMENT[container])
+        elif op == Op.STORE_SUBSCR:
+            index, container, value = stack.pop(), stack.pop(), stack.pop()
+            self._side_effect("a store into a list")
+            if container not in LISTS or index not in (Kind.INT, Kind.BOOL) or value is not ELEMENT[container]:
+                raise _Exit(f"store of a {value!r} into {container!r}[{index!r}]")
         elif op == Op.CALL:
             if arg == 2 and self.unit.host_calls and _mixed_min_max(stack):
                 # min/max of an int and a float: the result's kind depends on which wins, so split
@@ -386,7 +392,18 @@ class _Inferrer:
             self._guard(self.unit.builtins, name, value)
         return self._known(node, value, f"global '{name}'")
 
+    def _side_effect(self, what: str, host_call: bool = False) -> None:
+        """Only loop regions change objects: they exit at the very instruction
+        that fails, whereas a function region that fails is run again from the start."""
+        if self.plan.mode != "loop":
+            raise _Exit(f"{what} in a function region")
+        if host_call and not self.unit.host_calls:
+            raise _Exit(f"{what}, a host call, which the interpreter checks")
+
     def _attribute(self, node: Node, owner: Entry, name: str) -> Entry:
+        if owner in LISTS and name == "append":
+            self._side_effect("list.append", host_call=True)
+            return Kind.APPEND
         if not (isinstance(owner, Const) and type(owner.obj) is Module):
             raise _Exit(f"attribute '{name}' of {owner!r}")
         value = owner.obj.dict.get(name, MISSING)
@@ -407,6 +424,13 @@ class _Inferrer:
     def _call(self, node: Node, stack: list[Entry], nargs: int) -> Entry:
         args = stack[len(stack) - nargs:]
         target = stack[-nargs - 1]
+        if target is Kind.APPEND:
+            if nargs != 1 or args[0] not in NUMERIC:
+                raise _Exit(f"list.append of {', '.join(repr(a) for a in args)}")
+            node.call = CallPlan("append")
+            self.plan.appends = True
+            del stack[len(stack) - 2:]
+            return Kind.NONE
         if not isinstance(target, Const):
             raise _Exit(f"call of a {target!r}")
         obj = target.obj

@@ -28,7 +28,8 @@ I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 F64 = ir.DoubleType()
 PTR = ir.PointerType()
-LLTYPE = {Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1, Kind.LIST_INT: PTR, Kind.LIST_FLOAT: PTR}
+LLTYPE = {Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1, Kind.LIST_INT: PTR, Kind.LIST_FLOAT: PTR, Kind.LIST_BOOL: PTR,
+          Kind.APPEND: PTR}
 
 EXACT_FLOAT_INT = 1 << 53       # ints up to this magnitude convert to float exactly
 DIGITS_INLINE = sys.version_info[:2] == (3, 11)   # PyLongObject layout read inline (else via the C-API)
@@ -450,23 +451,90 @@ def list_size(em: Emitter, lst: ir.Value) -> ir.Value:
     return field(em, lst, OB_SIZE, I64)
 
 
-def list_item(em: Emitter, lst: Val, index: Val, digits_inline: bool) -> Val:
-    """``lst[index]``: bounds and element type checked; an int element must fit int64."""
+ELEMENT_TYPE = {Kind.LIST_INT: ("PyLong_Type", "an int"), Kind.LIST_FLOAT: ("PyFloat_Type", "a float"),
+                Kind.LIST_BOOL: ("PyBool_Type", "a bool")}
+
+
+def _element(em: Emitter, lst: Val, index: Val) -> tuple[ir.Value, ir.Value]:
+    """The address of ``lst[index]`` and the item there, bounds and the
+    element's type checked (the speculation on the list's kind is guarded)."""
     b = em.b
     size = list_size(em, lst.v)
     i = as_int(em, index)
     i = b.select(b.icmp_signed("<", i, i64(0)), b.add(i, size), i)
     em.fail_if(b.icmp_unsigned(">=", i, size), "list index out of range")
-    items = field(em, lst.v, OB_ITEM, PTR)
-    item = b.load(b.gep(items, [i], source_etype=PTR), typ=PTR)
-    item_type = field(em, item, OB_TYPE, PTR)
+    address = b.gep(field(em, lst.v, OB_ITEM, PTR), [i], source_etype=PTR)
+    item = b.load(address, typ=PTR)
+    type_name, what = ELEMENT_TYPE[lst.kind]
+    em.fail_if(b.icmp_unsigned("!=", field(em, item, OB_TYPE, PTR), type_object(em, type_name)),
+               f"list element is not {what}")
+    return address, item
+
+
+def list_item(em: Emitter, lst: Val, index: Val, digits_inline: bool) -> Val:
+    """``lst[index]``; an int element must fit int64."""
+    _, item = _element(em, lst, index)
     if lst.kind is Kind.LIST_FLOAT:
-        expected = type_object(em, "PyFloat_Type")
-        em.fail_if(b.icmp_unsigned("!=", item_type, expected), "list element is not a float")
         return Val(Kind.FLOAT, field(em, item, OB_FVAL, F64))
-    expected = type_object(em, "PyLong_Type")
-    em.fail_if(b.icmp_unsigned("!=", item_type, expected), "list element is not an int")
+    if lst.kind is Kind.LIST_BOOL:
+        return Val(Kind.BOOL, em.b.icmp_unsigned("==", item, type_object(em, "_Py_TrueStruct")))
     return Val(Kind.INT, long_value(em, item, digits_inline))
+
+
+def list_store(em: Emitter, lst: Val, index: Val, value: Val) -> None:
+    """``lst[index] = value`` (loop regions only): the new element is boxed
+    before anything changes, so every failure leaves the list as it was."""
+    address, old = _element(em, lst, index)
+    em.b.store(box(em, value), address)
+    decref(em, old)
+
+
+def list_append(em: Emitter, lst: Val, value: Val) -> None:
+    """``lst.append(value)`` (loop regions only; the heap is charged for the
+    growth when the loop hands back, pvm.jit.native)."""
+    b = em.b
+    obj = box(em, value)
+    status = b.call(declare(em.module, "PyList_Append", I32, [PTR, PTR]), [lst.v, obj])
+    decref(em, obj)
+    failed = b.icmp_signed("!=", status, ir.Constant(I32, 0))
+    with b.if_then(failed, likely=False):
+        b.call(declare(em.module, "PyErr_Clear", ir.VoidType(), []), [])
+    em.fail_if(failed, "list.append failed")
+
+
+def box(em: Emitter, val: Val) -> ir.Value:
+    """A new reference to the host object of a number (exits, the error
+    cleared, if the host is out of memory)."""
+    b = em.b
+    if val.kind is Kind.BOOL:
+        obj = b.select(val.v, type_object(em, "_Py_TrueStruct"), type_object(em, "_Py_FalseStruct"))
+        obj = b.inttoptr(b.ptrtoint(obj, I64), PTR)      # an opaque pointer, as every object is here
+        incref(em, obj)
+        return obj
+    if val.kind is Kind.FLOAT:
+        obj = b.call(declare(em.module, "PyFloat_FromDouble", PTR, [F64]), [val.v])
+    else:
+        obj = b.call(declare(em.module, "PyLong_FromLongLong", PTR, [I64]), [val.v])
+    missing = b.icmp_unsigned("==", obj, ir.Constant(PTR, None))
+    with b.if_then(missing, likely=False):
+        b.call(declare(em.module, "PyErr_Clear", ir.VoidType(), []), [])
+    em.fail_if(missing, "out of host memory")
+    return obj
+
+
+def incref(em: Emitter, obj: ir.Value) -> None:
+    b = em.b
+    count = b.load(obj, typ=I64)
+    b.store(b.add(count, i64(1)), obj)
+
+
+def decref(em: Emitter, obj: ir.Value) -> None:
+    """Py_DECREF of an int, float or bool (its deallocation runs no code)."""
+    b = em.b
+    count = b.sub(b.load(obj, typ=I64), i64(1))
+    b.store(count, obj)
+    with b.if_then(b.icmp_signed("==", count, i64(0)), likely=False):
+        b.call(declare(em.module, "_Py_Dealloc", ir.VoidType(), [PTR]), [obj])
 
 
 def type_object(em: Emitter, name: str) -> ir.Value:

@@ -2,8 +2,9 @@
 compiles.
 
 Native code holds unboxed int64 (INT), double (FLOAT) and i1 (BOOL) values,
-NONE (no runtime value at all), read-only lists speculated to hold only ints
-or only floats (a pointer to the host list), and the parts of
+NONE (no runtime value at all), lists speculated to hold only ints, only
+floats or only bools (a pointer to the host list; loop regions also store
+into them and append to them, APPEND being a list's bound ``append``), and the parts of
 ``for x in range(...)`` (RANGE, RITER: a few int64 fields). Objects known at
 compile time (a called function, the math module, ``len``) are ``Const``
 entries with no runtime value; guards check at entry that they are still what
@@ -35,6 +36,8 @@ class Kind(enum.Enum):
     NONE = "None"
     LIST_INT = "list[int]"
     LIST_FLOAT = "list[float]"
+    LIST_BOOL = "list[bool]"
+    APPEND = "list.append"
     RANGE = "range"
     RITER = "range_iterator"
 
@@ -45,9 +48,9 @@ class Kind(enum.Enum):
 
 
 NUMERIC = frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})
-LISTS = frozenset({Kind.LIST_INT, Kind.LIST_FLOAT})
+LISTS = frozenset({Kind.LIST_INT, Kind.LIST_FLOAT, Kind.LIST_BOOL})
 STORABLE = NUMERIC | LISTS | {Kind.NONE}          # kinds a fast local may hold natively
-ELEMENT = {Kind.LIST_INT: Kind.INT, Kind.LIST_FLOAT: Kind.FLOAT}
+ELEMENT = {Kind.LIST_INT: Kind.INT, Kind.LIST_FLOAT: Kind.FLOAT, Kind.LIST_BOOL: Kind.BOOL}
 
 
 class Const:
@@ -88,6 +91,9 @@ MATH_FUNCTIONS: dict[int, str] = {id(getattr(math, name)): name
                                   for name in MATH_UNARY + ("log", "floor", "ceil", "atan2", "pow")}
 
 
+LIST_OF = {int: Kind.LIST_INT, float: Kind.LIST_FLOAT, bool: Kind.LIST_BOOL}
+
+
 def kind_of(value: Any) -> Kind | None:
     """The kind a host value is passed to native code as, or None if it cannot be."""
     kind = type(value)
@@ -103,7 +109,7 @@ def kind_of(value: Any) -> Kind | None:
         if not value:
             return Kind.LIST_INT
         first = type(value[0])
-        return Kind.LIST_INT if first is int else Kind.LIST_FLOAT if first is float else None
+        return LIST_OF.get(first)
     return None
 
 

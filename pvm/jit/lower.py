@@ -44,7 +44,8 @@ from pvm.jit.entry import build_entry
 from pvm.jit.infer import Node, Plan, Slot, Unit
 from pvm.jit.irutils import (DIGITS_INLINE, F64, I1, I32, I64, PTR, STATE_COUNTDOWN, STATE_DEPTH, STATE_MAX_DEPTH,
                               STATE_SITE, Val, i64)
-from pvm.jit.kinds import BINARY_SYMBOLS, COMPARE_SYMBOLS, Const, Entry, Kind, binop_kind, builtin_kind, const_kind
+from pvm.jit.kinds import (BINARY_SYMBOLS, COMPARE_SYMBOLS, ELEMENT, LISTS, Const, Entry, Kind, binop_kind,
+                           builtin_kind, const_kind)
 from pvm.jit.kinds import math_kind, unary_kind
 from pvm.opcodes import Op
 
@@ -98,7 +99,7 @@ def symbol_for(label: str) -> str:
 
 
 def native_params(plan: Plan) -> list[ir.Type]:
-    return [PTR if k in (Kind.LIST_INT, Kind.LIST_FLOAT) else F64 if k is Kind.FLOAT else I64
+    return [PTR if k in LISTS else F64 if k is Kind.FLOAT else I64
             for k in plan.params if k is not Kind.NONE]
 
 
@@ -389,6 +390,8 @@ class _RegionLowering:
             pass                     # the next node's env says the local is unbound
         elif op == Op.LOAD_CONST:
             stack.append(u.const_val(const_kind(arg), arg))
+        elif op == Op.LOAD_ATTR and stack[-1].kind in LISTS:
+            stack.append(Val(Kind.APPEND, stack.pop().v))
         elif op in (Op.LOAD_GLOBAL, Op.LOAD_ATTR):
             if op == Op.LOAD_ATTR:
                 stack.pop()
@@ -433,6 +436,9 @@ class _RegionLowering:
         elif op == Op.BINARY_SUBSCR:
             index, container = stack.pop(), stack.pop()
             stack.append(u.list_item(self, container, index, DIGITS_INLINE))
+        elif op == Op.STORE_SUBSCR:
+            index, container, value = stack.pop(), stack.pop(), stack.pop()
+            u.list_store(self, container, index, value)
         elif op == Op.CALL:
             if len(node.succ) == 2:
                 self._split_min_max(node, stack)
@@ -508,7 +514,12 @@ class _RegionLowering:
         call = node.call
         assert call is not None
         args = stack[len(stack) - nargs:]
+        target = stack[-nargs - 1]
         del stack[len(stack) - nargs - 1:]
+        if call.what == "append":
+            u.list_append(self, target, args[0])
+            stack.append(Val(Kind.NONE, None))
+            return
         if call.what == "builtin":
             kind = builtin_kind(call.name, [a.kind for a in args])
             stack.append(u.builtin(self, call.name, kind, args))

@@ -143,7 +143,10 @@ class LoopVersion(Version):
         state[STATE_COUNTDOWN] = countdown
         state[STATE_DEPTH] = vm.depth
         state[STATE_MAX_DEPTH] = vm.max_depth
+        sizes = [(lst, len(lst)) for lst in lists.values()] if self.plan.appends else ()
         number = self.cfunc(self.buf_address, self.state_address)
+        for lst, before in sizes:
+            vm.heap.grew(lst, before)
         site = self.sites[number]
         for position, index, name, kind in self.outputs[number]:
             if kind is Kind.FLOAT:
@@ -191,6 +194,8 @@ class LoopVersion(Version):
                 items.append(raw[0] != 0)
             elif entry in LISTS:
                 items.append(lists[raw[0]])
+            elif entry is Kind.APPEND:
+                items.append(lists[raw[0]].append)
             elif entry is Kind.RANGE:
                 items.append(range(*raw))
             else:

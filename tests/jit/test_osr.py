@@ -108,7 +108,7 @@ def test_side_exit_to_an_instruction_native_code_does_not_run():
                 s = 0
                 for j in range(100):
                     s += i ^ j
-                out.append(s)
+                out.insert(len(out), s)
             return out
         print(sum(rows(60)))
     """, loop_threshold=100, call_threshold=1000)
@@ -182,3 +182,18 @@ def test_loop_over_a_list_is_left_to_tier0():
         print(total)
     """, loop_threshold=1)
     assert not loops_compiled(out)
+
+
+def test_an_iterator_a_local_also_holds_is_left_to_tier_0():
+    # a native loop that breaks out drops its iterator without moving the original
+    both("""
+        def run(n):
+            it = iter(range(n))
+            total = 0
+            for x in it:
+                total += x
+                if x == 500:
+                    break
+            return total, next(it)
+        print(run(1000))
+    """, loop_threshold=10)
