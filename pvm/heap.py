@@ -298,7 +298,8 @@ class Heap:
                 live += size_of(obj)
                 extend(obj)
             elif kind is list or kind is set:
-                extend(obj)
+                if len(obj) < _SCANNED or not _only_immediates(obj):
+                    extend(obj)
             elif kind is dict:
                 extend(obj.keys())
                 extend(obj.values())
@@ -353,6 +354,22 @@ class Heap:
         marked, _ = self._mark(list(self.roots()))
         revived = [obj for obj in self.graveyard if id(obj) in marked]
         assert not revived, f"reachable objects were swept: {revived[:5]!r}"
+
+
+_SCANNED = 64                                 # containers this long are checked for references at C speed
+_FLOATS = frozenset({float, bool, type(None)})
+_INTS = frozenset({int, bool})
+
+
+def _only_immediates(items: list[Any] | set[Any]) -> bool:
+    """Whether a container holds nothing the collector must visit: floats,
+    bools and None, or ints that are all small (min and max, without NaNs
+    to confuse them). A numeric array then costs C time, not a Python
+    step per element."""
+    types = set(map(type, items))
+    if types <= _FLOATS:
+        return True
+    return types <= _INTS and -SMALL_INT < min(items) and max(items) < SMALL_INT
 
 
 def _mark_object(obj: Any, kind: type, push: Callable[[Any], None]) -> None:

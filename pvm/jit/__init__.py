@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from pvm.code import Code
 from pvm.frames import NO_NATIVE, Frame
-from pvm.jit.feedback import (MISSING, OPAQUE, FunctionRecord, LoopRecord, argument_kinds, header_kinds,
-                               private_range_iterators)
+from pvm.jit.feedback import (MISSING, OPAQUE, FunctionRecord, LoopRecord, argument_kinds, entry_stack,
+                               entry_stack_holds, header_kinds, source_value)
 from pvm.jit.kinds import Kind, kind_of
 from pvm.objects import Function
 
@@ -171,7 +171,7 @@ class Jit:
         owner = record.covered_by
         if owner is not None and any(owner.versions.values()):
             return False         # compiled from another of its headers: tier 0 goes on to that one
-        key = header_kinds(frame.locals, record.touched, frame.globals, record.promoted)
+        key = header_kinds(frame, record)
         version = record.versions.get(key, MISSING)
         if version is MISSING:
             owner = self.region_owners.get((code, record.regions[0]))
@@ -183,7 +183,7 @@ class Jit:
                 self.region_owners.setdefault((code, record.regions[0]), record)
         if version is None:
             return False
-        if version.iterators and not private_range_iterators(frame, version.iterators):
+        if version.plan.initial and not entry_stack_holds(frame, version.plan.initial):
             self._failed(record, key, version, "an enclosing loop iterates over something else")
             return False
         if not version.guards_hold():
@@ -237,40 +237,44 @@ class Jit:
             return self._internal_error(label, error)
 
     def _loop_record(self, code: Code, header: int) -> LoopRecord:
-        from pvm.jit.infer import enclosing_regions, region_locals, stored_globals
+        from pvm.jit.infer import enclosing_regions, read_cells, region_locals, stored_globals
 
         regions = enclosing_regions(code, header)
         touched = tuple(sorted(region_locals(code, *regions[0])))
-        return LoopRecord(code, header, regions, touched, tuple(stored_globals(code, regions[0])))
+        return LoopRecord(code, header, regions, touched, tuple(stored_globals(code, regions[0])),
+                          tuple(read_cells(code, regions[0])))
 
     def _compile_loop(self, record: LoopRecord, frame: Frame, key: tuple[Any, ...]) -> "Version | None":
         """Compile the outermost region around the header that native code can run."""
-        from pvm.jit.infer import Refused, Unit, for_loops_around, region_locals, stored_globals
+        from pvm.jit.infer import Refused, Unit, for_loops_around, read_cells, region_locals, stored_globals
 
         code = record.code
         label = f"{code.qualname}@{code.line_at(record.header)}"
         if len(record.versions) > MAX_VERSIONS:
             self._block(record, "too many signatures")
             return None
-        kinds = dict(zip(record.touched + tuple(-1 - i for i in range(len(record.promoted))), key))
+        # the key's states by source: fast locals by index, then globals and cells by name / index
+        states = dict(zip([("local", i) for i in record.touched] + [("global", n) for n in record.promoted]
+                          + [("cell", i) for i in record.cells], key))
         reason = ""
         for region in record.regions:
-            iterators = for_loops_around(code, region, record.header)
-            if not private_range_iterators(frame, iterators):
+            initial = entry_stack(frame, for_loops_around(code, region, record.header))
+            if initial is None:
                 reason = "a loop around it iterates over something other than a range"
                 continue
-            promoted = stored_globals(code, region)
-            entry = {index: kinds[index] for index in region_locals(code, *region)}
-            entry.update({len(code.varnames) + i: kinds[-1 - record.promoted.index(name)]
-                          for i, name in enumerate(promoted)})
-            for index, state in entry.items():
+            sources = ([("local", i) for i in sorted(region_locals(code, *region))]
+                       + [("global", n) for n in stored_globals(code, region)]
+                       + [("cell", i) for i in read_cells(code, region)])
+            entry = {source: states[source] for source in sources}
+            for source, state in entry.items():
                 if state is Kind.LIST_INT:    # the key says "a list": speculate on its elements now
-                    value = frame.locals[index] if index < len(code.varnames) else \
-                        frame.globals[promoted[index - len(code.varnames)]]
-                    entry[index] = kind_of(value) or OPAQUE
+                    entry[source] = kind_of(source_value(frame, source)) or OPAQUE
+            base = len(frame.stack) - len(initial)
+            initial = tuple(kind_of(value) or Kind.LIST_INT if kind is Kind.LIST_INT else kind
+                            for kind, value in zip(initial, frame.stack[base:]))
             unit = Unit(self.vm.builtins, self.vm.host_call_check is None)
             try:
-                plan = unit.loop(code, frame.globals, region, record.header, entry, iterators, promoted)
+                plan = unit.loop(code, frame.globals, region, record.header, entry, initial)
                 unit.settle(plan)
                 return self._build(_backend().LoopVersion, unit, plan)
             except Refused as refusal:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-import sys
 from typing import Any
 
 from pvm.code import Code
 from pvm.frames import UNBOUND
+from pvm.objects import Cell
 from pvm.jit.kinds import LISTS, Kind, kind_of
 
 MISSING: Any = object()      # absent from a namespace (a guard expects the name unbound)
@@ -24,22 +24,35 @@ OPAQUE = "opaque"            # a local bound to a value native code does not tak
 _RANGE_ITERATOR = type(iter(range(0)))
 
 
-def private_range_iterators(frame: Any, count: int) -> bool:
-    """The ``count`` iterators on top of the frame's stack are range iterators
-    (of int64: not longrange_iterator) that nothing but that stack holds. A
-    native loop moves only the iterators it hands back on its exit stack; one
-    it exhausts or drops is left where it was, so one a local or anything else
-    also holds (``it = iter(r)``; ``for x in it: ... break``; ``next(it)``)
-    must run in tier 0."""
+def source_value(frame: Any, source: tuple[str, Any]) -> Any:
+    """The value at a pvm.jit.infer.Plan.source: a fast local, a global or a cell's content."""
+    where, key = source
+    if where == "local":
+        return frame.locals[key]
+    return frame.globals.get(key, MISSING) if where == "global" else frame.cells[key].value
+
+
+def entry_stack(frame: Any, iterators: int) -> tuple[Kind, ...] | None:
+    """The kinds of the operand stack a loop region sees at its header: the
+    range iterators of its for-loops (the top ``iterators`` entries; of int64
+    ranges, not longrange_iterator) and the lists just below them (a
+    comprehension's result), or None if native code cannot take it. Lists
+    are all LIST_INT here, as in a loop's key. The iterators may be held
+    elsewhere too: native code hands back where it left each of them."""
     stack = frame.stack
-    for position in range(len(stack) - count, len(stack)):
-        iterator = stack[position]
-        if type(iterator) is not _RANGE_ITERATOR:
-            return False
-        held = sum(value is iterator for value in stack)
-        if sys.getrefcount(iterator) - 2 > held:     # 2: this function's variable and getrefcount's argument
-            return False
-    return True
+    first = len(stack) - iterators
+    if any(type(iterator) is not _RANGE_ITERATOR for iterator in stack[first:]):
+        return None
+    while first > 0 and type(stack[first - 1]) is list:
+        first -= 1
+    return (Kind.LIST_INT,) * (len(stack) - iterators - first) + (Kind.RITER,) * iterators
+
+
+def entry_stack_holds(frame: Any, initial: tuple[Kind, ...]) -> bool:
+    """Whether a version compiled for stack ``initial`` may be entered now
+    (a list's elements are speculated on, and guarded, as a local's are)."""
+    iterators = initial.count(Kind.RITER)
+    return entry_stack(frame, iterators) == tuple(Kind.LIST_INT if kind in LISTS else kind for kind in initial)
 
 
 def argument_kinds(args: list[Any]) -> tuple[Kind | None, ...]:
@@ -47,14 +60,18 @@ def argument_kinds(args: list[Any]) -> tuple[Kind | None, ...]:
     return tuple(map(kind_of, args))
 
 
-def header_kinds(values: list[Any], touched: tuple[int, ...], namespace: dict[str, Any],
-                 promoted: tuple[str, ...]) -> tuple[Kind | str, ...]:
+def header_kinds(frame: Any, record: "LoopRecord") -> tuple[Kind | str, ...]:
     """The signature of a loop entry: the states of the locals the loop
-    touches and of the globals it assigns (a kind, UNBOUND_KIND or OPAQUE)."""
-    states = [UNBOUND_KIND if values[i] is UNBOUND else _key_kind(values[i]) for i in touched]
-    for name in promoted:
-        value = namespace.get(name, MISSING)
+    touches, of the globals it assigns and of the cells it reads (a kind,
+    UNBOUND_KIND or OPAQUE)."""
+    values = frame.locals
+    states = [UNBOUND_KIND if values[i] is UNBOUND else _key_kind(values[i]) for i in record.touched]
+    for name in record.promoted:
+        value = frame.globals.get(name, MISSING)
         states.append(UNBOUND_KIND if value is MISSING else _key_kind(value))
+    for index in record.cells:
+        value = frame.cells[index].value
+        states.append(UNBOUND_KIND if value is Cell.EMPTY else _key_kind(value))
     return tuple(states)
 
 
@@ -120,6 +137,7 @@ class LoopRecord:
     regions: list[tuple[int, int]]        # (first, last instruction) of each loop around the header
     touched: tuple[int, ...]              # fast locals of the outermost region
     promoted: tuple[str, ...]             # globals the outermost region assigns
+    cells: tuple[int, ...]                # cells the outermost region reads and never assigns
     versions: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     blocked: str = ""
     dropped: int = 0

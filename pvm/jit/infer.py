@@ -84,11 +84,12 @@ class Plan:
     start: int                         # first instruction (0 or the outermost loop's header)
     end: int                           # last instruction of the region
     entry: int                         # where native code starts (loops: the hot header, maybe an inner one)
-    slots: tuple[int, ...]             # the locals native code tracks (promoted globals: indexes past varnames)
+    slots: tuple[int, ...]             # the locals native code tracks (promoted globals, cells: indexes past varnames)
     entry_env: tuple[Slot, ...]        # their state at entry
     params: tuple[Kind, ...] = ()      # function regions: argument kinds in order
     initial: tuple[Entry, ...] = ()    # the stack at entry (loops: the iterators of the enclosing for-loops)
     promoted: dict[str, int] = field(default_factory=dict)   # loops: globals assigned, held as locals
+    cells: dict[int, int] = field(default_factory=dict)      # loops: cells read (never assigned), held as locals
     nodes: list[Node] = field(default_factory=list)
     written: set[int] = field(default_factory=set)           # slots (positions) the region assigns
     guards: dict[tuple[int, str], tuple[dict[str, Any], str, Any]] = field(default_factory=dict)
@@ -97,11 +98,22 @@ class Plan:
     appends: bool = False              # loops: some path appends to a list (the heap is charged afterwards)
     pending: bool = False              # some call's return kind was still unknown in the last round
 
-    def var_name(self, index: int) -> str:
-        """A local's name, or a promoted global's."""
+    def source(self, index: int) -> tuple[str, Any]:
+        """Where the value of slot ``index`` lives in the frame: ('local',
+        fast local index), ('global', name) or ('cell', cell index)."""
         if index < len(self.code.varnames):
-            return self.code.varnames[index]
-        return next(name for name, i in self.promoted.items() if i == index)
+            return "local", index
+        for name, i in self.promoted.items():
+            if i == index:
+                return "global", name
+        return "cell", next(cell for cell, i in self.cells.items() if i == index)
+
+    def var_name(self, index: int) -> str:
+        """A local's name, a promoted global's or a cell's."""
+        where, key = self.source(index)
+        if where == "local":
+            return self.code.varnames[key]
+        return key if where == "global" else (self.code.cellvars + self.code.freevars)[key]
 
     @property
     def label(self) -> str:
@@ -139,15 +151,24 @@ class Unit:
         return plan
 
     def loop(self, code: Code, globals_: dict[str, Any], region: tuple[int, int], header: int,
-             entry: dict[int, Slot], iterators: int, promoted: list[str]) -> Plan:
+             entry: dict[tuple[str, Any], Slot], initial: tuple[Kind, ...]) -> Plan:
         """The plan of loop region ``region`` entered at ``header``: ``entry``
-        gives the state of each local (and promoted global) it touches, and
-        ``iterators`` range iterators are on the stack."""
-        names = {name: len(code.varnames) + i for i, name in enumerate(promoted)}
-        slots = tuple(sorted(entry))
-        plan = Plan(code, globals_, "loop", region[0], region[1], header, slots, tuple(entry[i] for i in slots))
-        plan.initial = (Kind.RITER,) * iterators
+        gives the state of each local, assigned global and read cell it
+        touches (by pvm.jit.feedback source), ``initial`` the stack there."""
+        count = len(code.varnames)
+        promoted = sorted(key for where, key in entry if where == "global")
+        cells = sorted(key for where, key in entry if where == "cell")
+        names = {name: count + i for i, name in enumerate(promoted)}
+        cell_slots = {cell: count + len(promoted) + i for i, cell in enumerate(cells)}
+        index = {("local", i): i for where, i in entry if where == "local"}
+        index.update({("global", name): i for name, i in names.items()})
+        index.update({("cell", cell): i for cell, i in cell_slots.items()})
+        states = {index[source]: state for source, state in entry.items()}
+        slots = tuple(sorted(states))
+        plan = Plan(code, globals_, "loop", region[0], region[1], header, slots, tuple(states[i] for i in slots))
+        plan.initial = initial
         plan.promoted = names
+        plan.cells = cell_slots
         self.plans[(id(code), header, ())] = plan
         _Inferrer(self, plan).run()
         return plan
@@ -214,6 +235,16 @@ def stored_globals(code: Code, region: tuple[int, int]) -> list[str]:
                                                      code.args[region[0]:region[1] + 1]) if op == store})
 
 
+def read_cells(code: Code, region: tuple[int, int]) -> list[int]:
+    """Cells a loop region reads and never assigns: they keep one value
+    while native code runs, which it takes at entry like a local."""
+    ops = code.ops[region[0]:region[1] + 1]
+    args = code.args[region[0]:region[1] + 1]
+    read = {arg for op, arg in zip(ops, args) if op == Op.LOAD_DEREF.value}
+    written = {arg for op, arg in zip(ops, args) if op in (Op.STORE_DEREF.value, Op.DELETE_DEREF.value)}
+    return sorted(read - written)
+
+
 def region_locals(code: Code, start: int, end: int) -> set[int]:
     """Fast locals a region reads or writes."""
     touched = (Op.LOAD_FAST.value, Op.STORE_FAST.value, Op.DELETE_FAST.value)
@@ -239,7 +270,7 @@ class _Inferrer:
 
     def run(self) -> None:
         plan = self.plan
-        if plan.code.cellvars or plan.code.freevars:
+        if plan.mode == "function" and (plan.code.cellvars or plan.code.freevars):
             raise Refused("closures are not compiled")
         if plan.code.kwonlyargcount or plan.code.flags & (CO_VARARGS | CO_VARKEYWORDS):
             raise Refused("*args, **kwargs and keyword-only parameters are not compiled")
@@ -284,8 +315,7 @@ class _Inferrer:
         pc = node.pc
         op, arg = self.instrs[pc]
         nxt = pc + 1
-        if op in (Op.LOAD_GLOBAL, Op.STORE_GLOBAL) and arg in plan.promoted:
-            op, arg = (Op.LOAD_FAST if op == Op.LOAD_GLOBAL else Op.STORE_FAST), plan.promoted[arg]
+        op, arg = as_local(plan, op, arg)
         if op == Op.LOAD_FAST:
             state = env[self.position[arg]]
             if not isinstance(state, Kind):
@@ -354,6 +384,12 @@ class _Inferrer:
             if container not in LISTS or index not in (Kind.INT, Kind.BOOL):
                 raise _Exit(f"subscript {container!r}[{index!r}]")
             stack.append(ELEMENT[container])
+        elif op == Op.LIST_APPEND:
+            value = stack.pop()
+            self._side_effect("a comprehension's append")
+            if stack[-arg] not in LISTS or value not in NUMERIC:
+                raise _Exit(f"append of a {value!r} to {stack[-arg]!r}")
+            plan.appends = True
         elif op == Op.STORE_SUBSCR:
             index, container, value = stack.pop(), stack.pop(), stack.pop()
             self._side_effect("a store into a list")
@@ -474,6 +510,15 @@ class _Inferrer:
             reason = self.unit.refusals[(id(code), id(func.globals), signature)]
             raise _Exit(f"{func.qualname} is not compiled: {reason}")
         return plan, defaults
+
+
+def as_local(plan: Plan, op: int, arg: Any) -> tuple[int, Any]:
+    """A loop region holds the globals it assigns and the cells it reads as locals."""
+    if op in (Op.LOAD_GLOBAL, Op.STORE_GLOBAL) and arg in plan.promoted:
+        return (Op.LOAD_FAST if op == Op.LOAD_GLOBAL else Op.STORE_FAST), plan.promoted[arg]
+    if op == Op.LOAD_DEREF and arg in plan.cells:
+        return Op.LOAD_FAST, plan.cells[arg]
+    return op, arg
 
 
 def _need(kind: Kind | None, what: str, *operands: Entry) -> Kind:

@@ -41,7 +41,7 @@ from llvmlite import ir
 from pvm.jit import irutils as u
 from pvm.jit.engine import ENGINE
 from pvm.jit.entry import build_entry
-from pvm.jit.infer import Node, Plan, Slot, Unit
+from pvm.jit.infer import Node, Plan, Slot, Unit, as_local
 from pvm.jit.irutils import (DIGITS_INLINE, F64, I1, I32, I64, PTR, STATE_COUNTDOWN, STATE_DEPTH, STATE_MAX_DEPTH,
                               STATE_SITE, Val, i64)
 from pvm.jit.kinds import (BINARY_SYMBOLS, COMPARE_SYMBOLS, ELEMENT, LISTS, Const, Entry, Kind, binop_kind,
@@ -52,6 +52,7 @@ from pvm.opcodes import Op
 RESULT = ir.LiteralStructType([I64, I64])     # (countdown left, result bits) of a native function
 ITER_FIELDS = 4        # RITER: start, step, length, index
 RANGE_FIELDS = 3       # RANGE: start, stop, step
+DROPPED = -1           # an entry iterator's length field once native code has dropped it
 
 
 @dataclass
@@ -172,6 +173,7 @@ class _RegionLowering:
         self.tail: ir.Block | None = None
         self.exit_blocks: dict[tuple[int, str], ir.Block] = {}
         self.exit_id: ir.Value | None = None
+        self.dropped: dict[int, ir.Value] = {}   # loops: per entry iterator, whether native code dropped it
         self.returned: set[int] = set()      # slot positions some exit writes back
         self.position = {index: position for position, index in enumerate(plan.slots)}
         preds = [0] * len(plan.nodes)
@@ -256,9 +258,13 @@ class _RegionLowering:
                 if has_value(state):
                     typ = u.LLTYPE[state]   # type: ignore[index]
                     b.store(self._from_bits(b.load(self._buf(position), typ=I64), typ), self._local(position, state))
-            for first in range(layout.iterator, layout.stack, ITER_FIELDS):
-                fields = tuple(b.load(self._buf(first + i), typ=I64) for i in range(ITER_FIELDS))
-                stack.append(Val(Kind.RITER, fields))
+            for first, kind in zip(range(layout.iterator, layout.stack, ITER_FIELDS), plan.initial):
+                if kind is Kind.RITER:
+                    self.dropped[len(stack)] = self.entry_alloca(I1)
+                    b.store(ir.Constant(I1, 0), self.dropped[len(stack)])
+                    stack.append(Val(kind, tuple(b.load(self._buf(first + i), typ=I64) for i in range(ITER_FIELDS))))
+                else:
+                    stack.append(Val(kind, self._from_bits(b.load(self._buf(first), typ=I64), PTR)))
             b.store(b.load(self._state(STATE_COUNTDOWN), typ=I64), self.countdown)
             headroom = b.sub(b.load(self._state(STATE_MAX_DEPTH), typ=I64), b.load(self._state(STATE_DEPTH), typ=I64))
             self.headroom = b.select(b.icmp_signed(">", headroom, i64(u.NATIVE_DEPTH)), i64(u.NATIVE_DEPTH), headroom)
@@ -374,8 +380,7 @@ class _RegionLowering:
         plan = self.plan
         b = self.b
         op, arg = plan.code.decoded[node.pc]
-        if op in (Op.LOAD_GLOBAL, Op.STORE_GLOBAL) and arg in plan.promoted:
-            op, arg = (Op.LOAD_FAST if op == Op.LOAD_GLOBAL else Op.STORE_FAST), plan.promoted[arg]
+        op, arg = as_local(plan, op, arg)
         if op == Op.LOAD_FAST:
             position = self.position[arg]
             kind = node.env[position]
@@ -423,7 +428,9 @@ class _RegionLowering:
                 b.store(b.sub(countdown, i64(1)), self.countdown)
             return node.succ[0]
         elif op == Op.POP_TOP:
-            stack.pop()
+            val = stack.pop()
+            if val.kind is Kind.RITER:
+                self._drop(len(stack), val.v[3])
         elif op == Op.COPY:
             stack.append(stack[-arg])
         elif op == Op.SWAP:
@@ -436,6 +443,9 @@ class _RegionLowering:
         elif op == Op.BINARY_SUBSCR:
             index, container = stack.pop(), stack.pop()
             stack.append(u.list_item(self, container, index, DIGITS_INLINE))
+        elif op == Op.LIST_APPEND:
+            value = stack.pop()
+            u.list_append(self, stack[-arg], value)
         elif op == Op.STORE_SUBSCR:
             index, container, value = stack.pop(), stack.pop(), stack.pop()
             u.list_store(self, container, index, value)
@@ -507,7 +517,24 @@ class _RegionLowering:
         advanced = stack[:-1] + [Val(Kind.RITER, (start, step, length, b.add(index, i64(1)))), Val(Kind.INT, value)]
         self._jump(body, advanced)
         b.position_at_end(done_block)
+        self._drop(len(stack) - 1, index)
         self._jump(done, stack[:-1])
+
+    def _drop(self, depth: int, index: ir.Value) -> None:
+        """An iterator leaves the stack. The first to leave at the depth of an
+        iterator the loop was entered with is that very object (any other
+        comes later): its position goes back to the buffer, for pvm.jit.native
+        to move the host iterator on, which may be held elsewhere too (and
+        which must not stand for another iterator on an exit's stack)."""
+        dropped = self.dropped.get(depth)
+        if dropped is None:
+            return
+        b = self.b
+        first = self.owner.layout.iterator + ITER_FIELDS * depth
+        with b.if_then(b.not_(b.load(dropped, typ=I1))):
+            b.store(i64(DROPPED), self._buf(first + 2))        # in place of its length
+            b.store(index, self._buf(first + 3))
+            b.store(ir.Constant(I1, 1), dropped)
 
     def _call(self, node: Node, nargs: int, stack: list[Val]) -> None:
         b = self.b

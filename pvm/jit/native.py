@@ -22,7 +22,7 @@ from pvm.jit.feedback import MISSING, OPAQUE, Stats
 from pvm.jit.infer import Plan, Unit
 from pvm.jit.irutils import STATE_COUNTDOWN, STATE_DEPTH, STATE_ENTRIES, STATE_MAX_DEPTH, STATE_SIZE
 from pvm.jit.kinds import LISTS, Const, Kind
-from pvm.jit.lower import Site, has_value, lower_unit, slots_of, symbol_for  # noqa: F401 - symbol_for: pvm.jit uses it
+from pvm.jit.lower import DROPPED, Site, has_value, lower_unit, slots_of, symbol_for  # noqa: F401 - symbol_for: pvm.jit uses it
 from pvm.opcodes import Op
 
 if TYPE_CHECKING:
@@ -106,13 +106,11 @@ class LoopVersion(Version):
         self.buf = (ctypes.c_int64 * layout.size)()
         self.buf_float = (ctypes.c_double * layout.size).from_buffer(self.buf)
         self.buf_address = ctypes.addressof(self.buf)
-        names = {index: name for name, index in plan.promoted.items()}
-        # per slot: (position, fast local index or -1, global name or '')
-        where = [(position, -1 if index in names else index, names.get(index, ""))
-                 for position, index in enumerate(plan.slots)]
-        self.inputs = [(*where[p], state) for p, state in enumerate(plan.entry_env) if has_value(state)]
-        # per exit site: the assigned slots and their state there
-        self.outputs = [[(*where[p], site.env[p]) for p in sorted(plan.written) if site.env[p] != OPAQUE]
+        where = [plan.source(index) for index in plan.slots]
+        self.inputs = [(position, *where[position], state) for position, state in enumerate(plan.entry_env)
+                       if has_value(state)]
+        # per exit site: the assigned slots (locals and globals, never cells) and their state there
+        self.outputs = [[(p, *where[p], site.env[p]) for p in sorted(plan.written) if site.env[p] != OPAQUE]
                         if site.plan is plan else [] for site in self.sites]
         self.iterators = len(plan.initial)
 
@@ -123,8 +121,8 @@ class LoopVersion(Version):
         values = frame.locals
         namespace = frame.globals
         lists: dict[int, Any] = {}
-        for position, index, name, kind in self.inputs:
-            value = values[index] if index >= 0 else namespace[name]
+        for position, where, key, kind in self.inputs:
+            value = values[key] if where == "local" else namespace[key] if where == "global" else frame.cells[key].value
             if kind is Kind.FLOAT:
                 buf_float[position] = value
             elif kind in LISTS:
@@ -133,11 +131,16 @@ class LoopVersion(Version):
             else:
                 buf[position] = value
         base = self.layout.iterator
-        iterators = []
-        for iterator in frame.stack[len(frame.stack) - self.iterators:]:
-            _, (rng,), index = iterator.__reduce__()
-            buf[base], buf[base + 1], buf[base + 2], buf[base + 3] = rng.start, rng.step, len(rng), index
-            iterators.append((iterator, rng.start, rng.step, len(rng)))
+        iterators: list[Any] = []       # per entry stack position: (iterator, start, step, length), or None
+        for item in frame.stack[len(frame.stack) - self.iterators:]:
+            if type(item) is list:
+                lists[id(item)] = item
+                buf[base] = id(item)
+                iterators.append(None)
+            else:
+                _, (rng,), index = item.__reduce__()
+                buf[base], buf[base + 1], buf[base + 2], buf[base + 3] = rng.start, rng.step, len(rng), index
+                iterators.append((item, rng.start, rng.step, len(rng)))
             base += 4
         state = self.state
         state[STATE_COUNTDOWN] = countdown
@@ -145,10 +148,8 @@ class LoopVersion(Version):
         state[STATE_MAX_DEPTH] = vm.max_depth
         sizes = [(lst, len(lst)) for lst in lists.values()] if self.plan.appends else ()
         number = self.cfunc(self.buf_address, self.state_address)
-        for lst, before in sizes:
-            vm.heap.grew(lst, before)
         site = self.sites[number]
-        for position, index, name, kind in self.outputs[number]:
+        for position, where, key, kind in self.outputs[number]:
             if kind is Kind.FLOAT:
                 value = buf_float[position]
             elif kind is Kind.INT:
@@ -161,14 +162,21 @@ class LoopVersion(Version):
                 value = lists[buf[position]]
             else:
                 value = UNBOUND
-            if index >= 0:
-                values[index] = value
+            if where == "local":
+                values[key] = value
             elif value is not UNBOUND:
-                namespace[name] = value
+                namespace[key] = value
             else:
-                namespace.pop(name, None)
+                namespace.pop(key, None)
+        for position, entry in enumerate(iterators):
+            first = self.layout.iterator + 4 * position
+            if entry is not None and buf[first + 2] == DROPPED:
+                entry[0].__setstate__(buf[first + 3])      # where native code left it
+                iterators[position] = None
         self._restore_stack(frame, site, lists, iterators)
         frame.pc = site.pc
+        for lst, before in sizes:
+            vm.heap.grew(lst, before)      # may end the run at the memory limit: the frame is whole again
         return countdown - state[STATE_COUNTDOWN], site
 
     def _restore_stack(self, frame: "Frame", site: Site, lists: dict[int, Any],
@@ -201,7 +209,7 @@ class LoopVersion(Version):
             else:
                 start, step, length, index = raw
                 depth = len(items)
-                if depth < len(iterators) and iterators[depth][1:] == (start, step, length):
+                if depth < len(iterators) and iterators[depth] and iterators[depth][1:] == (start, step, length):
                     item = iterators[depth][0]
                 else:
                     item = iter(range(start, start + length * step, step))

@@ -206,3 +206,35 @@ def test_stores_and_appends_keep_reference_counts_balanced():
         counts.append([sys.getrefcount(value) for value in out.vm.modules["__main__"].dict["xs"]])
     assert loop_steps(out) > 300
     assert counts[0] == counts[1]          # a leaked or lost reference would show in every element
+
+
+def test_comprehensions_and_the_cells_their_loops_read_run_natively():
+    out = both("""
+        def picked(n, scale):
+            table = [i * scale for i in range(n)]
+            return [k for k in range(n) if table[k] % 3 == 0]      # table: a cell of picked
+        print(picked(5000, 7)[-5:], len(picked(5000, 7)))
+
+        def counts(n):
+            hits = [0] * 10
+            def bump(k):
+                hits[k] += 1
+            i = 0
+            while i < n:
+                hits[i % 10] = hits[i % 10] + 1
+                i += 1
+            bump(3)
+            return hits
+        print(counts(3000))
+
+        def rebinds(n):
+            total = 0
+            def read():
+                return total
+            for i in range(n):
+                total = total + i          # a cell the loop assigns: left to tier 0 at each access
+            return read()
+        print(rebinds(3000))
+    """)
+    assert loop_steps(out) > 10000
+    assert {"picked.<locals>.<listcomp>@4", "counts@12"} <= {v.plan.label for v in out.jit.versions}

@@ -184,9 +184,8 @@ def test_loop_over_a_list_is_left_to_tier0():
     assert not loops_compiled(out)
 
 
-def test_an_iterator_a_local_also_holds_is_left_to_tier_0():
-    # a native loop that breaks out drops its iterator without moving the original
-    both("""
+def test_an_iterator_a_local_also_holds_is_moved_on_where_the_loop_dropped_it():
+    out = both("""
         def run(n):
             it = iter(range(n))
             total = 0
@@ -196,4 +195,21 @@ def test_an_iterator_a_local_also_holds_is_left_to_tier_0():
                     break
             return total, next(it)
         print(run(1000))
+        def nested(n):
+            outer = iter(range(n))
+            inner = iter(range(n))
+            total = 0
+            for i in outer:
+                for j in inner:
+                    total += j
+                    if j == i + 40:
+                        break
+                if i == 30:
+                    break
+            return total, next(outer), next(inner)
+        print(nested(2000))
+        it = iter(range(100))
+        firsts = [x for x in it if x < 50]
+        print(firsts[-1], list(it))
     """, loop_threshold=10)
+    assert len([v for v in out.jit.versions if v.plan.mode == "loop"]) >= 2
