@@ -146,6 +146,22 @@ def test_live_bytes_follow_the_size_model():
     assert vm.heap.stats.live_bytes - base == HEADER_BYTES + 4 * WORD_BYTES
 
 
+@pytest.mark.parametrize("tail, extra", [
+    ("[]", 0),                                      # small ints only: skipped at C speed
+    ("[2 ** 100]", None),                           # a big int at the end of a long list still counts
+    ("[0.5, True, None]", 0),                       # floats, bools, None: skipped
+    ("[[7] * 10]", HEADER_BYTES + 10 * WORD_BYTES), # a container inside is still visited
+])
+def test_long_lists_of_numbers_are_marked_as_short_ones(tail, extra):
+    out, vm = run(f"xs = [3] * 1000 + {tail}\ncollect()\n")
+    base = vm.heap.stats.live_bytes
+    run("xs = None\ncollect()\n", vm)
+    freed = base - vm.heap.stats.live_bytes
+    items = 1000 + len(eval(tail))
+    big = HEADER_BYTES + 2 * WORD_BYTES if extra is None else extra    # 2 ** 100: 104 bits
+    assert freed == HEADER_BYTES + items * WORD_BYTES + big
+
+
 def test_pacing_collects_in_proportion_to_allocation():
     source = "n = 0\nwhile n < 20000:\n    t = [n, n]\n    n += 1\n"
     _, slow = run(source, make_vm(Heap(floor=64 * 1024))[0])
