@@ -38,7 +38,7 @@ from pvm.code import Code
 from pvm.frames import NO_NATIVE, Frame
 from pvm.jit.feedback import (MISSING, OPAQUE, FunctionRecord, LoopRecord, argument_kinds, entry_stack,
                                entry_stack_holds, header_kinds, source_value)
-from pvm.jit.kinds import Kind, kind_of
+from pvm.jit.kinds import Kind, ListIter, kind_of
 from pvm.objects import Function
 
 if TYPE_CHECKING:
@@ -54,6 +54,13 @@ STATE_SITE = 3            # pvm.jit.irutils.STATE_SITE
 STATE_ENTRIES = 4         # pvm.jit.irutils.STATE_ENTRIES
 SIDE_EXIT_STEPS = 16      # a loop that side-exits after fewer native steps than this is failing
 APPEND_STEPS = 1 << 16    # a loop that appends hands back this often, so the heap is charged (and limited) in time
+
+
+def speculate(kind: Any, value: Any) -> Any:
+    """The kind to compile a list (or a list iterator) on the stack as: by its elements now."""
+    if type(kind) is ListIter:
+        return ListIter(speculate(Kind.LIST_INT, value.__reduce__()[1][0]))
+    return kind_of(value) or Kind.LIST_INT if kind is Kind.LIST_INT else kind
 
 
 def _backend() -> Any:
@@ -216,7 +223,7 @@ class Jit:
 
     def _compile_function(self, record: FunctionRecord, func: Function, kinds: tuple[Any, ...]) -> "Version | None":
         code = func.code
-        label = f"{code.qualname}({', '.join(k.value if k else '?' for k in kinds)})"
+        label = f"{code.qualname}({', '.join(repr(k) if k else '?' for k in kinds)})"
         if len(record.versions) > MAX_VERSIONS:
             self._block(record, "too many signatures")
             return None
@@ -270,8 +277,7 @@ class Jit:
                 if state is Kind.LIST_INT:    # the key says "a list": speculate on its elements now
                     entry[source] = kind_of(source_value(frame, source)) or OPAQUE
             base = len(frame.stack) - len(initial)
-            initial = tuple(kind_of(value) or Kind.LIST_INT if kind is Kind.LIST_INT else kind
-                            for kind, value in zip(initial, frame.stack[base:]))
+            initial = tuple(map(speculate, initial, frame.stack[base:]))
             unit = Unit(self.vm.builtins, self.vm.host_call_check is None)
             try:
                 plan = unit.loop(code, frame.globals, region, record.header, entry, initial)

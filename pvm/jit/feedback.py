@@ -16,12 +16,13 @@ from typing import Any
 from pvm.code import Code
 from pvm.frames import UNBOUND
 from pvm.objects import Cell
-from pvm.jit.kinds import LISTS, Kind, kind_of
+from pvm.jit.kinds import LISTS, Kind, ListIter, kind_of
 
 MISSING: Any = object()      # absent from a namespace (a guard expects the name unbound)
 UNBOUND_KIND = "unbound"     # a local not assigned (at a loop header, or at a point of a region)
 OPAQUE = "opaque"            # a local bound to a value native code does not take
 _RANGE_ITERATOR = type(iter(range(0)))
+_LIST_ITERATOR = type(iter([]))
 
 
 def source_value(frame: Any, source: tuple[str, Any]) -> Any:
@@ -32,27 +33,39 @@ def source_value(frame: Any, source: tuple[str, Any]) -> Any:
     return frame.globals.get(key, MISSING) if where == "global" else frame.cells[key].value
 
 
-def entry_stack(frame: Any, iterators: int) -> tuple[Kind, ...] | None:
+def entry_stack(frame: Any, iterators: int) -> tuple[Any, ...] | None:
     """The kinds of the operand stack a loop region sees at its header: the
-    range iterators of its for-loops (the top ``iterators`` entries; of int64
-    ranges, not longrange_iterator) and the lists just below them (a
-    comprehension's result), or None if native code cannot take it. Lists
-    are all LIST_INT here, as in a loop's key. The iterators may be held
-    elsewhere too: native code hands back where it left each of them."""
+    iterators of its for-loops (the top ``iterators`` entries: over int64
+    ranges, not longrange_iterator, or over lists) and the lists just below
+    them (a comprehension's result), or None if native code cannot take it.
+    Lists are all LIST_INT here, as in a loop's key. The iterators may be
+    held elsewhere too: native code hands back where it left each of them."""
     stack = frame.stack
     first = len(stack) - iterators
-    if any(type(iterator) is not _RANGE_ITERATOR for iterator in stack[first:]):
-        return None
+    kinds: list[Any] = []
+    for iterator in stack[first:]:
+        if type(iterator) is _RANGE_ITERATOR:
+            kinds.append(Kind.RITER)
+        elif type(iterator) is _LIST_ITERATOR and len(iterator.__reduce__()) == 3:    # not exhausted
+            kinds.append(ListIter(Kind.LIST_INT))
+        else:
+            return None
     while first > 0 and type(stack[first - 1]) is list:
         first -= 1
-    return (Kind.LIST_INT,) * (len(stack) - iterators - first) + (Kind.RITER,) * iterators
+    return (Kind.LIST_INT,) * (len(stack) - iterators - first) + tuple(kinds)
 
 
-def entry_stack_holds(frame: Any, initial: tuple[Kind, ...]) -> bool:
+def entry_stack_holds(frame: Any, initial: tuple[Any, ...]) -> bool:
     """Whether a version compiled for stack ``initial`` may be entered now
     (a list's elements are speculated on, and guarded, as a local's are)."""
-    iterators = initial.count(Kind.RITER)
-    return entry_stack(frame, iterators) == tuple(Kind.LIST_INT if kind in LISTS else kind for kind in initial)
+    iterators = sum(1 for kind in initial if kind is Kind.RITER or type(kind) is ListIter)
+    return entry_stack(frame, iterators) == tuple(map(_stack_key, initial))
+
+
+def _stack_key(kind: Any) -> Any:
+    if kind in LISTS:
+        return Kind.LIST_INT
+    return ListIter(Kind.LIST_INT) if type(kind) is ListIter else kind
 
 
 def argument_kinds(args: list[Any]) -> tuple[Kind | None, ...]:

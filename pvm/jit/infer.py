@@ -36,7 +36,7 @@ from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.frames import decode
 from pvm.jit.feedback import MISSING, OPAQUE, UNBOUND_KIND
 from pvm.jit.kinds import (BINARY_SYMBOLS, BUILTIN_NAMES, ELEMENT, LISTS, MATH_FUNCTIONS, NUMERIC, STORABLE, Const,
-                           Entry, Kind, binop_kind, builtin_kind, compare_kind, const_kind, math_kind, unary_kind)
+                           Entry, Kind, ListIter, TupleOf, binop_kind, builtin_kind, compare_kind, const_kind, math_kind, unary_kind)
 from pvm.objects import Function, Module
 from pvm.opcodes import Op
 
@@ -119,7 +119,7 @@ class Plan:
     def label(self) -> str:
         if self.mode == "loop":
             return f"{self.code.qualname}@{self.code.line_at(self.entry)}"
-        return f"{self.code.qualname}({', '.join(k.value for k in self.params)})"
+        return f"{self.code.qualname}({', '.join(map(repr, self.params))})"
 
 
 class Unit:
@@ -318,7 +318,7 @@ class _Inferrer:
         op, arg = as_local(plan, op, arg)
         if op == Op.LOAD_FAST:
             state = env[self.position[arg]]
-            if not isinstance(state, Kind):
+            if state not in STORABLE:
                 raise _Exit("an opaque value" if state == OPAQUE else "an unbound local")
             stack.append(state)
         elif op == Op.STORE_FAST:
@@ -372,13 +372,25 @@ class _Inferrer:
         elif op == Op.SWAP:
             stack[-1], stack[-arg] = stack[-arg], stack[-1]
         elif op == Op.GET_ITER:
-            if stack[-1] is not Kind.RANGE:
+            if stack[-1] is Kind.RANGE:
+                stack[-1] = Kind.RITER
+            elif stack[-1] in LISTS:
+                stack[-1] = ListIter(stack[-1])
+            else:
                 raise _Exit(f"iteration over {stack[-1]!r}")
-            stack[-1] = Kind.RITER
         elif op == Op.FOR_ITER:
-            if stack[-1] is not Kind.RITER:
+            if stack[-1] is Kind.RITER:
+                item = Kind.INT
+            elif type(stack[-1]) is ListIter:
+                item = ELEMENT[stack[-1].of]
+            else:
                 raise _Exit(f"iteration over {stack[-1]!r}")
-            return [(nxt, tuple(stack) + (Kind.INT,), tuple(env)), (arg, tuple(stack[:-1]), tuple(env))]
+            return [(nxt, tuple(stack) + (item,), tuple(env)), (arg, tuple(stack[:-1]), tuple(env))]
+        elif op == Op.UNPACK_SEQUENCE:
+            sequence = stack.pop()
+            if type(sequence) is not TupleOf or len(sequence.items) != arg:
+                raise _Exit(f"unpacking of {sequence!r}")
+            stack.extend(reversed(sequence.items))
         elif op == Op.BINARY_SUBSCR:
             index, container = stack.pop(), stack.pop()
             if container not in LISTS or index not in (Kind.INT, Kind.BOOL):
@@ -393,7 +405,8 @@ class _Inferrer:
         elif op == Op.STORE_SUBSCR:
             index, container, value = stack.pop(), stack.pop(), stack.pop()
             self._side_effect("a store into a list")
-            if container not in LISTS or index not in (Kind.INT, Kind.BOOL) or value is not ELEMENT[container]:
+            if (container not in LISTS or index not in (Kind.INT, Kind.BOOL) or value not in NUMERIC
+                    or value is not ELEMENT[container]):
                 raise _Exit(f"store of a {value!r} into {container!r}[{index!r}]")
         elif op == Op.CALL:
             if arg == 2 and self.unit.host_calls and _mixed_min_max(stack):

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from llvmlite import ir
 
 from pvm.jit.engine import LIBM_PREFIX
-from pvm.jit.kinds import Kind
+from pvm.jit.kinds import ELEMENT, Kind, TupleOf
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -28,8 +28,16 @@ I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 F64 = ir.DoubleType()
 PTR = ir.PointerType()
-LLTYPE = {Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1, Kind.LIST_INT: PTR, Kind.LIST_FLOAT: PTR, Kind.LIST_BOOL: PTR,
-          Kind.APPEND: PTR}
+
+
+class _LLTypes(dict):
+    """``LLTYPE[kind]``: a number's LLVM type; every other kind with a value is an object pointer."""
+
+    def __missing__(self, kind: Any) -> ir.Type:
+        return PTR
+
+
+LLTYPE = _LLTypes({Kind.INT: I64, Kind.FLOAT: F64, Kind.BOOL: I1})
 
 EXACT_FLOAT_INT = 1 << 53       # ints up to this magnitude convert to float exactly
 DIGITS_INLINE = sys.version_info[:2] == (3, 11)   # PyLongObject layout read inline (else via the C-API)
@@ -451,42 +459,82 @@ def list_size(em: Emitter, lst: ir.Value) -> ir.Value:
     return field(em, lst, OB_SIZE, I64)
 
 
-ELEMENT_TYPE = {Kind.LIST_INT: ("PyLong_Type", "an int"), Kind.LIST_FLOAT: ("PyFloat_Type", "a float"),
-                Kind.LIST_BOOL: ("PyBool_Type", "a bool")}
+TYPE_OF = {Kind.INT: ("PyLong_Type", "an int"), Kind.FLOAT: ("PyFloat_Type", "a float"),
+           Kind.BOOL: ("PyBool_Type", "a bool")}
+OB_TUPLE_ITEM = 24   # PyTupleObject.ob_item: the items follow the header
+
+
+def host_type(kind: Any) -> tuple[str, str]:
+    """The host type an object of ``kind`` has, and how a failed check reads."""
+    if kind in TYPE_OF:
+        return TYPE_OF[kind]
+    return ("PyTuple_Type", "a tuple") if type(kind) is TupleOf else ("PyList_Type", "a list")
+
+
+def check_type(em: Emitter, obj: ir.Value, kind: Any) -> None:
+    """Exit unless host object ``obj`` has the type of ``kind`` (which was speculated)."""
+    type_name, what = host_type(kind)
+    em.fail_if(em.b.icmp_unsigned("!=", field(em, obj, OB_TYPE, PTR), type_object(em, type_name)),
+               f"an element or item is not {what}")
+
+
+def unbox(em: Emitter, obj: ir.Value, kind: Any, digits_inline: bool) -> Val:
+    """The value native code holds for host object ``obj`` of ``kind``."""
+    b = em.b
+    check_type(em, obj, kind)
+    if kind is Kind.FLOAT:
+        return Val(kind, field(em, obj, OB_FVAL, F64))
+    if kind is Kind.BOOL:
+        return Val(kind, b.icmp_unsigned("==", obj, type_object(em, "_Py_TrueStruct")))
+    if kind is Kind.INT:
+        return Val(kind, long_value(em, obj, digits_inline))
+    return Val(kind, obj)
+
+
+def unpack_tuple(em: Emitter, tup: Val, digits_inline: bool) -> list[Val]:
+    """The items of a tuple, last first (as UNPACK_SEQUENCE pushes them)."""
+    b = em.b
+    kinds = tup.kind.items
+    em.fail_if(b.icmp_signed("!=", field(em, tup.v, OB_SIZE, I64), i64(len(kinds))), "tuple of another length")
+    return [unbox(em, field(em, tup.v, OB_TUPLE_ITEM + 8 * i, PTR), kinds[i], digits_inline)
+            for i in reversed(range(len(kinds)))]
 
 
 def _element(em: Emitter, lst: Val, index: Val) -> tuple[ir.Value, ir.Value]:
-    """The address of ``lst[index]`` and the item there, bounds and the
-    element's type checked (the speculation on the list's kind is guarded)."""
+    """The address of ``lst[index]`` and the item there, bounds checked."""
     b = em.b
     size = list_size(em, lst.v)
     i = as_int(em, index)
     i = b.select(b.icmp_signed("<", i, i64(0)), b.add(i, size), i)
     em.fail_if(b.icmp_unsigned(">=", i, size), "list index out of range")
     address = b.gep(field(em, lst.v, OB_ITEM, PTR), [i], source_etype=PTR)
-    item = b.load(address, typ=PTR)
-    type_name, what = ELEMENT_TYPE[lst.kind]
-    em.fail_if(b.icmp_unsigned("!=", field(em, item, OB_TYPE, PTR), type_object(em, type_name)),
-               f"list element is not {what}")
-    return address, item
+    return address, b.load(address, typ=PTR)
 
 
 def list_item(em: Emitter, lst: Val, index: Val, digits_inline: bool) -> Val:
     """``lst[index]``; an int element must fit int64."""
     _, item = _element(em, lst, index)
-    if lst.kind is Kind.LIST_FLOAT:
-        return Val(Kind.FLOAT, field(em, item, OB_FVAL, F64))
-    if lst.kind is Kind.LIST_BOOL:
-        return Val(Kind.BOOL, em.b.icmp_unsigned("==", item, type_object(em, "_Py_TrueStruct")))
-    return Val(Kind.INT, long_value(em, item, digits_inline))
+    return unbox(em, item, ELEMENT[lst.kind], digits_inline)
 
 
 def list_store(em: Emitter, lst: Val, index: Val, value: Val) -> None:
     """``lst[index] = value`` (loop regions only): the new element is boxed
     before anything changes, so every failure leaves the list as it was."""
+    b = em.b
     address, old = _element(em, lst, index)
-    em.b.store(box(em, value), address)
-    decref(em, old)
+    check_type(em, old, value.kind)      # the element replaced is a number too: freeing it runs no code
+    if value.kind is not Kind.FLOAT:
+        b.store(box(em, value), address)
+        decref(em, old)
+        return
+    # a float only the list holds cannot be seen to change: overwrite it rather than allocate
+    shared = b.icmp_signed("!=", b.load(old, typ=I64), i64(1))
+    with b.if_else(shared) as (replace, overwrite):
+        with replace:
+            b.store(box(em, value), address)
+            decref(em, old)
+        with overwrite:
+            b.store(value.v, b.gep(old, [i64(OB_FVAL)], source_etype=I8))
 
 
 def list_append(em: Emitter, lst: Val, value: Val) -> None:

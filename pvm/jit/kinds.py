@@ -4,7 +4,9 @@ compiles.
 Native code holds unboxed int64 (INT), double (FLOAT) and i1 (BOOL) values,
 NONE (no runtime value at all), lists speculated to hold only ints, only
 floats or only bools (a pointer to the host list; loop regions also store
-into them and append to them, APPEND being a list's bound ``append``), and the parts of
+into them and append to them, APPEND being a list's bound ``append``),
+lists of lists or tuples and tuples of these (ListOf, TupleOf: read-only),
+iterators over lists (ListIter), and the parts of
 ``for x in range(...)`` (RANGE, RITER: a few int64 fields). Objects known at
 compile time (a called function, the math module, ``len``) are ``Const``
 entries with no runtime value; guards check at entry that they are still what
@@ -47,10 +49,94 @@ class Kind(enum.Enum):
         return self.value
 
 
+class ListOf:
+    """A list whose elements are lists or tuples of one kind (speculated from
+    the first element; every read checks the element's type)."""
+
+    __slots__ = ("element",)
+
+    def __init__(self, element: "Kind | ListOf | TupleOf") -> None:
+        self.element = element
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ListOf and other.element == self.element
+
+    def __hash__(self) -> int:
+        return hash(("list", self.element))
+
+    def __repr__(self) -> str:
+        return f"list[{self.element!r}]"
+
+
+class TupleOf:
+    """A tuple of numbers, lists and tuples of these kinds (unpacking checks
+    its length and the type of every item)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[Any, ...]) -> None:
+        self.items = items
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is TupleOf and other.items == self.items
+
+    def __hash__(self) -> int:
+        return hash(("tuple", self.items))
+
+    def __repr__(self) -> str:
+        return f"tuple[{', '.join(map(repr, self.items))}]"
+
+
+class ListIter:
+    """``iter(xs)`` of a list of some kind: the list and an index."""
+
+    __slots__ = ("of",)
+
+    def __init__(self, of: Any) -> None:
+        self.of = of
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ListIter and other.of == self.of
+
+    def __hash__(self) -> int:
+        return hash(("iter", self.of))
+
+    def __repr__(self) -> str:
+        return f"list_iterator[{self.of!r}]"
+
+
+class _Lists:
+    """``kind in LISTS``: the list kinds, flat and nested."""
+
+    FLAT = frozenset({Kind.LIST_INT, Kind.LIST_FLOAT, Kind.LIST_BOOL})
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self.FLAT or type(kind) is ListOf
+
+
+class _Storable:
+    """``kind in STORABLE``: what a fast local may hold natively."""
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in NUMERIC or kind is Kind.NONE or kind in LISTS or type(kind) is TupleOf
+
+
+class _Elements:
+    """``ELEMENT[list kind]``: the kind of its elements."""
+
+    FLAT = {Kind.LIST_INT: Kind.INT, Kind.LIST_FLOAT: Kind.FLOAT, Kind.LIST_BOOL: Kind.BOOL}
+
+    def __getitem__(self, kind: Any) -> Any:
+        return self.FLAT.get(kind) or kind.element
+
+
 NUMERIC = frozenset({Kind.INT, Kind.FLOAT, Kind.BOOL})
-LISTS = frozenset({Kind.LIST_INT, Kind.LIST_FLOAT, Kind.LIST_BOOL})
-STORABLE = NUMERIC | LISTS | {Kind.NONE}          # kinds a fast local may hold natively
-ELEMENT = {Kind.LIST_INT: Kind.INT, Kind.LIST_FLOAT: Kind.FLOAT, Kind.LIST_BOOL: Kind.BOOL}
+LISTS = _Lists()
+STORABLE = _Storable()
+ELEMENT = _Elements()
+OBJECTS = (ListOf, TupleOf)      # composite kinds held as a pointer to the host object
+MAX_NESTING = 3                  # kinds of lists of tuples of lists... stop here
+MAX_TUPLE = 8
 
 
 class Const:
@@ -94,7 +180,7 @@ MATH_FUNCTIONS: dict[int, str] = {id(getattr(math, name)): name
 LIST_OF = {int: Kind.LIST_INT, float: Kind.LIST_FLOAT, bool: Kind.LIST_BOOL}
 
 
-def kind_of(value: Any) -> Kind | None:
+def kind_of(value: Any, depth: int = 0) -> Any:
     """The kind a host value is passed to native code as, or None if it cannot be."""
     kind = type(value)
     if kind is int:
@@ -105,11 +191,19 @@ def kind_of(value: Any) -> Kind | None:
         return Kind.BOOL
     if value is None:
         return Kind.NONE
+    if depth >= MAX_NESTING:
+        return None
     if kind is list:
         if not value:
             return Kind.LIST_INT
-        first = type(value[0])
-        return LIST_OF.get(first)
+        flat = LIST_OF.get(type(value[0]))
+        if flat is not None:
+            return flat
+        element = kind_of(value[0], depth + 1) if type(value[0]) in (list, tuple) else None
+        return ListOf(element) if element is not None else None
+    if kind is tuple and 0 < len(value) <= MAX_TUPLE:
+        items = tuple(kind_of(item, depth + 1) for item in value)
+        return TupleOf(items) if all(item in STORABLE and item is not Kind.NONE for item in items) else None
     return None
 
 

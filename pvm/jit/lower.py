@@ -44,15 +44,16 @@ from pvm.jit.entry import build_entry
 from pvm.jit.infer import Node, Plan, Slot, Unit, as_local
 from pvm.jit.irutils import (DIGITS_INLINE, F64, I1, I32, I64, PTR, STATE_COUNTDOWN, STATE_DEPTH, STATE_MAX_DEPTH,
                               STATE_SITE, Val, i64)
-from pvm.jit.kinds import (BINARY_SYMBOLS, COMPARE_SYMBOLS, ELEMENT, LISTS, Const, Entry, Kind, binop_kind,
-                           builtin_kind, const_kind)
+from pvm.jit.kinds import (BINARY_SYMBOLS, COMPARE_SYMBOLS, LISTS, STORABLE, Const, Entry, Kind, ListIter,
+                           binop_kind, builtin_kind, const_kind)
 from pvm.jit.kinds import math_kind, unary_kind
 from pvm.opcodes import Op
 
 RESULT = ir.LiteralStructType([I64, I64])     # (countdown left, result bits) of a native function
 ITER_FIELDS = 4        # RITER: start, step, length, index
 RANGE_FIELDS = 3       # RANGE: start, stop, step
-DROPPED = -1           # an entry iterator's length field once native code has dropped it
+LIST_ITER_FIELDS = 2   # ListIter: the list's address, index
+DROPPED = -1           # an entry iterator's third field once native code has dropped it (the fourth: where)
 
 
 @dataclass
@@ -81,6 +82,8 @@ class Layout:
 def slots_of(entry: Entry) -> int:
     if entry is Kind.RITER:
         return ITER_FIELDS
+    if type(entry) is ListIter:
+        return LIST_ITER_FIELDS
     if entry is Kind.RANGE:
         return RANGE_FIELDS
     return 0 if isinstance(entry, Const) or entry is Kind.NONE else 1
@@ -88,7 +91,7 @@ def slots_of(entry: Entry) -> int:
 
 def has_value(state: Slot) -> bool:
     """A local state with a runtime value (not NONE, unbound or opaque)."""
-    return isinstance(state, Kind) and state is not Kind.NONE
+    return state in STORABLE and state is not Kind.NONE
 
 
 _serials = itertools.count(1)
@@ -100,7 +103,7 @@ def symbol_for(label: str) -> str:
 
 
 def native_params(plan: Plan) -> list[ir.Type]:
-    return [PTR if k in LISTS else F64 if k is Kind.FLOAT else I64
+    return [F64 if k is Kind.FLOAT else I64 if k in (Kind.INT, Kind.BOOL) else PTR
             for k in plan.params if k is not Kind.NONE]
 
 
@@ -259,10 +262,11 @@ class _RegionLowering:
                     typ = u.LLTYPE[state]   # type: ignore[index]
                     b.store(self._from_bits(b.load(self._buf(position), typ=I64), typ), self._local(position, state))
             for first, kind in zip(range(layout.iterator, layout.stack, ITER_FIELDS), plan.initial):
-                if kind is Kind.RITER:
+                if kind is Kind.RITER or type(kind) is ListIter:
                     self.dropped[len(stack)] = self.entry_alloca(I1)
                     b.store(ir.Constant(I1, 0), self.dropped[len(stack)])
-                    stack.append(Val(kind, tuple(b.load(self._buf(first + i), typ=I64) for i in range(ITER_FIELDS))))
+                    stack.append(Val(kind, tuple(b.load(self._buf(first + i), typ=I64)
+                                                 for i in range(slots_of(kind)))))
                 else:
                     stack.append(Val(kind, self._from_bits(b.load(self._buf(first), typ=I64), PTR)))
             b.store(b.load(self._state(STATE_COUNTDOWN), typ=I64), self.countdown)
@@ -384,7 +388,7 @@ class _RegionLowering:
         if op == Op.LOAD_FAST:
             position = self.position[arg]
             kind = node.env[position]
-            assert isinstance(kind, Kind)
+            assert kind in STORABLE
             value = b.load(self._local(position, kind), typ=u.LLTYPE[kind]) if kind is not Kind.NONE else None
             stack.append(Val(kind, value))
         elif op == Op.STORE_FAST:
@@ -429,17 +433,26 @@ class _RegionLowering:
             return node.succ[0]
         elif op == Op.POP_TOP:
             val = stack.pop()
-            if val.kind is Kind.RITER:
-                self._drop(len(stack), val.v[3])
+            if val.kind is Kind.RITER or type(val.kind) is ListIter:
+                self._drop(len(stack), val)
         elif op == Op.COPY:
             stack.append(stack[-arg])
         elif op == Op.SWAP:
             stack[-1], stack[-arg] = stack[-arg], stack[-1]
         elif op == Op.GET_ITER:
-            stack.append(self._range_iter(stack.pop()))
+            val = stack.pop()
+            if val.kind is Kind.RANGE:
+                stack.append(self._range_iter(val))
+            else:
+                stack.append(Val(ListIter(val.kind), (b.ptrtoint(val.v, I64), i64(0))))
         elif op == Op.FOR_ITER:
-            self._for_iter(node, stack)
+            if stack[-1].kind is Kind.RITER:
+                self._for_iter(node, stack)
+            else:
+                self._for_list(node, stack)
             return None
+        elif op == Op.UNPACK_SEQUENCE:
+            stack.extend(u.unpack_tuple(self, stack.pop(), DIGITS_INLINE))
         elif op == Op.BINARY_SUBSCR:
             index, container = stack.pop(), stack.pop()
             stack.append(u.list_item(self, container, index, DIGITS_INLINE))
@@ -517,10 +530,29 @@ class _RegionLowering:
         advanced = stack[:-1] + [Val(Kind.RITER, (start, step, length, b.add(index, i64(1)))), Val(Kind.INT, value)]
         self._jump(body, advanced)
         b.position_at_end(done_block)
-        self._drop(len(stack) - 1, index)
+        self._drop(len(stack) - 1, stack[-1])
         self._jump(done, stack[:-1])
 
-    def _drop(self, depth: int, index: ir.Value) -> None:
+    def _for_list(self, node: Node, stack: list[Val]) -> None:
+        """FOR_ITER over a list: the element's type is checked as a subscript's
+        is (failing exits before FOR_ITER, the iterator unmoved)."""
+        b = self.b
+        body, done = (self.plan.nodes[i] for i in node.succ)
+        it = stack[-1]
+        address, index = it.v
+        lst = Val(it.kind.of, b.inttoptr(address, PTR))
+        more = b.icmp_signed("<", index, u.list_size(self, lst.v))
+        next_block = self.fn.append_basic_block("next")
+        done_block = self.fn.append_basic_block("exhausted")
+        b.cbranch(more, next_block, done_block)
+        b.position_at_end(next_block)
+        item = u.list_item(self, lst, Val(Kind.INT, index), DIGITS_INLINE)
+        self._jump(body, stack[:-1] + [Val(it.kind, (address, b.add(index, i64(1)))), item])
+        b.position_at_end(done_block)
+        self._drop(len(stack) - 1, it)
+        self._jump(done, stack[:-1])
+
+    def _drop(self, depth: int, iterator: Val) -> None:
         """An iterator leaves the stack. The first to leave at the depth of an
         iterator the loop was entered with is that very object (any other
         comes later): its position goes back to the buffer, for pvm.jit.native
@@ -531,8 +563,9 @@ class _RegionLowering:
             return
         b = self.b
         first = self.owner.layout.iterator + ITER_FIELDS * depth
+        index = iterator.v[3] if iterator.kind is Kind.RITER else iterator.v[1]
         with b.if_then(b.not_(b.load(dropped, typ=I1))):
-            b.store(i64(DROPPED), self._buf(first + 2))        # in place of its length
+            b.store(i64(DROPPED), self._buf(first + 2))
             b.store(index, self._buf(first + 3))
             b.store(ir.Constant(I1, 1), dropped)
 

@@ -21,7 +21,7 @@ from pvm.jit.entry import make_builtin
 from pvm.jit.feedback import MISSING, OPAQUE, Stats
 from pvm.jit.infer import Plan, Unit
 from pvm.jit.irutils import STATE_COUNTDOWN, STATE_DEPTH, STATE_ENTRIES, STATE_MAX_DEPTH, STATE_SIZE
-from pvm.jit.kinds import LISTS, Const, Kind
+from pvm.jit.kinds import LISTS, Const, Kind, ListIter, TupleOf
 from pvm.jit.lower import DROPPED, Site, has_value, lower_unit, slots_of, symbol_for  # noqa: F401 - symbol_for: pvm.jit uses it
 from pvm.opcodes import Op
 
@@ -29,6 +29,16 @@ if TYPE_CHECKING:
     from pvm.frames import Frame
 
 JUMP_BACKWARD = Op.JUMP_BACKWARD.value
+LIST_ITERATOR = type(iter([]))
+NUMBERS = frozenset({Kind.INT, Kind.BOOL})
+
+
+def _object(objects: dict[int, Any], address: int) -> Any:
+    """The host object at ``address``: one native code was given, or one it
+    read out of those (a list's element, a tuple's item), alive in its
+    container since no Python code has run meanwhile."""
+    found = objects.get(address)
+    return found if found is not None else ctypes.cast(address, ctypes.py_object).value
 
 
 class Version:
@@ -46,6 +56,7 @@ class Version:
         self.tier = 0
         self.sites: list[Site] = []
         self.compiled: Compiled | None = None
+        self.text = ""          # the IR last compiled
         self.compile(tier)
 
     def compile(self, tier: int) -> None:
@@ -53,12 +64,19 @@ class Version:
         if self.plan.mode == "function":
             entry = dict(guards=self.guards, state=self.state_address, sentinel=NO_NATIVE, missing=MISSING,
                          tier_up_after=self.tier_up_after if tier == 1 else None)
-        lowering = lower_unit(self.unit, self.plan, f"{self.symbol}_t{tier}", entry)
-        self.compiled = ENGINE.compile(lowering.text, [lowering.symbol], tier, self.plan.label)
-        self.sites = lowering.sites
-        self.layout = lowering.layout
+        symbol = f"{self.symbol}_t{tier}"
+        if entry is None and self.text:
+            # a loop's IR is the same at both tiers but for its names: lower it once
+            text = self.text.replace(f"{self.symbol}_t{self.tier}", symbol)
+        else:
+            lowering = lower_unit(self.unit, self.plan, symbol, entry)
+            text = lowering.text
+            self.sites = lowering.sites
+            self.layout = lowering.layout
+        self.compiled = ENGINE.compile(text, [symbol], tier, self.plan.label)
+        self.text = text
         self.tier = tier
-        self._bind(lowering.symbol, self.compiled.addresses[lowering.symbol])
+        self._bind(symbol, self.compiled.addresses[symbol])
 
     def _bind(self, symbol: str, address: int) -> None:
         raise NotImplementedError
@@ -120,33 +138,38 @@ class LoopVersion(Version):
         buf, buf_float = self.buf, self.buf_float
         values = frame.locals
         namespace = frame.globals
-        lists: dict[int, Any] = {}
+        objects: dict[int, Any] = {}     # the host objects native code was given, by address
         for position, where, key, kind in self.inputs:
             value = values[key] if where == "local" else namespace[key] if where == "global" else frame.cells[key].value
             if kind is Kind.FLOAT:
                 buf_float[position] = value
-            elif kind in LISTS:
-                lists[id(value)] = value
-                buf[position] = id(value)
-            else:
+            elif kind in NUMBERS:
                 buf[position] = value
+            else:
+                objects[id(value)] = value
+                buf[position] = id(value)
         base = self.layout.iterator
-        iterators: list[Any] = []       # per entry stack position: (iterator, start, step, length), or None
+        iterators: list[Any] = []       # per entry stack position: (iterator, its fields), or None
         for item in frame.stack[len(frame.stack) - self.iterators:]:
             if type(item) is list:
-                lists[id(item)] = item
+                objects[id(item)] = item
                 buf[base] = id(item)
                 iterators.append(None)
+            elif type(item) is LIST_ITERATOR:
+                _, (lst,), index = item.__reduce__()
+                objects[id(lst)] = lst
+                buf[base], buf[base + 1], buf[base + 2] = id(lst), index, 0
+                iterators.append((item, (id(lst),)))
             else:
                 _, (rng,), index = item.__reduce__()
                 buf[base], buf[base + 1], buf[base + 2], buf[base + 3] = rng.start, rng.step, len(rng), index
-                iterators.append((item, rng.start, rng.step, len(rng)))
+                iterators.append((item, (rng.start, rng.step, len(rng))))
             base += 4
         state = self.state
         state[STATE_COUNTDOWN] = countdown
         state[STATE_DEPTH] = vm.depth
         state[STATE_MAX_DEPTH] = vm.max_depth
-        sizes = [(lst, len(lst)) for lst in lists.values()] if self.plan.appends else ()
+        sizes = [(obj, len(obj)) for obj in objects.values() if type(obj) is list] if self.plan.appends else ()
         number = self.cfunc(self.buf_address, self.state_address)
         site = self.sites[number]
         for position, where, key, kind in self.outputs[number]:
@@ -158,8 +181,8 @@ class LoopVersion(Version):
                 value = buf[position] != 0
             elif kind is Kind.NONE:
                 value = None
-            elif kind in LISTS:
-                value = lists[buf[position]]
+            elif kind in LISTS or type(kind) is TupleOf:
+                value = _object(objects, buf[position])
             else:
                 value = UNBOUND
             if where == "local":
@@ -173,16 +196,15 @@ class LoopVersion(Version):
             if entry is not None and buf[first + 2] == DROPPED:
                 entry[0].__setstate__(buf[first + 3])      # where native code left it
                 iterators[position] = None
-        self._restore_stack(frame, site, lists, iterators)
+        self._restore_stack(frame, site, objects, iterators)
         frame.pc = site.pc
         for lst, before in sizes:
             vm.heap.grew(lst, before)      # may end the run at the memory limit: the frame is whole again
         return countdown - state[STATE_COUNTDOWN], site
 
-    def _restore_stack(self, frame: "Frame", site: Site, lists: dict[int, Any],
-                       iterators: list[tuple[Any, int, int, int]]) -> None:
-        """The operand stack at the exit. A range iterator still walking the
-        range it walked at entry is that same object, moved on."""
+    def _restore_stack(self, frame: "Frame", site: Site, objects: dict[int, Any], iterators: list[Any]) -> None:
+        """The operand stack at the exit. An iterator the loop was entered
+        with and still walks is that same object, moved on."""
         buf = self.buf
         position = self.layout.stack
         items = []
@@ -200,21 +222,24 @@ class LoopVersion(Version):
                 items.append(raw[0])
             elif entry is Kind.BOOL:
                 items.append(raw[0] != 0)
-            elif entry in LISTS:
-                items.append(lists[raw[0]])
             elif entry is Kind.APPEND:
-                items.append(lists[raw[0]].append)
+                items.append(objects[raw[0]].append)
             elif entry is Kind.RANGE:
                 items.append(range(*raw))
-            else:
-                start, step, length, index = raw
+            elif entry is Kind.RITER or type(entry) is ListIter:
+                *fields, index = raw
                 depth = len(items)
-                if depth < len(iterators) and iterators[depth] and iterators[depth][1:] == (start, step, length):
+                if depth < len(iterators) and iterators[depth] and iterators[depth][1] == tuple(fields):
                     item = iterators[depth][0]
-                else:
+                elif entry is Kind.RITER:
+                    start, step, length = fields
                     item = iter(range(start, start + length * step, step))
+                else:
+                    item = iter(_object(objects, fields[0]))
                 item.__setstate__(index)
                 items.append(item)
+            else:
+                items.append(_object(objects, raw[0]))
         base = len(frame.stack) - self.iterators
         frame.stack[base:] = items
 

@@ -174,11 +174,18 @@ def test_overflow_mid_loop_resumes_with_big_ints():
     assert out.stdout.splitlines()[1] == str(7 ** 100)
 
 
-def test_loop_over_a_list_is_left_to_tier0():
+def test_loop_over_a_list_runs_natively_and_over_a_string_is_left_to_tier0():
     out = both("""
         total = 0
         for x in [1, 2, 3] * 100:
             total += x
+        print(total)
+    """, loop_threshold=1)
+    assert loops_compiled(out) == ["<module>@3"]
+    out = both("""
+        total = 0
+        for x in "abc" * 100:
+            total += len(x)
         print(total)
     """, loop_threshold=1)
     assert not loops_compiled(out)
