@@ -150,7 +150,8 @@ def build_entry(module: ir.Module, name: str, impl: ir.Function, params: tuple[K
             e.fail_if(b.not_(b.or_(true, false)), "bool")
             values.append(b.zext(true, I64))
             continue
-        e.fail_if(b.icmp_unsigned("!=", u.field(e, obj, u.OB_TYPE, PTR), u.type_object(e, u.host_type(kind)[0])), "type")
+        expected = u.type_object(e, u.host_type(kind)[0])
+        e.fail_if(b.icmp_unsigned("!=", u.field(e, obj, u.OB_TYPE, PTR), expected), "type")
         if kind is Kind.INT:
             values.append(u.long_value(e, obj, u.DIGITS_INLINE))
         elif kind is Kind.FLOAT:

@@ -36,7 +36,8 @@ from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.frames import decode
 from pvm.jit.feedback import MISSING, OPAQUE, UNBOUND_KIND
 from pvm.jit.kinds import (BINARY_SYMBOLS, BUILTIN_NAMES, ELEMENT, LISTS, MATH_FUNCTIONS, NUMERIC, STORABLE, Const,
-                           Entry, Kind, ListIter, TupleOf, binop_kind, builtin_kind, compare_kind, const_kind, math_kind, unary_kind)
+                           Entry, Kind, ListIter, TupleOf, binop_kind, builtin_kind, compare_kind, const_kind,
+                           math_kind, unary_kind)
 from pvm.objects import Function, Module
 from pvm.opcodes import Op
 

@@ -21,6 +21,7 @@ cannot disagree.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 import math
 import operator
 from typing import Any
@@ -49,57 +50,33 @@ class Kind(enum.Enum):
         return self.value
 
 
+@dataclass(frozen=True, slots=True)
 class ListOf:
     """A list whose elements are lists or tuples of one kind (speculated from
     the first element; every read checks the element's type)."""
 
-    __slots__ = ("element",)
-
-    def __init__(self, element: "Kind | ListOf | TupleOf") -> None:
-        self.element = element
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is ListOf and other.element == self.element
-
-    def __hash__(self) -> int:
-        return hash(("list", self.element))
+    element: Any
 
     def __repr__(self) -> str:
         return f"list[{self.element!r}]"
 
 
+@dataclass(frozen=True, slots=True)
 class TupleOf:
     """A tuple of numbers, lists and tuples of these kinds (unpacking checks
     its length and the type of every item)."""
 
-    __slots__ = ("items",)
-
-    def __init__(self, items: tuple[Any, ...]) -> None:
-        self.items = items
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is TupleOf and other.items == self.items
-
-    def __hash__(self) -> int:
-        return hash(("tuple", self.items))
+    items: tuple[Any, ...]
 
     def __repr__(self) -> str:
         return f"tuple[{', '.join(map(repr, self.items))}]"
 
 
+@dataclass(frozen=True, slots=True)
 class ListIter:
     """``iter(xs)`` of a list of some kind: the list and an index."""
 
-    __slots__ = ("of",)
-
-    def __init__(self, of: Any) -> None:
-        self.of = of
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is ListIter and other.of == self.of
-
-    def __hash__(self) -> int:
-        return hash(("iter", self.of))
+    of: Any
 
     def __repr__(self) -> str:
         return f"list_iterator[{self.of!r}]"

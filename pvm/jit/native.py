@@ -22,7 +22,8 @@ from pvm.jit.feedback import MISSING, OPAQUE, Stats
 from pvm.jit.infer import Plan, Unit
 from pvm.jit.irutils import STATE_COUNTDOWN, STATE_DEPTH, STATE_ENTRIES, STATE_MAX_DEPTH, STATE_SIZE
 from pvm.jit.kinds import LISTS, Const, Kind, ListIter, TupleOf
-from pvm.jit.lower import DROPPED, Site, has_value, lower_unit, slots_of, symbol_for  # noqa: F401 - symbol_for: pvm.jit uses it
+from pvm.jit.lower import (DROPPED, Site, has_value, lower_unit, slots_of,  # noqa: F401 - symbol_for: pvm.jit uses it
+                           symbol_for)
 from pvm.opcodes import Op
 
 if TYPE_CHECKING:

@@ -4,6 +4,7 @@ user would see: stdout, and the rendered traceback of an uncaught error."""
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -59,3 +60,17 @@ def run_file(path: str, mode: str = "eager", **settings: int) -> Outcome:
         return run_source(source, mode, os.path.basename(path), **settings)
     finally:
         os.chdir(cwd)
+
+
+def both(source: str, **settings: int) -> Outcome:
+    """Run ``source`` in tier 0 and with the eager JIT; they must print the same and fail the same."""
+    source = textwrap.dedent(source)
+    tier0 = run_source(source, "off")
+    jit = run_source(source, "eager", **settings)
+    assert (jit.stdout, jit.error) == (tier0.stdout, tier0.error)
+    return jit
+
+
+def native_steps(outcome: Outcome) -> int:
+    """Steps (back-edges and calls) that loop regions ran natively."""
+    return sum(v.stats.steps for v in outcome.jit.versions if v.plan.mode == "loop")

@@ -2,18 +2,8 @@
 exactly as if the JIT had never run (same output, same traceback)."""
 
 import math
-import textwrap
 
-from tests.jit.helpers import run_source
-
-
-def both(source: str, **settings: int):
-    source = textwrap.dedent(source)
-    tier0 = run_source(source, "off")
-    jit = run_source(source, "eager", **settings)
-    assert jit.stdout == tier0.stdout
-    assert jit.error == tier0.error
-    return jit
+from tests.jit.helpers import both
 
 
 def deopts(outcome, reason: str) -> int:

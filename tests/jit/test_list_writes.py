@@ -10,19 +10,7 @@ import pytest
 
 from pvm.jit.kinds import Kind, kind_of
 from pvm.sandbox import LimitExceeded, Limits, install
-from tests.jit.helpers import run_source
-
-
-def both(source: str, **settings: int):
-    source = textwrap.dedent(source)
-    tier0 = run_source(source, "off")
-    jit = run_source(source, "eager", **settings)
-    assert (jit.stdout, jit.error) == (tier0.stdout, tier0.error)
-    return jit
-
-
-def loop_steps(outcome) -> int:
-    return sum(v.stats.steps for v in outcome.jit.versions if v.plan.mode == "loop")
+from tests.jit.helpers import both, native_steps, run_source
 
 
 def test_lists_of_bools_have_a_kind():
@@ -45,7 +33,7 @@ def test_stores_of_every_element_kind_run_natively():
             print(sum(ints), sum(floats), flags.count(True), flags[:4], ints[-3:], floats[:3])
         fill(3000)
     """)
-    assert loop_steps(out) > 2000
+    assert native_steps(out) > 2000
 
 
 def test_a_sieve_of_bools_runs_natively():
@@ -64,7 +52,7 @@ def test_a_sieve_of_bools_runs_natively():
             return flags.count(True)
         print(sieve(20000))
     """)
-    assert loop_steps(out) > 10000
+    assert native_steps(out) > 10000
 
 
 def test_an_index_out_of_range_exits_before_the_store_with_tier_0_traceback():
@@ -138,7 +126,7 @@ def test_appends_run_natively_and_resume_after_an_exit():
         out, big, flags = build(120)
         print(len(out), out[:3], out[-1], big[78:81], flags[:5])
     """)
-    assert loop_steps(out) > 10000
+    assert native_steps(out) > 10000
 
 
 def test_append_of_a_value_native_code_does_not_take_is_left_to_tier_0():
@@ -204,7 +192,7 @@ def test_stores_and_appends_keep_reference_counts_balanced():
     for mode in ("off", "eager"):
         out = run_source(source, mode)
         counts.append([sys.getrefcount(value) for value in out.vm.modules["__main__"].dict["xs"]])
-    assert loop_steps(out) > 300
+    assert native_steps(out) > 300
     assert counts[0] == counts[1]          # a leaked or lost reference would show in every element
 
 
@@ -236,5 +224,5 @@ def test_comprehensions_and_the_cells_their_loops_read_run_natively():
             return read()
         print(rebinds(3000))
     """)
-    assert loop_steps(out) > 10000
+    assert native_steps(out) > 10000
     assert {"picked.<locals>.<listcomp>@4", "counts@12"} <= {v.plan.label for v in out.jit.versions}

@@ -2,22 +2,9 @@
 in native code: every element is checked as it is read, so any shape the
 speculation did not foresee leaves to tier 0 at that very instruction."""
 
-import textwrap
 
 from pvm.jit.kinds import Kind, ListOf, TupleOf, kind_of
-from tests.jit.helpers import run_source
-
-
-def both(source: str, **settings: int):
-    source = textwrap.dedent(source)
-    tier0 = run_source(source, "off")
-    jit = run_source(source, "eager", **settings)
-    assert (jit.stdout, jit.error) == (tier0.stdout, tier0.error)
-    return jit
-
-
-def native_steps(outcome) -> int:
-    return sum(v.stats.steps for v in outcome.jit.versions if v.plan.mode == "loop")
+from tests.jit.helpers import both, native_steps
 
 
 def test_kinds_of_nested_lists_and_tuples():

@@ -1,25 +1,12 @@
 """On-stack replacement: loops entered natively at their header with the
 frame's live values, and every way of leaving them handing the values back."""
 
-import textwrap
 
-from tests.jit.helpers import run_source
-
-
-def both(source: str, **settings: int):
-    source = textwrap.dedent(source)
-    tier0 = run_source(source, "off")
-    jit = run_source(source, "eager", **settings)
-    assert (jit.stdout, jit.error) == (tier0.stdout, tier0.error)
-    return jit
+from tests.jit.helpers import both, native_steps
 
 
 def loops_compiled(outcome) -> list[str]:
     return [v.plan.label for v in outcome.jit.versions if v.plan.mode == "loop"]
-
-
-def native_steps(outcome) -> int:
-    return sum(v.stats.steps for v in outcome.jit.versions if v.plan.mode == "loop")
 
 
 def test_every_kind_of_live_value_crosses_the_entry_and_the_exit():
