@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from pvm.code import Code
 from pvm.frames import NO_NATIVE, Frame
-from pvm.jit.feedback import (MISSING, OPAQUE, FunctionRecord, LoopRecord, argument_kinds, entry_stack,
-                               entry_stack_holds, header_kinds, source_value)
-from pvm.jit.kinds import Kind, ListIter, kind_of
+from pvm.jit.feedback import (MISSING, OPAQUE, SOME_TUPLE, FunctionRecord, LoopRecord, argument_kinds,
+                               entry_stack, entry_stack_holds, header_kinds, source_value, speculate)
+from pvm.jit.kinds import Kind
 from pvm.objects import Function
 
 if TYPE_CHECKING:
@@ -53,14 +53,8 @@ MAX_VERSIONS = 8          # signatures per function or loop before it is left to
 STATE_SITE = 3            # pvm.jit.irutils.STATE_SITE
 STATE_ENTRIES = 4         # pvm.jit.irutils.STATE_ENTRIES
 SIDE_EXIT_STEPS = 16      # a loop that side-exits after fewer native steps than this is failing
+DECLINED = 64             # entries with refused kinds (and none compiled) before code is left to tier 0
 APPEND_STEPS = 1 << 16    # a loop that appends hands back this often, so the heap is charged (and limited) in time
-
-
-def speculate(kind: Any, value: Any) -> Any:
-    """The kind to compile a list (or a list iterator) on the stack as: by its elements now."""
-    if type(kind) is ListIter:
-        return ListIter(speculate(Kind.LIST_INT, value.__reduce__()[1][0]))
-    return kind_of(value) or Kind.LIST_INT if kind is Kind.LIST_INT else kind
 
 
 def _backend() -> Any:
@@ -133,8 +127,9 @@ class Jit:
         key = (id(func.globals), argument_kinds(args))
         version = record.versions.get(key, MISSING)
         if version is MISSING:
-            version = record.versions[key] = self._compile_function(record, func, key[1])
+            version = record.versions[key] = self._compile_function(record, func, tuple(map(speculate, key[1], args)))
         if version is None:
+            self._declined(record)
             return NO_NATIVE
         vm = self.vm
         result = version.entry(vm.countdown, vm.max_depth - vm.depth, *args)
@@ -189,6 +184,7 @@ class Jit:
             if version is not None:
                 self.region_owners.setdefault((code, record.regions[0]), record)
         if version is None:
+            self._declined(record)
             return False
         if version.plan.initial and not entry_stack_holds(frame, version.plan.initial):
             self._failed(record, key, version, "an enclosing loop iterates over something else")
@@ -213,7 +209,7 @@ class Jit:
         if site.static and used >= SIDE_EXIT_STEPS:
             stats.side_exits += 1      # tier 0 runs one instruction native code does not, then re-enters
         elif site.reason:
-            self._deopt(record, key, version, version.describe(site))
+            self._deopt(record, key, version, version.describe(site), site.static)
         return True
 
     # --- Compilation ---
@@ -274,8 +270,8 @@ class Jit:
                        + [("cell", i) for i in read_cells(code, region)])
             entry = {source: states[source] for source in sources}
             for source, state in entry.items():
-                if state is Kind.LIST_INT:    # the key says "a list": speculate on its elements now
-                    entry[source] = kind_of(source_value(frame, source)) or OPAQUE
+                if state is Kind.LIST_INT or state is SOME_TUPLE:
+                    entry[source] = speculate(state, source_value(frame, source))
             base = len(frame.stack) - len(initial)
             initial = tuple(map(speculate, initial, frame.stack[base:]))
             unit = Unit(self.vm.builtins, self.vm.host_call_check is None)
@@ -332,7 +328,8 @@ class Jit:
         self._say(f"internal error, left to tier 0: {message}")
         return None
 
-    def _deopt(self, record: FunctionRecord | LoopRecord, key: Any, version: "Version", where: str) -> None:
+    def _deopt(self, record: FunctionRecord | LoopRecord, key: Any, version: "Version", where: str,
+               static: bool = False) -> None:
         version.stats.deopts[where] += 1
         if "step budget" not in where:
             self._say(f"deopt {version.plan.label} at {where}")
@@ -342,6 +339,10 @@ class Jit:
             # the same argument kinds would give the same code: leave these calls to tier 0
             record.versions[key] = None
             self._say(f"left {version.plan.label} to tier 0 after {version.stats.failures} deopts")
+            return
+        if static:
+            # it leaves before an instruction native code never runs: recompiling gives the same code
+            self._block(record, f"it leaves native code after a few steps, at {where}")
             return
         # a loop's key does not fix its lists' element kinds: recompile for the values seen next time
         record.versions.pop(key, None)
@@ -357,6 +358,14 @@ class Jit:
         record.dropped += 1
         if record.dropped > MAX_VERSIONS:
             self._block(record, "its globals keep changing")
+
+    def _declined(self, record: FunctionRecord | LoopRecord) -> None:
+        """Nothing native to run for these kinds. Working out the kinds costs
+        at every call or back-edge, so code that keeps arriving with kinds
+        that were refused, and never with any that compiled, is left to tier 0."""
+        record.declined += 1
+        if record.declined >= DECLINED and not any(record.versions.values()):
+            self._block(record, f"nothing compiled for the kinds of {DECLINED} entries")
 
     def _block(self, record: FunctionRecord | LoopRecord, why: str) -> None:
         record.blocked = why

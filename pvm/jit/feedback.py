@@ -16,11 +16,12 @@ from typing import Any
 from pvm.code import Code
 from pvm.frames import UNBOUND
 from pvm.objects import Cell
-from pvm.jit.kinds import LISTS, Kind, ListIter, kind_of
+from pvm.jit.kinds import LISTS, Kind, ListIter, TupleOf, kind_of
 
 MISSING: Any = object()      # absent from a namespace (a guard expects the name unbound)
 UNBOUND_KIND = "unbound"     # a local not assigned (at a loop header, or at a point of a region)
 OPAQUE = "opaque"            # a local bound to a value native code does not take
+SOME_TUPLE = TupleOf(())   # a key's "a tuple" (no tuple kind is empty)
 _RANGE_ITERATOR = type(iter(range(0)))
 _LIST_ITERATOR = type(iter([]))
 
@@ -68,9 +69,12 @@ def _stack_key(kind: Any) -> Any:
     return ListIter(Kind.LIST_INT) if type(kind) is ListIter else kind
 
 
-def argument_kinds(args: list[Any]) -> tuple[Kind | None, ...]:
-    """The signature of a call: one kind per argument (None: not compilable)."""
-    return tuple(map(kind_of, args))
+def argument_kinds(args: list[Any]) -> tuple[Any, ...]:
+    """The signature of a call: one key kind per argument (None: not
+    compilable). Cheap, as it is taken at every call of a warm function that
+    has no version for it: lists and tuples are keyed as such, not by their
+    contents (compilation looks at those; see speculate)."""
+    return tuple(map(_shallow_kind, args))
 
 
 def header_kinds(frame: Any, record: "LoopRecord") -> tuple[Kind | str, ...]:
@@ -88,12 +92,29 @@ def header_kinds(frame: Any, record: "LoopRecord") -> tuple[Kind | str, ...]:
     return tuple(states)
 
 
-def _key_kind(value: Any) -> Kind | str:
-    """A loop key tells lists apart from other values but not by their
-    elements (which change as the list fills): compilation looks at those,
-    and a wrong guess deoptimises until the version is recompiled."""
-    kind = kind_of(value) or OPAQUE
-    return Kind.LIST_INT if kind in LISTS else kind
+def _key_kind(value: Any) -> Any:
+    """A loop key's kind of a value: as a call's, OPAQUE for what native code does not take."""
+    return _shallow_kind(value) or OPAQUE
+
+
+def _shallow_kind(value: Any) -> Any:
+    kind = type(value)
+    if kind is list:
+        return Kind.LIST_INT
+    return SOME_TUPLE if kind is tuple else kind_of(value)
+
+
+def speculate(kind: Any, value: Any) -> Any:
+    """The kind to compile a value keyed as ``kind`` as: a list, a tuple or a
+    list iterator by its elements now (a wrong guess deoptimises until the
+    version is recompiled); OPAQUE if native code cannot take them."""
+    if type(kind) is ListIter:
+        return ListIter(speculate(Kind.LIST_INT, value.__reduce__()[1][0]))
+    if kind is Kind.LIST_INT:
+        return kind_of(value) or Kind.LIST_INT     # a list of anything can still be appended to
+    if kind is SOME_TUPLE:
+        return kind_of(value) or OPAQUE
+    return kind
 
 
 @dataclass
@@ -120,6 +141,7 @@ class FunctionRecord:
     versions: dict[tuple[int, tuple[Kind | None, ...]], Any] = field(default_factory=dict)
     blocked: str = ""                     # why it stays in tier 0 for good
     dropped: int = 0                      # versions thrown away because a guarded global changed
+    declined: int = 0                     # calls with no version to run (see Jit.DECLINED)
     # The version that ran last, tried first on the next call, and what the
     # fast path needs of it without attribute chains:
     last: Any = None
@@ -152,6 +174,7 @@ class LoopRecord:
     promoted: tuple[str, ...]             # globals the outermost region assigns
     cells: tuple[int, ...]                # cells the outermost region reads and never assigns
     versions: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    declined: int = 0                     # entries with no version to run (see Jit.DECLINED)
     blocked: str = ""
     dropped: int = 0
     covered_by: "LoopRecord | None" = None   # the record of another header that compiled the same nest
