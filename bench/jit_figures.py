@@ -13,8 +13,10 @@ the same program (bench/c/NAME.c, built with ``gcc -O2``) runs at that size as
 a whole process, its start-up (about a millisecond) included.
 
 Compile latency: every bench/*.src program runs in-process with ``--jit=on``
-settings, and every compilation (inference, lowering and LLVM, per version
-and tier) is collected; the table gives the median and maximum per tier.
+thresholds, except that every version tiers up at once (tier2_calls and
+tier2_steps 1: at bench/ sizes few would reach tier 2 otherwise), and every
+compilation (inference, lowering and LLVM, per version and tier) is
+collected; the table gives the median and maximum per tier.
 """
 
 from __future__ import annotations
@@ -48,13 +50,13 @@ STEADY = {
 }
 
 
-def run_module(name: str, mode: str = "on") -> tuple[Interpreter, dict]:
+def run_module(name: str, **settings: int) -> tuple[Interpreter, dict]:
     """Run bench/NAME.src in-process at its default size; returns the VM and the module's globals."""
     path = str(BENCH / f"{name}.src")
     out: list[str] = []
     vm = Interpreter(write=out.append, loader=load_source_module, search_path=script_search_path(path))
     vm.argv = [path]
-    vm.jit = Jit(vm, mode=mode)
+    vm.jit = Jit(vm, mode="on", **settings)
     module = vm.run_module(compile_file(path), origin=path)
     return vm, module.dict
 
@@ -93,7 +95,7 @@ def steady(runs: int) -> list[list[str]]:
 def latency() -> list[list[str]]:
     per_tier: dict[int, list[float]] = {1: [], 2: []}
     for path in sorted(BENCH.glob("*.src")):
-        vm, _ = run_module(path.stem)
+        vm, _ = run_module(path.stem, tier2_calls=1, tier2_steps=1)
         for _label, tier, ms in vm.jit.compiles:
             per_tier[tier].append(ms)
     return [[f"tier {tier}", str(len(ms)), f"{statistics.median(ms):.1f} ms" if ms else "-",
