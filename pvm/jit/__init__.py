@@ -386,8 +386,9 @@ class Jit:
             stats = version.stats
             ms = sum(t for label, _, t in self.compiles if label == version.plan.label)
             deopts = ", ".join(f"{n}x {where}" for where, n in stats.deopts.most_common(3))
+            counted = "entries" if version.plan.mode == "loop" else "calls"
             lines.append(f"{version.plan.label}: tier {version.tier}, compile {ms:.1f} ms, "
-                         f"{version.entries} entries" + (f", deopts: {deopts}" if deopts else ""))
+                         f"{version.entries} {counted}" + (f", deopts: {deopts}" if deopts else ""))
         lines.extend(f"{label}: refused: {reason}" for label, reason in self.refusals.items())
         return "\n".join(lines)
 

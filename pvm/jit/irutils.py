@@ -47,7 +47,7 @@ STATE_COUNTDOWN = 0    # steps left before the checkpoint (in and out)
 STATE_DEPTH = 1        # loops: the interpreter's call depth
 STATE_MAX_DEPTH = 2    # loops: its limit
 STATE_SITE = 3         # why native code stopped: an exit-site id, or a negative pvm.jit.entry status
-STATE_ENTRIES = 4      # entries counted by a tier-1 function entry, for tier-up
+STATE_ENTRIES = 4      # tier-1 functions: calls, from tier 0 and native, counted for tier-up
 STATE_SIZE = 5
 
 # Native calls nest on the C stack: at most this many below one entry from

@@ -42,8 +42,8 @@ from pvm.jit import irutils as u
 from pvm.jit.engine import ENGINE
 from pvm.jit.entry import build_entry
 from pvm.jit.infer import Node, Plan, Slot, Unit, as_local
-from pvm.jit.irutils import (DIGITS_INLINE, F64, I1, I32, I64, PTR, STATE_COUNTDOWN, STATE_DEPTH, STATE_MAX_DEPTH,
-                              STATE_SITE, Val, i64)
+from pvm.jit.irutils import (DIGITS_INLINE, F64, I1, I32, I64, PTR, STATE_COUNTDOWN, STATE_DEPTH, STATE_ENTRIES,
+                              STATE_MAX_DEPTH, STATE_SITE, Val, i64)
 from pvm.jit.kinds import (BINARY_SYMBOLS, COMPARE_SYMBOLS, LISTS, STORABLE, Const, Entry, Kind, ListIter,
                            binop_kind, builtin_kind, const_kind)
 from pvm.jit.kinds import math_kind, unary_kind
@@ -275,6 +275,10 @@ class _RegionLowering:
         else:
             *_, countdown, self.headroom, _ = self.fn.args
             b.store(countdown, self.countdown)
+            if self.owner.entry.get("tier_up_after") is not None:
+                # tier 1 counts native calls too: a recursion entered once from tier 0 is hot as well
+                calls = self._state(STATE_ENTRIES)
+                b.store(b.add(b.load(calls, typ=I64), i64(1)), calls)
             args = iter(self.fn.args)
             for position, kind in enumerate(plan.params):
                 if kind is not Kind.NONE:
