@@ -35,6 +35,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from pvm.code import Code
+from pvm.errors import PvmError, VMInternalError
 from pvm.frames import NO_NATIVE, Frame
 from pvm.jit.feedback import (MISSING, OPAQUE, SOME_TUPLE, FunctionRecord, LoopRecord, argument_kinds,
                                entry_stack, entry_stack_holds, header_kinds, source_value, speculate)
@@ -97,22 +98,29 @@ class Jit:
 
     def enter(self, func: Function, locals_: list[Any]) -> Any:
         """Run a call natively, or return NO_NATIVE for tier 0 to run it."""
-        record = self.functions.get(func.code)
-        if record is None:
-            return self._enter_cold(func, locals_)
-        entry = record.entry
-        if entry is not None and func.globals is record.globals:
-            # the version that ran last (a monomorphic inline cache): its entry checks kinds and guards
-            vm = self.vm
-            result = entry(vm.countdown, vm.max_depth - vm.depth, *locals_[:record.argcount])
-            if result is not NO_NATIVE:
-                if record.counts_steps:
-                    vm.countdown = record.countdown[0]
-                return result
-            return self._enter_failed(record, func, locals_, record.last, retry=True)
-        if record.blocked:
+        try:
+            record = self.functions.get(func.code)
+            if record is None:
+                return self._enter_cold(func, locals_)
+            entry = record.entry
+            if entry is not None and func.globals is record.globals:
+                # the version that ran last (a monomorphic inline cache): its entry checks kinds and guards
+                vm = self.vm
+                result = entry(vm.countdown, vm.max_depth - vm.depth, *locals_[:record.argcount])
+                if result is not NO_NATIVE:
+                    if record.counts_steps:
+                        vm.countdown = record.countdown[0]
+                    return result
+                return self._enter_failed(record, func, locals_, record.last, retry=True)
+            if record.blocked:
+                return NO_NATIVE
+            return self._enter_slow(record, func, locals_)
+        except (PvmError, MemoryError):
+            raise                  # a limit, or the heap full: as in tier 0
+        except Exception as error:  # a bug in the JIT must never reach the script: tier 0 runs the call
+            self._hook_failed(self.functions.setdefault(func.code, FunctionRecord(func.code)), func.code.qualname,
+                              error)
             return NO_NATIVE
-        return self._enter_slow(record, func, locals_)
 
     def _enter_cold(self, func: Function, locals_: list[Any]) -> Any:
         code = func.code
@@ -165,36 +173,65 @@ class Jit:
         code = frame.code
         if code.profile.backedges < self.loop_threshold:
             return False
+        try:
+            version, record, key, budget = self._loop_version(frame, header)
+        except (PvmError, MemoryError):
+            raise
+        except Exception as error:  # a bug in the JIT must never reach the script: tier 0 goes on
+            record = self.loops.setdefault((code, header), LoopRecord(code, header, [], (), (), ()))
+            self._hook_failed(record, f"{code.qualname}@{code.line_at(header)}", error)
+            return False
+        if version is None:
+            return False
+        vm = self.vm
+        try:
+            used, site = version.run(vm, frame, budget)
+        except (PvmError, MemoryError):
+            raise
+        except Exception as error:  # the frame may be half written back: nothing can go on
+            raise VMInternalError(f"JIT: {version.plan.label}: {type(error).__name__}: {error}") from error
+        stats = version.stats
+        vm.countdown -= used
+        stats.steps += used
+        if site.static and used >= SIDE_EXIT_STEPS:
+            stats.side_exits += 1      # tier 0 runs one instruction native code does not, then re-enters
+        elif site.reason:
+            self._deopt(record, key, version, version.describe(site), site.static)
+        return True
+
+    def _loop_version(self, frame: Frame, header: int) -> tuple[Any, Any, Any, int]:
+        """The version to run from this header now (None: decline), with its
+        record, key and step budget."""
+        code = frame.code
         record = self.loops.get((code, header))
         if record is None:
             record = self.loops[(code, header)] = self._loop_record(code, header)
         if record.blocked:
-            return False
+            return None, record, None, 0
         owner = record.covered_by
         if owner is not None and any(owner.versions.values()):
-            return False         # compiled from another of its headers: tier 0 goes on to that one
+            return None, record, None, 0    # compiled from another of its headers: tier 0 goes on to that one
         key = header_kinds(frame, record)
         version = record.versions.get(key, MISSING)
         if version is MISSING:
             owner = self.region_owners.get((code, record.regions[0]))
             if owner is not None and owner is not record and any(owner.versions.values()):
                 record.covered_by = owner
-                return False
+                return None, record, key, 0
             version = record.versions[key] = self._compile_loop(record, frame, key)
             if version is not None:
                 self.region_owners.setdefault((code, record.regions[0]), record)
         if version is None:
             self._declined(record)
-            return False
+            return None, record, key, 0
         if version.plan.initial and not entry_stack_holds(frame, version.plan.initial):
             self._failed(record, key, version, "an enclosing loop iterates over something else")
-            return False
+            return None, record, key, 0
         if not version.guards_hold():
             self._failed(record, key, version, "a global changed")
-            return False
+            return None, record, key, 0
         stats = version.stats
-        vm = self.vm
-        budget = vm.countdown
+        budget = self.vm.countdown
         if version.plan.appends:
             budget = min(budget, APPEND_STEPS)
         if version.tier == 1:
@@ -203,14 +240,7 @@ class Jit:
             else:
                 budget = min(budget, self.tier2_steps - stats.steps + 1)
         stats.entries += 1
-        used, site = version.run(vm, frame, budget)
-        vm.countdown -= used
-        stats.steps += used
-        if site.static and used >= SIDE_EXIT_STEPS:
-            stats.side_exits += 1      # tier 0 runs one instruction native code does not, then re-enters
-        elif site.reason:
-            self._deopt(record, key, version, version.describe(site), site.static)
-        return True
+        return version, record, key, budget
 
     # --- Compilation ---
 
@@ -321,6 +351,13 @@ class Jit:
             self.refusals[label] = reason
             self._say(f"refused {label}: {reason}")
         return None
+
+    def _hook_failed(self, record: FunctionRecord | LoopRecord, label: str, error: Exception) -> None:
+        """A bug in the JIT at a call or a back-edge: recorded, and that code left to tier 0."""
+        self._internal_error(label, error)
+        if isinstance(record, FunctionRecord):
+            record.remember(None)
+        self._block(record, "an internal error")
 
     def _internal_error(self, label: str, error: Exception) -> None:
         message = f"{label}: {type(error).__name__}: {error}"

@@ -31,7 +31,8 @@ class Outcome:
 
 
 def run_source(source: str, mode: str = "eager", filename: str = "t.src",
-               setup: Callable[[Interpreter], Any] | None = None, **settings: int) -> Outcome:
+               setup: Callable[[Interpreter], Any] | None = None, jit_bugs: bool = False,
+               **settings: int) -> Outcome:
     """Run ``source`` with ``vm.jit = Jit(vm, mode)`` (mode 'off': tier 0 only)."""
     out: list[str] = []
     log: list[str] = []
@@ -46,7 +47,7 @@ def run_source(source: str, mode: str = "eager", filename: str = "t.src",
     except ScriptError as exc:
         error = format_script_error(exc)
     outcome = Outcome("".join(out), error, vm, log)
-    if mode != "off":
+    if mode != "off" and not jit_bugs:
         assert not vm.jit.errors, vm.jit.errors
     return outcome
 
@@ -62,11 +63,12 @@ def run_file(path: str, mode: str = "eager", **settings: int) -> Outcome:
         os.chdir(cwd)
 
 
-def both(source: str, **settings: int) -> Outcome:
-    """Run ``source`` in tier 0 and with the eager JIT; they must print the same and fail the same."""
+def both(source: str, jit_bugs: bool = False, **settings: int) -> Outcome:
+    """Run ``source`` in tier 0 and with the eager JIT; they must print the same and fail the same.
+    ``jit_bugs``: the test injects internal errors into the JIT (they are recorded, not raised)."""
     source = textwrap.dedent(source)
     tier0 = run_source(source, "off")
-    jit = run_source(source, "eager", **settings)
+    jit = run_source(source, "eager", jit_bugs=jit_bugs, **settings)
     assert (jit.stdout, jit.error) == (tier0.stdout, tier0.error)
     return jit
 

@@ -2,8 +2,13 @@
 exactly as if the JIT had never run (same output, same traceback)."""
 
 import math
+import textwrap
 
-from tests.jit.helpers import both
+import pytest
+
+import pvm.jit as jit_module
+from pvm.errors import VMInternalError
+from tests.jit.helpers import both, run_source
 
 
 def deopts(outcome, reason: str) -> int:
@@ -240,3 +245,50 @@ def test_global_rebinding_invalidates_compiled_code():
         print(a, b, c, calls_helper(1))
     """)
     assert out.stdout == "10 17.5 2 0\n"
+
+
+def _broken(*args, **kwargs):
+    raise TypeError("a bug in the JIT")
+
+
+def test_a_bug_in_the_call_hook_leaves_the_function_to_tier_0(monkeypatch):
+    monkeypatch.setattr(jit_module, "argument_kinds", _broken)
+    out = both("""
+        def f(x):
+            return x + 1
+        try:
+            print(sum(f(i) for i in range(50)))
+        except TypeError as e:
+            print("the script saw", e)
+    """, jit_bugs=True)
+    assert out.stdout == "1275\n"
+    assert any("a bug in the JIT" in error for error in out.jit.errors)
+
+
+def test_a_bug_in_the_loop_hook_leaves_the_loop_to_tier_0(monkeypatch):
+    monkeypatch.setattr(jit_module, "header_kinds", _broken)
+    out = both("""
+        total = 0
+        for i in range(100):
+            try:
+                total += i
+            except TypeError:
+                total = -1
+        print(total)
+    """, jit_bugs=True)
+    assert out.stdout == "4950\n" and len(out.jit.errors) == 1
+
+
+def test_a_bug_after_native_code_ran_is_an_internal_error_not_a_script_exception(monkeypatch):
+    from pvm.jit.native import LoopVersion
+
+    monkeypatch.setattr(LoopVersion, "_restore_stack", _broken)
+    with pytest.raises(VMInternalError, match="a bug in the JIT"):
+        run_source(textwrap.dedent("""
+            total = 0
+            try:
+                for i in range(100):
+                    total += i
+            except TypeError:
+                print("the script saw it")
+        """), "eager", jit_bugs=True)
