@@ -173,6 +173,9 @@ class Jit:
         code = frame.code
         if code.profile.backedges < self.loop_threshold:
             return False
+        record = self.loops.get((code, header))
+        if record is not None and record.blocked:
+            return False           # the common case of code left to tier 0: no further call
         try:
             version, record, key, budget = self._loop_version(frame, header)
         except (PvmError, MemoryError):
