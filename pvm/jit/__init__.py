@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from pvm.code import Code
 from pvm.errors import PvmError, VMInternalError
 from pvm.frames import NO_NATIVE, Frame
-from pvm.jit.feedback import (MISSING, OPAQUE, SOME_TUPLE, FunctionRecord, LoopRecord, argument_kinds,
+from pvm.jit.feedback import (MISSING, OPAQUE, FunctionRecord, LoopRecord, TupleKey, argument_kinds,
                                entry_stack, entry_stack_holds, header_kinds, source_value, speculate)
 from pvm.jit.kinds import Kind
 from pvm.objects import Function
@@ -303,8 +303,8 @@ class Jit:
                        + [("cell", i) for i in read_cells(code, region)])
             entry = {source: states[source] for source in sources}
             for source, state in entry.items():
-                if state is Kind.LIST_INT or state is SOME_TUPLE:
-                    entry[source] = speculate(state, source_value(frame, source))
+                if state is Kind.LIST_INT or type(state) is TupleKey:
+                    entry[source] = speculate(state, source_value(frame, source)) or OPAQUE
             base = len(frame.stack) - len(initial)
             initial = tuple(map(speculate, initial, frame.stack[base:]))
             unit = Unit(self.vm.builtins, self.vm.host_call_check is None)

@@ -16,14 +16,21 @@ from typing import Any
 from pvm.code import Code
 from pvm.frames import UNBOUND
 from pvm.objects import Cell
-from pvm.jit.kinds import LISTS, Kind, ListIter, TupleOf, kind_of
+from pvm.jit.kinds import LISTS, Kind, ListIter, kind_of
 
 MISSING: Any = object()      # absent from a namespace (a guard expects the name unbound)
 UNBOUND_KIND = "unbound"     # a local not assigned (at a loop header, or at a point of a region)
 OPAQUE = "opaque"            # a local bound to a value native code does not take
-SOME_TUPLE = TupleOf(())   # a key's "a tuple" (no tuple kind is empty)
 _RANGE_ITERATOR = type(iter(range(0)))
 _LIST_ITERATOR = type(iter([]))
+
+
+@dataclass(frozen=True)
+class TupleKey:
+    """A key's kind of a tuple: the types of its items (cheap to take at every
+    call; its kinds are looked at when compiling)."""
+
+    types: tuple[type, ...]
 
 
 def source_value(frame: Any, source: tuple[str, Any]) -> Any:
@@ -101,20 +108,18 @@ def _shallow_kind(value: Any) -> Any:
     kind = type(value)
     if kind is list:
         return Kind.LIST_INT
-    return SOME_TUPLE if kind is tuple else kind_of(value)
+    return TupleKey(tuple(map(type, value))) if kind is tuple else kind_of(value)
 
 
 def speculate(kind: Any, value: Any) -> Any:
     """The kind to compile a value keyed as ``kind`` as: a list, a tuple or a
     list iterator by its elements now (a wrong guess deoptimises until the
-    version is recompiled); OPAQUE if native code cannot take them."""
+    version is recompiled); None for a tuple native code cannot take."""
     if type(kind) is ListIter:
         return ListIter(speculate(Kind.LIST_INT, value.__reduce__()[1][0]))
     if kind is Kind.LIST_INT:
         return kind_of(value) or Kind.LIST_INT     # a list of anything can still be appended to
-    if kind is SOME_TUPLE:
-        return kind_of(value) or OPAQUE
-    return kind
+    return kind_of(value) if type(kind) is TupleKey else kind
 
 
 @dataclass

@@ -108,3 +108,15 @@ def test_stores_of_lists_and_tuples_are_left_to_tier_0():
             return pairs[-1], rows[-1] is rows[0]
         print(shuffle([(i, 2.0) for i in range(300)], [[i] for i in range(300)]))
     """)
+
+
+def test_a_tuple_native_code_cannot_take_is_refused_as_an_argument():
+    out = both("""
+        def first(pair):
+            a, b = pair
+            return b
+        for _ in range(3):
+            print(first(("text", 1)), first((1.5, 2)))
+    """)
+    assert any("first(?)" in label for label in out.jit.refusals)
+    assert [v.plan.label for v in out.jit.versions] == ["first(tuple[float, int])"]
