@@ -38,7 +38,7 @@ from pvm.code import Code
 from pvm.errors import PvmError, VMInternalError
 from pvm.frames import NO_NATIVE, Frame
 from pvm.jit.feedback import (MISSING, OPAQUE, FunctionRecord, LoopRecord, TupleKey, argument_kinds,
-                               entry_stack, entry_stack_holds, header_kinds, source_value, speculate)
+                               entry_stack, header_kinds, source_value, speculate)
 from pvm.jit.kinds import Kind
 from pvm.objects import Function
 
@@ -227,7 +227,7 @@ class Jit:
         if version is None:
             self._declined(record)
             return None, record, key, 0
-        if version.plan.initial and not entry_stack_holds(frame, version.plan.initial):
+        if version.entry_stack and entry_stack(frame, version.entry_iterators) != version.entry_stack:
             self._failed(record, key, version, "an enclosing loop iterates over something else")
             return None, record, key, 0
         if not version.guards_hold():

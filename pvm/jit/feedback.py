@@ -63,17 +63,12 @@ def entry_stack(frame: Any, iterators: int) -> tuple[Any, ...] | None:
     return (Kind.LIST_INT,) * (len(stack) - iterators - first) + tuple(kinds)
 
 
-def entry_stack_holds(frame: Any, initial: tuple[Any, ...]) -> bool:
-    """Whether a version compiled for stack ``initial`` may be entered now
-    (a list's elements are speculated on, and guarded, as a local's are)."""
-    iterators = sum(1 for kind in initial if kind is Kind.RITER or type(kind) is ListIter)
-    return entry_stack(frame, iterators) == tuple(map(_stack_key, initial))
-
-
-def _stack_key(kind: Any) -> Any:
-    if kind in LISTS:
-        return Kind.LIST_INT
-    return ListIter(Kind.LIST_INT) if type(kind) is ListIter else kind
+def entry_stack_key(initial: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What ``entry_stack`` gives for a frame a version compiled for stack
+    ``initial`` may be entered from (a list's elements are speculated on, and
+    guarded, as a local's are)."""
+    return tuple(ListIter(Kind.LIST_INT) if type(kind) is ListIter else Kind.LIST_INT if kind in LISTS else kind
+                 for kind in initial)
 
 
 def argument_kinds(args: list[Any]) -> tuple[Any, ...]:

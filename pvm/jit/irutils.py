@@ -544,10 +544,7 @@ def list_append(em: Emitter, lst: Val, value: Val) -> None:
     obj = box(em, value)
     status = b.call(declare(em.module, "PyList_Append", I32, [PTR, PTR]), [lst.v, obj])
     decref(em, obj)
-    failed = b.icmp_signed("!=", status, ir.Constant(I32, 0))
-    with b.if_then(failed, likely=False):
-        b.call(declare(em.module, "PyErr_Clear", ir.VoidType(), []), [])
-    em.fail_if(failed, "list.append failed")
+    _fail_clearing(em, b.icmp_signed("!=", status, ir.Constant(I32, 0)), "list.append failed")
 
 
 def box(em: Emitter, val: Val) -> ir.Value:
@@ -563,11 +560,16 @@ def box(em: Emitter, val: Val) -> ir.Value:
         obj = b.call(declare(em.module, "PyFloat_FromDouble", PTR, [F64]), [val.v])
     else:
         obj = b.call(declare(em.module, "PyLong_FromLongLong", PTR, [I64]), [val.v])
-    missing = b.icmp_unsigned("==", obj, ir.Constant(PTR, None))
-    with b.if_then(missing, likely=False):
-        b.call(declare(em.module, "PyErr_Clear", ir.VoidType(), []), [])
-    em.fail_if(missing, "out of host memory")
+    _fail_clearing(em, b.icmp_unsigned("==", obj, ir.Constant(PTR, None)), "out of host memory")
     return obj
+
+
+def _fail_clearing(em: Emitter, failed: ir.Value, reason: str) -> None:
+    """Exit if a C-API call failed, clearing the error it set: tier 0 redoes
+    the instruction and raises its own."""
+    with em.b.if_then(failed, likely=False):
+        em.b.call(declare(em.module, "PyErr_Clear", ir.VoidType(), []), [])
+    em.fail_if(failed, reason)
 
 
 def incref(em: Emitter, obj: ir.Value) -> None:

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 from pvm.frames import NO_NATIVE, UNBOUND
 from pvm.jit.engine import ENGINE, Compiled
 from pvm.jit.entry import make_builtin
-from pvm.jit.feedback import MISSING, OPAQUE, Stats
+from pvm.jit.feedback import MISSING, OPAQUE, Stats, entry_stack_key
 from pvm.jit.infer import Plan, Unit
 from pvm.jit.irutils import STATE_COUNTDOWN, STATE_DEPTH, STATE_ENTRIES, STATE_MAX_DEPTH, STATE_SIZE
 from pvm.jit.kinds import LISTS, Const, Kind, ListIter, TupleOf
-from pvm.jit.lower import (DROPPED, Site, has_value, lower_unit, slots_of,  # noqa: F401 - symbol_for: pvm.jit uses it
-                           symbol_for)
+from pvm.jit.lower import (  # noqa: F401 - symbol_for: pvm.jit uses it
+    DROPPED, ITER_FIELDS, Site, has_value, lower_unit, slots_of, symbol_for)
 from pvm.opcodes import Op
 
 if TYPE_CHECKING:
@@ -132,6 +132,8 @@ class LoopVersion(Version):
         self.outputs = [[(p, *where[p], site.env[p]) for p in sorted(plan.written) if site.env[p] != OPAQUE]
                         if site.plan is plan else [] for site in self.sites]
         self.iterators = len(plan.initial)
+        self.entry_stack = entry_stack_key(plan.initial)     # as pvm.jit.feedback.entry_stack gives it
+        self.entry_iterators = sum(1 for kind in plan.initial if kind is Kind.RITER or type(kind) is ListIter)
 
     def run(self, vm: Any, frame: "Frame", countdown: int) -> tuple[int, Site]:
         """Run from the header with at most ``countdown`` steps; returns the
@@ -165,7 +167,7 @@ class LoopVersion(Version):
                 _, (rng,), index = item.__reduce__()
                 buf[base], buf[base + 1], buf[base + 2], buf[base + 3] = rng.start, rng.step, len(rng), index
                 iterators.append((item, (rng.start, rng.step, len(rng))))
-            base += 4
+            base += ITER_FIELDS
         state = self.state
         state[STATE_COUNTDOWN] = countdown
         state[STATE_DEPTH] = vm.depth
@@ -193,7 +195,7 @@ class LoopVersion(Version):
             else:
                 namespace.pop(key, None)
         for position, entry in enumerate(iterators):
-            first = self.layout.iterator + 4 * position
+            first = self.layout.iterator + ITER_FIELDS * position
             if entry is not None and buf[first + 2] == DROPPED:
                 entry[0].__setstate__(buf[first + 3])      # where native code left it
                 iterators[position] = None
