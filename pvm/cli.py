@@ -48,6 +48,12 @@ def _build_parser() -> argparse.ArgumentParser:
                           "the default) or eager (compile at first call)")
     run.add_argument("--jit-log", action="store_true",
                      help="print what the JIT compiled (tier, compile ms), deoptimised and refused, at exit")
+    run.add_argument("--translate", choices=("off", "on", "eager"), default=None,
+                     help="tier 0's translation of hot functions and loops to Python functions: on (the "
+                          "default), off (interpret everything) or eager (at first call); default from "
+                          "PVM_TRANSLATE")
+    run.add_argument("--translate-log", action="store_true",
+                     help="print what tier 0 translated and what it left to its interpreter, as it happens")
     run.add_argument("--no-time", action="store_true",
                      help="withhold the time module (the host's clocks) from the program")
     run.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
@@ -134,6 +140,10 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
     limits = Limits.from_cli(options)
     if limits.any:
         install(vm, limits)        # before the JIT: compiled code must see the same hooks
+    if options.translate is not None:
+        vm.set_translation(options.translate)
+    if options.translate_log:
+        vm.translate_log = lambda message: sys.stderr.write(f"pvm translate: {message}\n")
     if options.jit != "off":
         from pvm.jit import Jit
 

@@ -58,6 +58,11 @@ class Code:
     decoded: list[Any] | None = field(default=None, repr=False)   # operands resolved (pvm.frames.decode)
     quickened: list[Any] | None = field(default=None, repr=False)  # tier 0's, superinstructions fused in
     profile: Profile = field(default_factory=Profile, repr=False)
+    # tier 0's translation to a host function (pvm.translated): None until hot, False if refused
+    translated: Any = field(default=None, repr=False)
+    # argcount when a positional call of the translation needs no binding (no cells, keyword-only or
+    # collecting parameters), else -1
+    fast_args: int = field(default=-1, repr=False)
 
     def line_at(self, index: int) -> int:
         """The source line of instruction ``index``."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 class Generator:
-    __slots__ = ("frame", "vm", "running", "qualname", "__weakref__")
+    __slots__ = ("frame", "vm", "running", "qualname", "translated", "__weakref__")
 
     def __init__(self, vm: "Interpreter", func: Function, locals_: list[Any]) -> None:
         frame = Frame(func.code, func.globals, locals_, None)
@@ -39,6 +39,12 @@ class Generator:
         self.vm = vm
         self.running = False
         self.qualname = func.qualname
+        # the body as a host generator (pvm.translate), when the code is hot; the frame then only
+        # gives the generator its size and its cells
+        self.translated: Any = None
+        if vm.translate:
+            from pvm.translated import start_generator
+            self.translated = start_generator(vm, func, frame)
 
     def __iter__(self) -> "Generator":
         return self
@@ -49,6 +55,8 @@ class Generator:
             raise StopIteration
         if self.running:
             raise ValueError("generator already executing")
+        if self.translated is not None:
+            return self._next_translated()
         if frame.pc:
             frame.stack.append(None)            # the value of the yield it is paused at
         self.running = True
@@ -56,11 +64,7 @@ class Generator:
             value, yielded = self.vm.resume(frame)
         except StopIteration as exc:
             self.frame = None
-            error = RuntimeError("generator raised StopIteration")
-            error.__cause__ = exc
-            error.__context__ = exc
-            error.__dict__[TB] = []             # chained on purpose: the loop must not reset it
-            raise error from exc
+            raise _raised_stop_iteration(exc) from exc
         except BaseException:
             self.frame = None
             raise
@@ -74,8 +78,46 @@ class Generator:
             raise StopIteration
         raise StopIteration(value)
 
+    def _next_translated(self) -> Any:
+        """__next__ of a translated body: the host generator runs to its next
+        yield (a value) or return (StopIteration, whose value is the result)."""
+        vm = self.vm
+        if vm.depth >= vm.max_depth:
+            raise vm.depth_exceeded()
+        vm.depth += 1
+        self.running = True
+        try:
+            value = next(self.translated)
+        except StopIteration as exc:
+            self.frame = self.translated = None
+            if exc.value is None:
+                raise StopIteration from None
+            raise StopIteration(exc.value) from None
+        except RuntimeError as error:
+            self.frame = self.translated = None
+            if type(error.__cause__) is StopIteration and TB not in error.__dict__:   # the host's PEP 479 conversion
+                raise _raised_stop_iteration(error.__cause__) from error.__cause__
+            raise
+        except BaseException:
+            self.frame = self.translated = None
+            raise
+        finally:
+            self.running = False
+            vm.depth -= 1
+        vm.heap.temp_roots.append(value)    # rooted until the host call consuming it returns
+        return value
+
     def __repr__(self) -> str:
         return f"<generator object {self.qualname} at {id(self):#x}>"
+
+
+def _raised_stop_iteration(exc: StopIteration) -> RuntimeError:
+    """What a StopIteration escaping a generator's body becomes, as in CPython."""
+    error = RuntimeError("generator raised StopIteration")
+    error.__cause__ = exc
+    error.__context__ = exc
+    error.__dict__[TB] = []             # chained on purpose: the loop must not reset it
+    return error
 
 
 Generator.__name__ = Generator.__qualname__ = "generator"

@@ -233,6 +233,8 @@ class Heap:
             # host calls included. (Native code holds no VM object beyond one
             # call, so the JIT adds nothing here.)
             yield from vm.live_frames()
+            # Translated activations (pvm.translate): values in their host locals.
+            yield from vm.translated_roots()
             # Module globals and the stdlib's module objects: every loaded module.
             yield from vm.modules.values()
             # Builtins: the VM's own builtins namespace.
@@ -319,6 +321,9 @@ class Heap:
                 push(obj.value)
             elif kind is Generator:
                 push(obj.frame)
+                if obj.translated is not None:
+                    from pvm.translated import generator_roots
+                    extend(generator_roots(obj.translated))
                 live += size_of(obj)
             elif kind is Module:
                 push(obj.dict)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import gc
 import operator
 import os
+import sys
 from typing import Any, Callable, Iterator
 
 from pvm import builtins as builtins_mod
@@ -47,9 +48,12 @@ from pvm.heap import SMALL_INT, WORD_BYTES, Heap
 from pvm.measure import CONTAINERS
 from pvm.objects import Function, Module
 from pvm.opcodes import SUPERINSTRUCTIONS, Op
+from pvm.translated import MODES, OSR_ACTIVE, translated_roots, translation_for, wanted
+from pvm import translated as translated_mod
 from pvm.unwind import FRESH, catch, traceback_of
 
 DEFAULT_MAX_DEPTH = 1000          # frames, as CPython's default recursion limit counts them
+HOST_RECURSION_CAP = 10_000      # the host recursion limit pvm sets while it runs, at most
 NO_CHECKPOINT = 1 << 62           # steps between checkpoints when nothing is limited
 _EXHAUSTED: Any = object()         # FOR_ITER's sentinel for a finished iterator
 
@@ -106,6 +110,15 @@ class Interpreter:
         # returns NO_NATIVE; `loop(frame, header_pc)` runs a hot loop natively to
         # its exit (True, frame.pc and locals updated) or declines (False).
         self.jit: Any = None
+        # Tier 0 translates hot code to host functions (pvm.translate): set_translation
+        self.translate_calls = self.translate_backedges = 0
+        self.translate = False
+        self.set_translation(config.TRANSLATE)
+        self.translate_log: Callable[[str], Any] | None = None
+        # Translated activations nest host calls, so they run only below this
+        # depth (set from the host's recursion limit when the outermost loop starts)
+        self.translate_depth = self.translate_room = 0
+        self.translated_reentries = 0    # host calls into translated code now active (no loop of their own)
         # What a call past max_depth raises (the sandbox makes it a limit error)
         self.depth_exceeded: Callable[[], BaseException] = lambda: RecursionError(
             "maximum recursion depth exceeded")
@@ -129,6 +142,18 @@ class Interpreter:
         self.steps += self.interval - self.countdown
         self.checkpoint_hook = hook
         self.interval = self.countdown = hook(self.steps) if hook else NO_CHECKPOINT
+
+    def set_translation(self, mode: str) -> None:
+        """"on" (hot code), "eager" (at first call and back-edge) or "off"."""
+        if mode not in MODES:
+            raise ValueError(f"unknown translation mode {mode!r}")
+        thresholds = MODES[mode]
+        self.translate = thresholds is not None
+        self.translate_calls, self.translate_backedges = thresholds or (0, 0)
+
+    def translated_roots(self) -> Iterator[Any]:
+        """What translated activations hold (found on the host's stack)."""
+        return translated_roots(self) if translated_mod.TRANSLATIONS else iter(())
 
     def live_frames(self) -> Iterator[Frame]:
         """Every frame of every active loop: the collector's frame roots."""
@@ -160,9 +185,32 @@ class Interpreter:
             self.checkpoint()
         if code.flags & CO_GENERATOR:
             return self.heap.adopt(Generator(self, func, bind_arguments(func, args, kwargs)))
-        result = self._run_frame(Frame(code, func.globals, bind_arguments(func, args, kwargs), None), func.closure)
+        locals_ = bind_arguments(func, args, kwargs)
+        translated = code.translated
+        if 0 < self.depth < self.translate_depth and translated is not REFUSED_TRANSLATION:
+            if translated is None and code.profile.calls >= self.translate_calls and wanted(self, code):
+                translated = translation_for(self, code)
+            if translated:
+                if self.depth >= self.max_depth:
+                    raise self.depth_exceeded()
+                self.depth += 1
+                self.translated_reentries += 1
+                try:
+                    cells = (translated_mod.cells_for(self, func, locals_) if code.cell_params or func.closure
+                             else translated_mod.NO_CELLS)
+                    result = translated(self, func.globals, cells, locals_, None)
+                finally:
+                    self.depth -= 1
+                    self.translated_reentries -= 1
+                self.heap.temp_roots.append(result)
+                return result
+        result = self._run_frame(Frame(code, func.globals, locals_, None), func.closure)
         self.heap.temp_roots.append(result)
         return result
+
+    def run_interpreted(self, func: Function, locals_: list[Any]) -> Any:
+        """A call from translated code of a function that is not translated: a nested loop."""
+        return self._run_frame(Frame(func.code, func.globals, locals_, None), func.closure)
 
     def run_class_body(self, body: Function, namespace: dict[str, Any]) -> Any:
         """Run a class body in ``namespace``; the ``__class__`` cell its
@@ -192,6 +240,10 @@ class Interpreter:
         host_gc = outermost and gc.isenabled()
         if host_gc:
             gc.disable()
+        if outermost:
+            host_limit = sys.getrecursionlimit()
+            if self.translate:
+                self._allow_translated_depth(host_limit)
         base_depth = self.depth
         self.depth += 1
         self.suspended.append(self.top_frame)
@@ -207,25 +259,39 @@ class Interpreter:
         finally:
             self.top_frame = self.suspended.pop()
             self.depth = base_depth
+            if outermost:
+                sys.setrecursionlimit(host_limit)
             if host_gc:
                 gc.enable()
+
+    def _allow_translated_depth(self, host_limit: int) -> None:
+        """Raise the host's recursion limit for translated activations (at most
+        three host frames per script frame) and set the depth below which they
+        run; deeper calls run in the interpreter, whose frames are data. The
+        raise is capped: a host callback's recursion nests C frames too, which
+        the limit must still guard."""
+        here = 0
+        frame: Any = sys._getframe()
+        while frame is not None:
+            here += 1
+            frame = frame.f_back
+        limit = max(host_limit, here + min(4 * self.max_depth, HOST_RECURSION_CAP) + 500)
+        sys.setrecursionlimit(limit)
+        self.translate_room = (limit - here - 500) // 3
+        self.fit_translate_depth()
+
+    def fit_translate_depth(self) -> None:
+        """Keep translated calls' one depth test covering max_depth too (after it changed)."""
+        self.translate_depth = min(self.translate_room, self.max_depth)
 
     # --- Modules ---
 
     # --- Errors ---
 
     def stack_traceback(self) -> list[TracebackEntry]:
-        """Every script frame now, outermost first, at each frame's saved pc."""
-        entries: list[TracebackEntry] = []
-        for top in [*self.suspended, self.top_frame]:
-            chain = []
-            frame = top
-            while frame is not None:
-                code = frame.code
-                chain.append(TracebackEntry(code.filename, code.line_at(max(frame.pc - 1, 0)), code.name))
-                frame = frame.back
-            entries.extend(reversed(chain))
-        return entries
+        """Every script frame now, outermost first, at each frame's saved pc
+        (translated activations at their current instruction)."""
+        return translated_mod.stack_traceback(self)
 
     # --- The loop ---
 
@@ -281,6 +347,9 @@ class Interpreter:
         property_names = PROPERTY_NAMES
         rare = HANDLERS
         jit = self.jit
+        translate_depth = self.translate_depth
+        translate_calls = self.translate_calls
+        translate_backedges = self.translate_backedges
         code = frame.code
         instrs = frame.instrs
         stack = frame.stack
@@ -434,6 +503,24 @@ class Interpreter:
                                     self.depth -= 1
                                     push(value)
                                     continue
+                            if self.depth < translate_depth:
+                                translated = callee.translated
+                                if translated is None and callee.profile.calls >= translate_calls \
+                                        and wanted(self, callee):
+                                    translated = translation_for(self, callee)
+                                if translated:
+                                    if len(temp_roots) > roots_mark:
+                                        del temp_roots[roots_mark:]
+                                    try:
+                                        value = translated(self, func.globals,
+                                                           (translated_mod.cells_for(self, func, new_locals)
+                                                            if callee.cell_params or func.closure
+                                                            else translated_mod.NO_CELLS),
+                                                           new_locals, None)
+                                    finally:
+                                        self.depth -= 1
+                                    push(value)
+                                    continue
                             frame = self.top_frame = Frame(callee, func.globals, new_locals, frame)
                             if callee.cell_params or func.closure:
                                 frame.make_cells(func.closure, heap)
@@ -471,6 +558,36 @@ class Interpreter:
                         pc = arg
                         if jit is not None and jit.loop(frame, pc):
                             pc = frame.pc
+                        elif self.depth < translate_depth and code.profile.backedges >= translate_backedges and code.translated is not REFUSED_TRANSLATION \
+                                and frame.namespace is None and not code.flags & CO_GENERATOR:
+                            # the rest of this activation runs translated, from this loop's header
+                            translated = code.translated
+                            if translated is None:
+                                translated = translation_for(self, code) if wanted(self, code) else None
+                            if translated:
+                                frame.pc = pc
+                                new_locals = frame.locals
+                                frame.locals = []
+                                try:
+                                    value = translated(self, globals_, cells, new_locals, frame)
+                                except BaseException:
+                                    pc = frame.pc
+                                    raise
+                                back = frame.back
+                                if back is None:
+                                    return value
+                                self.depth -= 1
+                                frame = self.top_frame = back
+                                code = frame.code
+                                instrs = frame.instrs
+                                stack = frame.stack
+                                push = stack.append
+                                pop = stack.pop
+                                locals_ = frame.locals
+                                cells = frame.cells
+                                globals_ = frame.globals
+                                pc = frame.pc
+                                push(value)
                     elif op == RETURN_VALUE:
                         value = pop()
                         back = frame.back
@@ -634,6 +751,9 @@ class Interpreter:
         return heap.adopt(result)
 
 
+
+EXECUTE_CODE = Interpreter._execute.__code__     # how pvm.translated finds interpreter loops on the host's stack
+REFUSED_TRANSLATION = False
 
 _WORDS = 1 << 256                 # ints this small cost what a float costs
 _NUMBERS = frozenset({int, float})

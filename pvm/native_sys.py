@@ -61,6 +61,7 @@ def sys_module(vm: Any) -> dict[str, object]:
             vm.depth_exceeded = lambda: RecursionError("maximum recursion depth exceeded")
         else:
             vm.max_depth, vm.depth_exceeded = ceiling, ceiling_error
+        vm.fit_translate_depth()
 
     def exit(status: Any = None) -> None:
         raise SystemExit(status)

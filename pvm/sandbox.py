@@ -335,7 +335,7 @@ class Sandbox:
         shallow, and the call's work and memory are charged (pvm.costs)."""
         if self.breached is not None:
             raise self.breached
-        nested = len(self.interp.suspended)
+        nested = len(self.interp.suspended) + self.interp.translated_reentries
         if nested > REENTRY_CHECKS_FROM and (_python_depth() + nested * C_CALLS_PER_REENTRY + PY_FRAMES_MARGIN
                                              > sys.getrecursionlimit()):
             self.breach(DepthLimitExceeded(nested, nested + 1, detail="too many nested calls through builtins"))

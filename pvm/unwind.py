@@ -41,7 +41,10 @@ def traceback_of(exc: BaseException) -> list[TracebackEntry]:
 
 def _record(exc: BaseException, frame: Frame, pc: int) -> None:
     code = frame.code
-    entry = TracebackEntry(code.filename, code.line_at(max(pc - 1, 0)), code.name)
+    _append(exc, TracebackEntry(code.filename, code.line_at(max(pc - 1, 0)), code.name))
+
+
+def _append(exc: BaseException, entry: TracebackEntry) -> None:
     tb = exc.__dict__.get(TB)
     if tb is None:
         exc.__dict__[TB] = [entry]
@@ -65,24 +68,28 @@ def chain(exc: BaseException, handling: BaseException | None) -> None:
     exc.__context__ = handling
 
 
-def catch(vm: "Interpreter", exc: BaseException, frame: Frame) -> Frame:
-    """The frame whose handler takes ``exc`` (its pc and stack set up), or
-    re-raise ``exc`` out of the loop whose entry frame is the last one searched."""
+def note_raised(vm: "Interpreter", exc: BaseException, entry: TracebackEntry) -> None:
+    """What the first activation ``exc`` meets does before looking for a
+    handler: chain and record it (``entry``), by how it was raised."""
     how = vm.raising
     vm.raising = FRESH
     if how == RERAISED:
-        pass
-    elif how == EXPLICIT:
+        return
+    if how == EXPLICIT:
         chain(exc, vm.handling)
-        _record(exc, frame, frame.pc)
-    elif TB in exc.__dict__:      # raised below a host call: came through it
-        _record(exc, frame, frame.pc)
-    else:                           # raised by an instruction or the host code it called
+    elif TB not in exc.__dict__:    # raised by an instruction or the host code it called (else: came through one)
         exc.__cause__ = None
         exc.__suppress_context__ = False
         exc.__context__ = None
         chain(exc, vm.handling)
-        _record(exc, frame, frame.pc)
+    _append(exc, entry)
+
+
+def catch(vm: "Interpreter", exc: BaseException, frame: Frame) -> Frame:
+    """The frame whose handler takes ``exc`` (its pc and stack set up), or
+    re-raise ``exc`` out of the loop whose entry frame is the last one searched."""
+    code = frame.code
+    note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(max(frame.pc - 1, 0)), code.name))
     while True:
         found = frame.code.handler_at(frame.pc - 1)
         if found is not None:

@@ -42,9 +42,9 @@ PROGRAMS = programs()
 COMPILE_ERRORS = compile_error_programs()
 
 
-def run_pvm(path: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
-    """Run one program under pvm from the program's folder."""
-    extra = shlex.split(os.environ.get("PVM_TEST_ARGS", ""))
+def run_pvm(path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[bytes]:
+    """Run one program under pvm from the program's folder (``args`` after ``run``)."""
+    extra = [*args, *shlex.split(os.environ.get("PVM_TEST_ARGS", ""))]
     pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     return subprocess.run(
         [sys.executable, "-m", "pvm", "run", *extra, path.name],
@@ -79,14 +79,26 @@ def test_program_under_gc_stress(path: Path) -> None:
     check_program(path, PVM_GC_STRESS="1")
 
 
-def check_program(path: Path, **env: str) -> None:
+# Tier 0 alone, both ways: every program with everything translated at its first call
+# or back-edge, and every fifth program with nothing translated.
+@pytest.mark.parametrize("path", PROGRAMS, ids=program_id)
+def test_program_translated_eagerly(path: Path) -> None:
+    check_program(path, "--jit=off", "--translate=eager")
+
+
+@pytest.mark.parametrize("path", PROGRAMS[::5], ids=program_id)
+def test_program_interpreted(path: Path) -> None:
+    check_program(path, "--jit=off", "--translate=off")
+
+
+def check_program(path: Path, *args: str, **env: str) -> None:
     """pvm's stdout, exit status and traceback shape equal CPython's stored ones."""
     out_path, err_path = golden_paths(path)
     expected_out = out_path.read_bytes()
     expected_err = err_path.read_text(encoding="utf-8") if err_path.exists() else ""
     expected_code = 1 if err_path.exists() else 0
 
-    proc = run_pvm(path, **env)
+    proc = run_pvm(path, *args, **env)
     stderr = proc.stderr.decode("utf-8", errors="replace")
 
     assert proc.stdout == expected_out, (

@@ -1,0 +1,595 @@
+"""Tier 0's fast path: a hot code object translated to a Python function.
+
+A pre-decoded loop written in Python pays 80-100 ns for every instruction it
+dispatches (JIT-NOTES section 2); the same work written as Python source and
+compiled by the host runs at the host's own speed. So a function called often
+enough, or a loop that turns often enough, is translated: every instruction
+becomes a few lines of Python with the operand stack held in named locals
+(``s0``, ``s1``, ...: the depth at every instruction is static) and the fast
+locals in ``x0``, ``x1``, ... Every semantic step stays pvm's: results are
+adopted by the heap, steps are counted at the same back-edges and calls, the
+checks the sandbox hooks make run at the same instructions, and the cold
+instructions call the interpreter's own handlers on a scratch stack.
+
+Control flow. Blocks are guarded by ``if pc == start:`` in layout order, each
+loop of the bytecode (a back-edge's target and everything up to its last
+back-edge) becomes ``if pc == header: while True:``, a jump sets ``pc`` and
+then falls down the chain (forward), ``continue``s (to its loop's header) or
+``break``s (out of its loop; the enclosing level dispatches on ``pc`` again).
+Entering at a loop header (on-stack replacement from the interpreter) is the
+same chain with ``pc`` preset. Code this does not fit - exception handlers,
+generators, class bodies, imports, loops that are not nested ranges - stays
+with the interpreter.
+
+Roots. Every value in flight lives in a named local of the generated
+function, so the collector finds them by walking the host's stack
+(pvm.translated.translated_roots); no instruction needs to spill. Which
+Python line failed says which instruction did (``Translation.pcs``), for
+tracebacks and limit reports.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
+from pvm.frames import decode
+from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Flag, Op, Operand
+
+# Instructions whose handler (pvm.handlers) reads only the stack: run on a scratch copy of it
+_GENERIC = frozenset({
+    Op.DELETE_ATTR, Op.DELETE_SUBSCR, Op.UNARY_POSITIVE, Op.UNARY_INVERT, Op.CONTAINS_OP, Op.GET_ITER,
+    Op.BUILD_LIST, Op.BUILD_SET, Op.BUILD_MAP, Op.BUILD_SLICE, Op.BUILD_STRING, Op.SET_ADD, Op.MAP_ADD,
+    Op.LIST_EXTEND, Op.SET_UPDATE, Op.DICT_UPDATE, Op.LIST_TO_TUPLE, Op.UNPACK_EX, Op.FORMAT_VALUE,
+    Op.DICT_MERGE, Op.PUSH_EXC_INFO, Op.POP_EXCEPT, Op.CHECK_EXC_MATCH, Op.RERAISE, Op.BEFORE_WITH,
+    Op.WITH_EXCEPT_START,
+})
+_INLINE = frozenset({
+    Op.POP_TOP, Op.COPY, Op.SWAP, Op.LOAD_CONST, Op.LOAD_FAST, Op.STORE_FAST, Op.DELETE_FAST, Op.LOAD_DEREF,
+    Op.STORE_DEREF, Op.DELETE_DEREF, Op.LOAD_CLOSURE, Op.LOAD_GLOBAL, Op.STORE_GLOBAL, Op.DELETE_GLOBAL,
+    Op.LOAD_ATTR, Op.STORE_ATTR, Op.BINARY_SUBSCR, Op.STORE_SUBSCR, Op.BINARY_OP, Op.UNARY_NEGATIVE,
+    Op.UNARY_NOT, Op.COMPARE_OP, Op.IS_OP, Op.JUMP_FORWARD, Op.JUMP_BACKWARD, Op.POP_JUMP_IF_FALSE,
+    Op.POP_JUMP_IF_TRUE, Op.JUMP_IF_FALSE_OR_POP, Op.JUMP_IF_TRUE_OR_POP, Op.FOR_ITER, Op.RETURN_VALUE,
+    Op.RAISE_VARARGS, Op.LOAD_ASSERTION_ERROR, Op.CALL, Op.CALL_KW, Op.CALL_FUNCTION_EX, Op.MAKE_FUNCTION,
+    Op.BUILD_TUPLE, Op.LIST_APPEND, Op.UNPACK_SEQUENCE, Op.YIELD_VALUE,
+})
+TRANSLATABLE = _INLINE | _GENERIC
+# instructions that read below their own operands: a fused method load's slot must not pass them
+_READS_DEEP = frozenset({Op.COPY, Op.SWAP, Op.LIST_APPEND, Op.SET_ADD, Op.MAP_ADD, Op.LIST_EXTEND, Op.SET_UPDATE,
+                         Op.DICT_UPDATE, Op.DICT_MERGE, Op.CALL_FUNCTION_EX})
+_SIMPLE_CONSTS = (int, float, str, bool, type(None))
+# the generated function's set-up, each line only if its name is used
+_SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("adopt", "adopt = heap.adopt"),
+          ("B", "B = vm.builtins"), ("chk", "chk = vm.host_call_check"),
+          ("lim", "lim = heap.limit is not None or vm.host_call_check is not None"))
+
+
+class Untranslatable(Exception):
+    """Why a code object stays with the interpreter."""
+
+
+@dataclass(frozen=True)
+class Translation:
+    """What the runtime needs to know about one generated function."""
+
+    code: Code
+    pcs: tuple[int, ...]          # instruction index of each line of the generated source (1-based lines)
+    roots: tuple[str, ...]        # the generated function's locals that may hold VM values (C and ST: lists of them)
+    source: str
+
+    def line_of(self, lineno: int) -> int:
+        """The script line of the instruction that generated Python line ``lineno``."""
+        return self.code.line_at(self.pcs[lineno] if 0 < lineno < len(self.pcs) else 0)
+
+
+@dataclass
+class _Loop:
+    start: int
+    end: int                       # the last back-edge's index
+    children: list["_Loop"]
+
+
+def translate(code: Code, namespace: dict[str, Any]) -> tuple[Any, Translation]:
+    """The Python function for ``code`` and its description; raises
+    Untranslatable with the reason. ``namespace`` holds the runtime helpers the
+    source refers to (pvm.translated)."""
+    if code.flags & CO_CLASS_BODY:
+        raise Untranslatable("class bodies run in the interpreter")
+    writer = _Writer(code)
+    source = writer.source()
+    consts = dict(namespace, K=code.consts, CODE=code, PROFILE=code.profile)
+    try:
+        compiled = compile(source, f"<pvm {code.qualname}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError) as error:   # nesting past the host's limits
+        raise Untranslatable(f"the host cannot compile it ({type(error).__name__})") from None
+    exec(compiled, consts)
+    translation = consts["INFO"] = Translation(code, tuple(writer.pcs), tuple(writer.roots()), source)
+    return consts["translated"], translation
+
+
+class _Writer:
+    def __init__(self, code: Code) -> None:
+        self.code = code
+        self.instrs = code.decoded if code.decoded is not None else decode(code)
+        self.raw = code.args
+        for op, _ in self.instrs:
+            if op not in TRANSLATABLE:
+                raise Untranslatable(f"{OPCODES[op].name} runs in the interpreter")
+        self.depths = self._depths()
+        self.max_depth = max((d for d in self.depths if d is not None), default=0) + 2
+        self.leaders = self._leaders()
+        self.loops = self._loops()
+        self.lines: list[str] = []
+        self.pcs: list[int] = [0]          # line numbers are 1-based
+        self.pc = 0
+        self.assigned = self._assigned()
+        self.receivers: set[int] = set()     # CALLs whose callee slot has a receiver slot
+        self.methods = self._method_calls()
+
+    # --- Analysis ---
+
+    def _successors(self, index: int) -> list[tuple[int, int]]:
+        op, arg = self.instrs[index]
+        info = OPCODES[op]
+        raw = self.raw[index]
+        depth = self.depths[index]
+        found = []
+        if not info.flags & Flag.TERMINATOR:
+            found.append((index + 1, depth + info.effect(raw)))
+        if info.flags & Flag.JUMP:
+            found.append((arg, depth + (info.jump_effect or info.effect)(raw)))
+        return found
+
+    def _handlers(self, index: int) -> list[tuple[int, int]]:
+        """Where an exception raised by ``index`` goes: (handler, depth there)."""
+        found = self.code.handler_at(index)
+        return [] if found is None else [(found[0], found[1] + 1)]
+
+    def _depths(self) -> list[int | None]:
+        depths: list[int | None] = [None] * len(self.instrs)
+        self.depths = depths
+        depths[0] = 0
+        work = [0]
+        while work:
+            index = work.pop()
+            for target, depth in self._successors(index) + self._handlers(index):
+                if target >= len(depths):
+                    raise Untranslatable("control runs off the end")
+                if depths[target] is None:
+                    depths[target] = depth
+                    work.append(target)
+                elif depths[target] != depth:
+                    raise Untranslatable("stack depths disagree")
+        return depths
+
+    def _reachable(self) -> list[int]:
+        return [index for index, depth in enumerate(self.depths) if depth is not None]
+
+    def _leaders(self) -> set[int]:
+        leaders = {0} | {handler for _, _, handler, _ in self.code.exception_table}
+        for index in self._reachable():
+            op, arg = self.instrs[index]
+            flags = OPCODES[op].flags
+            if flags & Flag.JUMP:
+                leaders.add(arg)
+            if flags & (Flag.JUMP | Flag.TERMINATOR):
+                leaders.add(index + 1)
+        return leaders
+
+    def _loops(self) -> list[_Loop]:
+        ends: dict[int, int] = {}
+        for index in self._reachable():
+            op, arg = self.instrs[index]
+            if OPCODES[op].flags & Flag.JUMP and arg <= index:
+                ends[arg] = max(ends.get(arg, index), index)
+        roots: list[_Loop] = []
+        stack: list[_Loop] = []
+        for start in sorted(ends):
+            loop = _Loop(start, ends[start], [])
+            while stack and stack[-1].end < start:
+                stack.pop()
+            if stack and stack[-1].end < loop.end:
+                raise Untranslatable("loops overlap without nesting")
+            (stack[-1].children if stack else roots).append(loop)
+            stack.append(loop)
+        self.loops = roots
+        handlers = {handler for _, _, handler, _ in self.code.exception_table}
+        for index in self._reachable():
+            op, arg = self.instrs[index]
+            if OPCODES[op].flags & Flag.JUMP and arg not in handlers:
+                for loop in self._enclosing(arg):
+                    if arg != loop.start and not loop.start <= index <= loop.end:
+                        raise Untranslatable("a jump enters a loop other than at its header")
+        return roots
+
+    def _enclosing(self, index: int, loops: list[_Loop] | None = None) -> list[_Loop]:
+        """The loops containing ``index``, outermost first."""
+        for loop in self.loops if loops is None else loops:
+            if loop.start <= index <= loop.end:
+                return [loop, *self._enclosing(index, loop.children)]
+        return []
+
+    def _assigned(self) -> list[int]:
+        """For each instruction, the fast locals certainly bound when it runs
+        (a bit set: reading them needs no unbound check). Parameters are
+        bound at entry; STORE_FAST binds, DELETE_FAST unbinds; paths meet by
+        intersection."""
+        code = self.code
+        params = code.argcount + code.kwonlyargcount + bool(code.flags & CO_VARARGS) + bool(code.flags & CO_VARKEYWORDS)
+        every = (1 << len(code.varnames)) - 1
+        assigned = [every] * len(self.instrs)
+        assigned[0] = (1 << params) - 1
+        reached = {0}
+        work = [0]
+        while work:
+            index = work.pop()
+            op, arg = self.instrs[index]
+            after = assigned[index]
+            if op == Op.STORE_FAST:
+                after |= 1 << arg
+            elif op == Op.DELETE_FAST:
+                after &= ~(1 << arg)
+            # an exception leaves before the instruction's effect
+            edges = [(target, after) for target, _ in self._successors(index)]
+            edges += [(handler, assigned[index]) for handler, _ in self._handlers(index)]
+            for target, state in edges:
+                meet = state if target not in reached else assigned[target] & state
+                if target not in reached or meet != assigned[target]:
+                    reached.add(target)
+                    assigned[target] = meet
+                    work.append(target)
+        return assigned
+
+    def _method_calls(self) -> dict[int, int]:
+        """LOAD_ATTR instructions whose result is only ever called, in the same
+        block (``obj.name(...)``), mapped to their CALL: the method is called
+        without making a bound method."""
+        fused = {}
+        for index, (op, name) in enumerate(self.instrs):
+            if op != Op.LOAD_ATTR or name[0] == "_" or self.depths[index] is None:
+                continue
+            slot = self.depths[index] - 1
+            for later in range(index + 1, len(self.instrs)):
+                later_op, arg = self.instrs[later]
+                if later in self.leaders or later_op in _READS_DEEP:
+                    break
+                if later_op in (Op.CALL, Op.CALL_KW):
+                    if self.depths[later] - arg - 1 - (later_op == Op.CALL_KW) == slot:
+                        fused[index] = later
+                        self.receivers.add(later)
+                        break
+                if self.depths[later] + OPCODES[later_op].effect(self.raw[later]) <= slot + 1:
+                    break
+        return fused
+
+    # --- Output ---
+
+    def emit(self, indent: int, text: str) -> None:
+        self.lines.append("    " * indent + text)
+        self.pcs.append(self.pc)
+
+    def roots(self) -> list[str]:
+        return ([f"x{i}" for i in range(len(self.code.varnames))] + [f"s{i}" for i in range(self.max_depth)]
+                + [f"o{i}" for i in range(self.max_depth)])
+
+    def source(self) -> str:
+        code = self.code
+        nlocals = len(code.varnames)
+        self.emit(0, "def translated(vm, G, C, L, entry):")
+        self.emit(1, "heap = vm.heap")
+        prologue = len(self.lines)
+        nargs = code.argcount
+        if nlocals > nargs:
+            self.emit(1, f"if len(L) == {nargs}:")
+            self.emit(2, ("".join(f"x{i}, " for i in range(nargs)) + "= L; " if nargs else "")
+                      + " = ".join(f"x{i}" for i in range(nargs, nlocals)) + " = U")
+            self.emit(1, "else: " + "".join(f"x{i}, " for i in range(nlocals)) + "= L")
+        elif nlocals:
+            self.emit(1, "".join(f"x{i}, " for i in range(nlocals)) + "= L")
+        self.emit(1, "del L")
+        self.emit(1, "pc = 0")
+        self.emit(1, "if entry is not None:")
+        self.emit(2, "pc = entry.pc; ST = entry.stack; entry.stack = []; entry.pc = -1")
+        for loop in self._all_loops(self.loops):
+            depth = self.depths[loop.start]
+            if depth:
+                self.emit(2, f"if pc == {loop.start}: " + "".join(f"s{i}, " for i in range(depth)) + "= ST")
+        self.emit(1, "if heap.collect_due: heap.collect()")
+        table = self.code.exception_table
+        indent = 1
+        if table:
+            # a handled exception re-enters the chain at its handler, the exception on the stack
+            self.emit(1, "while True:")
+            indent = 2
+        self.emit(indent, "try:")
+        self._chain(None, self.loops, 0, len(self.instrs) - 1, indent + 1)
+        self.emit(indent + 1, "raise lost(pc)")
+        if code.flags & CO_GENERATOR:
+            self.emit(indent + 1, "yield")      # a host generator even when no yield is reachable
+        if code.flags & CO_GENERATOR:
+            self.emit(indent, "except GeneratorExit: raise")     # closed unfinished (the host dropped it)
+        self.emit(indent, "except BaseException as e:")
+        if table:
+            self.emit(indent + 1, "pc = caught(vm, e, INFO, e.__traceback__.tb_lineno, entry)")
+            for handler in sorted({handler for _, _, handler, _ in table}):
+                if self.depths[handler] is not None:
+                    self.emit(indent + 1, f"if pc == {handler}: s{self.depths[handler] - 1} = e")
+        else:
+            self.emit(indent + 1, "raise unwound(vm, e, INFO, e.__traceback__.tb_lineno, entry)")
+        body = "\n".join(self.lines[prologue:])
+        setup = [text for name, text in _SETUP if re.search(rf"\b{name}\b", body)]
+        if setup:                          # only what the body uses: every call pays for it
+            self.lines.insert(prologue, "    " + "; ".join(setup))
+            self.pcs.insert(prologue + 1, 0)
+        return "\n".join(self.lines) + "\n"
+
+    def _all_loops(self, loops: list[_Loop]) -> list[_Loop]:
+        return [item for loop in loops for item in (loop, *self._all_loops(loop.children))]
+
+    def _chain(self, loop: _Loop | None, children: list[_Loop], start: int, end: int, indent: int) -> None:
+        """The blocks of ``start..end`` (the body of ``loop``) in layout order."""
+        index = start
+        inner = iter(children)
+        child = next(inner, None)
+        while index <= end:
+            if child is not None and index == child.start:
+                self.pc = index
+                self.emit(indent, f"if {index} <= pc <= {child.end}:")
+                self.emit(indent + 1, "while True:")
+                self._chain(child, child.children, child.start, child.end, indent + 2)
+                self.emit(indent + 2, "raise lost(pc)")
+                self._after_loop(loop, child, indent + 1)
+                index = child.end + 1
+                child = next(inner, None)
+                continue
+            block_end = index
+            while block_end + 1 <= end and block_end + 1 not in self.leaders:
+                block_end += 1
+            if self.depths[index] is not None:
+                self.pc = index
+                self.emit(indent, f"if pc == {index}:")
+                for at in range(index, block_end + 1):
+                    self._instruction(at, loop, indent + 1)
+            index = block_end + 1
+
+    def _after_loop(self, loop: _Loop | None, child: _Loop, indent: int) -> None:
+        exits = set()
+        for index in range(child.start, child.end + 1):
+            if self.depths[index] is None:
+                continue
+            for target, _ in self._successors(index):
+                if not child.start <= target <= child.end:
+                    exits.add(target)
+        for target in sorted(exits):
+            if loop is not None and target == loop.start:
+                self.emit(indent, f"if pc == {target}: continue")
+            elif loop is not None and not loop.start <= target <= loop.end:
+                self.emit(indent, f"if pc == {target}: break")
+
+    def _goto(self, loop: _Loop | None, target: int, indent: int) -> None:
+        self.emit(indent, f"pc = {target}")
+        if loop is None:
+            return
+        if target == loop.start:
+            self.emit(indent, "continue")
+        elif not loop.start < target <= loop.end:
+            self.emit(indent, "break")
+
+    def _branch(self, loop: _Loop | None, test: str, taken: int, fallthrough: int, indent: int) -> None:
+        self.emit(indent, f"if {test}:")
+        self._goto(loop, taken, indent + 1)
+        self.emit(indent, "else:")
+        self._goto(loop, fallthrough, indent + 1)
+
+    # --- Instructions ---
+
+    def _instruction(self, index: int, loop: _Loop | None, indent: int) -> None:
+        self.pc = index
+        op, arg = self.instrs[index]
+        depth = self.depths[index]
+        assert depth is not None
+        top = f"s{depth - 1}"
+        below = f"s{depth - 2}"
+        new = f"s{depth}"
+        out = lambda text: self.emit(indent, text)          # noqa: E731 - local shorthand
+        name = OPCODES[op].name
+        code = self.code
+        if op == Op.POP_TOP:
+            pass
+        elif op == Op.COPY:
+            out(f"{new} = s{depth - arg}")
+        elif op == Op.SWAP:
+            out(f"{top}, s{depth - arg} = s{depth - arg}, {top}")
+        elif op == Op.LOAD_CONST:
+            out(f"{new} = {self._const(arg, self.raw[index])}")
+        elif op == Op.LOAD_FAST:
+            out(f"{new} = x{arg}")
+            if not self.assigned[index] >> arg & 1:
+                out(f"if {new} is U: raise unbound_local({code.varnames[arg]!r})")
+        elif op == Op.STORE_FAST:
+            out(f"x{arg} = {top}")
+        elif op == Op.DELETE_FAST:
+            out(f"if x{arg} is U: raise unbound_local({code.varnames[arg]!r})")
+            out(f"x{arg} = U")
+        elif op == Op.LOAD_DEREF:
+            out(f"{new} = C[{arg}].value")
+            out(f"if {new} is U: raise unbound_deref(CODE, {arg})")
+        elif op == Op.STORE_DEREF:
+            out(f"C[{arg}].value = {top}")
+        elif op == Op.DELETE_DEREF:
+            out(f"if C[{arg}].value is U: raise unbound_deref(CODE, {arg})")
+            out(f"C[{arg}].value = U")
+        elif op == Op.LOAD_CLOSURE:
+            out(f"{new} = C[{arg}]")
+        elif op == Op.LOAD_GLOBAL:
+            out(f"{new} = G.get({arg!r}, U)")
+            out(f"if {new} is U:")
+            out(f"    {new} = B.get({arg!r}, U)")
+            out(f"    if {new} is U: raise name_error({arg!r}, CODE, G, B)")
+        elif op == Op.STORE_GLOBAL:
+            out(f"G[{arg!r}] = {top}")
+        elif op == Op.DELETE_GLOBAL:
+            out(f"if {arg!r} not in G: raise name_error({arg!r}, CODE, G, B)")
+            out(f"del G[{arg!r}]")
+        elif op == Op.LOAD_ATTR:
+            self._load_attr(top, arg, out, index in self.methods)
+        elif op == Op.STORE_ATTR:
+            if arg[0] == "_":
+                out(f"set_attribute({top}, {arg!r}, {below})")
+            else:
+                out(f"if type({top}) in PLAIN and {arg!r} not in PROPS: {top}.__dict__[{arg!r}] = {below}")
+                out(f"else: set_attribute({top}, {arg!r}, {below})")
+        elif op == Op.BINARY_SUBSCR:
+            out(f"if chk is not None and type({top}) is tuple: chk(hash, [{top}], None)")
+            out(f"{below} = {below}[{top}]")
+            self._adopt(below, out)
+        elif op == Op.STORE_SUBSCR:
+            value, container, key = f"s{depth - 3}", below, top
+            out(f"if chk is not None and type({key}) is tuple: chk(hash, [{key}], None)")
+            out(f"if type({container}) is dict:")
+            out(f"    n = len({container}); {container}[{key}] = {value}; heap.grew({container}, n)")
+            out(f"else: {container}[{key}] = {value}")
+        elif op == Op.BINARY_OP:
+            symbol = BINARY_OPERATORS[self.raw[index]][0]
+            out(f"if lim: {below} = vm._binary(BINOPS[{self.raw[index]}], {below}, {top})")
+            out("else:")
+            if symbol.endswith("="):
+                out(f"    {below} {symbol} {top}")
+            else:
+                out(f"    {below} = {below} {symbol} {top}")
+            self._adopt(below, lambda text: out("    " + text))
+        elif op == Op.UNARY_NEGATIVE:
+            out(f"{top} = -{top}")
+        elif op == Op.UNARY_NOT:
+            out(f"{top} = not {top}")
+        elif op == Op.COMPARE_OP:
+            symbol = COMPARE_OPERATORS[self.raw[index]][0]
+            out(f"if chk is not None and type({top}) in CONTAINERS: chk(CMPOPS[{self.raw[index]}], [{below}, {top}], None)")
+            out(f"{below} = {below} {symbol} {top}")
+        elif op == Op.IS_OP:
+            out(f"{below} = {below} {'is not' if arg else 'is'} {top}")
+        elif op == Op.JUMP_FORWARD:
+            self._goto(loop, arg, indent)
+        elif op == Op.JUMP_BACKWARD:
+            out("PROFILE.backedges += 1")
+            out("vm.countdown -= 1")
+            out("if vm.countdown <= 0: vm.checkpoint()")
+            out("if len(TR) > mark: del TR[mark:]")
+            out("if heap.collect_due: heap.collect()")
+            self._goto(loop, arg, indent)
+        elif op == Op.POP_JUMP_IF_FALSE:
+            self._branch(loop, f"not {top}", arg, index + 1, indent)
+        elif op == Op.POP_JUMP_IF_TRUE:
+            self._branch(loop, top, arg, index + 1, indent)
+        elif op == Op.JUMP_IF_FALSE_OR_POP:
+            self._branch(loop, f"not {top}", arg, index + 1, indent)
+        elif op == Op.JUMP_IF_TRUE_OR_POP:
+            self._branch(loop, top, arg, index + 1, indent)
+        elif op == Op.FOR_ITER:
+            # what a lazy builtin's callbacks return (map, filter) stays a temporary root until the back-edge
+            out(f"{new} = next({top}, EXHAUSTED)")
+            self._branch(loop, f"{new} is EXHAUSTED", arg, index + 1, indent)
+        elif op == Op.RETURN_VALUE:
+            # what this activation's host calls handed back is done with (the interpreter drops it at safe points)
+            out("if len(TR) > mark: del TR[mark:]")
+            out(f"return {top}")
+        elif op == Op.RAISE_VARARGS:
+            items = ", ".join(f"s{i}" for i in range(depth - arg, depth))
+            out(f"raise do_raise(vm, [{items}], {arg})")
+        elif op == Op.YIELD_VALUE:
+            # resumed by next() only: the yield's value is None; the resumer's temporary roots start here
+            out(f"{top} = yield {top}")
+            out("mark = len(TR)")
+        elif op == Op.LOAD_ASSERTION_ERROR:
+            out(f"{new} = AssertionError")
+        elif op in (Op.CALL, Op.CALL_KW):
+            base = depth - arg - 1 - (op == Op.CALL_KW)
+            args = ", ".join(f"s{i}" for i in range(base + 1, base + 1 + arg))
+            if index in self.receivers:       # the callee came from a fused LOAD_ATTR: maybe a receiver too
+                args = f"[o{base}, {args}] if o{base} is not None else [{args}]"
+            else:
+                args = f"[{args}]"
+            if op == Op.CALL:
+                out(f"s{base} = call(vm, s{base}, {args}, None)")
+            else:
+                out(f"s{base} = call_kw(vm, s{base}, {args}, {top})")
+        elif op == Op.CALL_FUNCTION_EX:
+            base = depth - 2 - (arg & 1)
+            items = ", ".join(f"s{i}" for i in range(base, depth))
+            out(f"ST = [{items}]; n, ST, kw = call_ex_arguments(vm, ST, {arg})")
+            out(f"s{base} = call(vm, s{base}, ST, kw)")
+        elif op == Op.MAKE_FUNCTION:
+            position = depth - 2
+            closure = kwdefaults = None
+            defaults = "()"
+            if arg & 2:
+                closure, position = f"s{position}", position - 1
+            if arg & 4:
+                kwdefaults, position = f"s{position}", position - 1
+            if arg & 1:
+                defaults, position = f"s{position}", position - 1
+            out(f"s{position + 1} = heap.new_function({top}, G, {defaults}, {closure or '()'}, vm, {kwdefaults})")
+        elif op == Op.BUILD_TUPLE:
+            first = depth - arg
+            items = "".join(f"s{i}, " for i in range(first, depth))
+            out(f"s{first} = adopt(({items}))")
+        elif op == Op.LIST_APPEND:
+            out(f"s{depth - 1 - arg}.append({top}); heap.charge(WORD_BYTES)")
+        elif op == Op.UNPACK_SEQUENCE:
+            out(f"check_unpackable({top})")
+            targets = "".join(f"s{depth - 1 + arg - 1 - i}, " for i in range(arg))
+            out(f"{targets or '()'} = unpack({top}, {arg})" if arg else f"unpack({top}, 0)")
+        elif op in _GENERIC:
+            after = depth + OPCODES[op].effect(self.raw[index])
+            items = "".join(f"s{i}, " for i in range(depth))
+            out(f"ST = [{items}]; HANDLERS[{int(op)}](vm, None, ST, {self._operand(op, arg)})")
+            if after:
+                out("".join(f"s{i}, " for i in range(after)) + "= ST")
+        else:
+            raise Untranslatable(f"{name} runs in the interpreter")
+        info = OPCODES[op]
+        if not info.flags & (Flag.JUMP | Flag.TERMINATOR) and index + 1 in self.leaders:
+            self._goto(loop, index + 1, indent)
+
+    def _operand(self, op: int, arg: Any) -> str:
+        kind = OPCODES[op].operand
+        if kind in (Operand.COUNT, Operand.FLAG, Operand.NONE):
+            return repr(arg)
+        if kind == Operand.NAME:
+            return repr(arg)
+        raise Untranslatable(f"operand kind {kind.name}")
+
+    def _const(self, value: Any, index: int) -> str:
+        if type(value) in _SIMPLE_CONSTS and not (type(value) is float and not math.isfinite(value)):
+            if type(value) is float and value == 0 and math.copysign(1, value) < 0:
+                return f"K[{index}]"
+            return repr(value)
+        return f"K[{index}]"
+
+    def _adopt(self, slot: str, out: Any) -> None:
+        out(f"if (type({slot}) is not int or not -SMALL < {slot} < SMALL) and type({slot}) is not float: "
+            f"{slot} = adopt({slot})")
+
+    def _load_attr(self, slot: str, name: str, out: Any, method: bool) -> None:
+        """LOAD_ATTR with the interpreter's fast path for plain instances; for a
+        method that is called at once (``method``), the function goes in the
+        slot and the instance in the receiver slot ``o<n>`` (None otherwise)."""
+        if name[0] == "_":
+            out(f"{slot} = get_attribute({slot}, {name!r})")
+            return
+        receiver = "o" + slot[1:]
+        out(f"if type({slot}) in PLAIN and {name!r} not in PROPS:")
+        out(f"    d = {slot}.__dict__")
+        out(f"    if {name!r} in d: {slot} = d[{name!r}]" + (f"; {receiver} = None" if method else ""))
+        out("    else:")
+        out(f"        f = lookup(type({slot}), {name!r})")
+        if method:
+            out(f"        if type(f) is Function: {receiver} = {slot}; {slot} = f")
+            out(f"        else: {receiver} = None; {slot} = get_attribute({slot}, {name!r})")
+            out(f"else: {receiver} = None; {slot} = get_attribute({slot}, {name!r})")
+        else:
+            out(f"        {slot} = Method(f, {slot}) if type(f) is Function else get_attribute({slot}, {name!r})")
+            out(f"else: {slot} = get_attribute({slot}, {name!r})")

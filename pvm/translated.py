@@ -1,0 +1,297 @@
+"""What translated code (pvm.translate) calls at run time, and how the rest of
+the VM sees its activations.
+
+A translated activation has no ``Frame``: its values are the locals of a host
+function, so the collector's roots and the frames a limit report lists come
+from walking the host's stack (``translated_roots``, ``stack_traceback``).
+Calls between script functions go through ``call``, which does what the
+interpreter's CALL does (binding, depth, steps, the JIT's hook) and runs the
+callee translated when it has been translated, else in a nested interpreter loop.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+from typing import TYPE_CHECKING, Any, Iterator
+
+from pvm.attributes import get_attribute, set_attribute
+from pvm.classes import NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Method, lookup
+from pvm.code import CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
+from pvm.errors import PvmError, TracebackEntry, VMInternalError
+from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, check_unpackable, name_error, unbound_deref, \
+    unbound_local, unpack
+from pvm.generators import Generator
+from pvm.handlers import HANDLERS, call_ex_arguments
+from pvm.heap import SMALL_INT, WORD_BYTES
+from pvm.measure import CONTAINERS
+from pvm.objects import Function
+from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, Op
+from pvm.translate import Translation, Untranslatable, translate
+from pvm.unwind import do_raise, note_raised
+
+if TYPE_CHECKING:
+    from pvm.interp import Interpreter
+
+# translation modes: (calls before a function is translated, back-edges before a loop is entered translated)
+MODES: dict[str, tuple[int, int] | None] = {"off": None, "on": (2, 100), "eager": (1, 1)}
+OSR_ACTIVE = -1             # the pc of a frame whose loop runs translated
+REFUSED = False             # code.translated for code that stays with the interpreter
+
+EXHAUSTED: Any = object()
+_SLOW_CALL = CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR      # calls that bind in pvm.frames
+NO_CELLS: list[Any] = []
+
+# host code object -> its translation, for the stack walks
+TRANSLATIONS: dict[Any, Translation] = {}
+ERRORS: list[str] = []      # translator bugs met (the code ran interpreted); tests check it stays empty
+
+
+def lost(pc: int) -> VMInternalError:
+    return VMInternalError(f"translated code lost its place (pc {pc})")
+
+
+def unwound(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int, entry: Frame | None) -> BaseException:
+    """What a translated activation raises when ``exc`` leaves it (Python line
+    ``lineno`` failed): the exception with this activation in its traceback,
+    as the interpreter's pvm.unwind.catch records a frame. An activation that
+    continues an interpreted frame (``entry``) leaves the recording to the
+    interpreter, at the failing instruction."""
+    pc = info.pcs[lineno] if 0 < lineno < len(info.pcs) else 0
+    code = info.code
+    if isinstance(exc, PvmError):
+        if entry is not None:
+            entry.pc = pc + 1
+        elif getattr(exc, "traceback", ()) is None:
+            exc.traceback = stack_traceback(vm, code.line_at(pc))
+        return exc
+    from pvm.interp import is_script_exception
+    if not is_script_exception(exc):
+        if not isinstance(exc, Exception):
+            return exc                    # KeyboardInterrupt: the host's, not the script's
+        error = VMInternalError(f"internal error at {code.filename}:{code.line_at(pc)}: {type(exc).__name__}: {exc}")
+        error.__cause__ = exc
+        return error
+    if entry is not None:
+        entry.pc = pc + 1
+        return exc
+    note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(pc), code.name))
+    exc.__traceback__ = None
+    return exc
+
+
+def caught(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int, entry: Frame | None) -> int:
+    """The handler (instruction index) in this activation that takes ``exc``,
+    recorded as pvm.unwind.catch records it; raises what leaves otherwise."""
+    pc = info.pcs[lineno] if 0 < lineno < len(info.pcs) else 0
+    code = info.code
+    found = code.handler_at(pc)
+    if found is not None and not isinstance(exc, PvmError):
+        from pvm.interp import is_script_exception
+        if is_script_exception(exc):
+            note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(pc), code.name))
+            exc.__traceback__ = None
+            return found[0]
+    raise unwound(vm, exc, info, lineno, entry)
+
+
+def _activations(vm: "Interpreter") -> Iterator[Any]:
+    """The script activations on the host's stack, innermost first: a Frame of
+    an interpreter loop, or ``(translation, host frame)``."""
+    from pvm.interp import EXECUTE_CODE
+    frame = sys._getframe(2)
+    while frame is not None:
+        code = frame.f_code
+        if code is EXECUTE_CODE:
+            names = frame.f_locals
+            if names.get("self") is vm:
+                pvm_frame = names.get("frame")
+                while pvm_frame is not None:
+                    if pvm_frame.pc != OSR_ACTIVE:
+                        yield pvm_frame
+                    pvm_frame = pvm_frame.back
+        else:
+            info = TRANSLATIONS.get(code)
+            if info is not None and frame.f_locals.get("vm") is vm:
+                yield info, frame
+        frame = frame.f_back
+
+
+def stack_traceback(vm: "Interpreter", innermost_line: int | None = None) -> list[TracebackEntry]:
+    """Every script activation now, outermost first, each at its current
+    instruction; ``innermost_line`` for a translated activation whose host line
+    is past the one that failed."""
+    entries = []
+    for activation in _activations(vm):
+        if type(activation) is Frame:
+            code = activation.code
+            entries.append(TracebackEntry(code.filename, code.line_at(max(activation.pc - 1, 0)), code.name))
+            continue
+        info, frame = activation
+        code = info.code
+        line = innermost_line if innermost_line is not None else info.line_of(frame.f_lineno)
+        innermost_line = None
+        entries.append(TracebackEntry(code.filename, line, code.name))
+    entries.reverse()
+    return entries
+
+
+def translated_roots(vm: "Interpreter") -> Iterator[Any]:
+    """The values translated activations hold: the collector's roots for them."""
+    for activation in _activations(vm):
+        if type(activation) is not Frame:
+            info, frame = activation
+            names = frame.f_locals
+            for name in info.roots:
+                if name in names:
+                    yield names[name]
+            for name in ("C", "ST"):       # pvm's lists of cells and scratch values: their items, as a Frame's
+                yield from names.get(name, ())
+
+
+def translation_for(vm: "Interpreter", code: Code) -> Any:
+    """``code``'s translated function, translating it now, or REFUSED."""
+    try:
+        function, info = translate(code, NAMESPACE)
+    except Untranslatable as why:
+        return _refuse(vm, code, str(why))
+    except Exception as error:      # a bug in the translator: the interpreter runs the code, exactly
+        ERRORS.append(f"{code.qualname}: {type(error).__name__}: {error}")
+        return _refuse(vm, code, f"internal error ({type(error).__name__}: {error})")
+    TRANSLATIONS[function.__code__] = info
+    code.translated = function
+    if not (code.cell_params or code.freevars or code.kwonlyargcount or code.flags & _SLOW_CALL):
+        code.fast_args = code.argcount
+    if vm.translate_log is not None:
+        vm.translate_log(f"translated {code.qualname}")
+    return function
+
+
+def _refuse(vm: "Interpreter", code: Code, why: str) -> Any:
+    code.translated = REFUSED
+    if vm.translate_log is not None:
+        vm.translate_log(f"left {code.qualname} to the interpreter: {why}")
+    return REFUSED
+
+
+def wanted(vm: "Interpreter", code: Code) -> bool:
+    """Whether ``code`` should run translated from now on: not while the JIT
+    may still compile it or its loops (translated code never enters native
+    code at a loop header)."""
+    jit = vm.jit
+    if jit is None or code.flags & CO_GENERATOR:      # the JIT never compiles generators
+        return True
+    record = jit.functions.get(code)
+    if record is not None and record.blocked:
+        return True
+    return not any(op == Op.JUMP_BACKWARD for op in code.ops) and code.profile.calls >= jit.call_threshold
+
+
+def start_generator(vm: "Interpreter", func: Function, frame: Frame) -> Any:
+    """The host generator running a new generator's body translated, or None
+    (cold code, refused code, or no room for translated activations)."""
+    code = func.code
+    code.profile.calls += 1
+    translated = code.translated
+    if translated is None and code.profile.calls >= vm.translate_calls and wanted(vm, code):
+        translated = translation_for(vm, code)
+    if not translated or vm.depth >= vm.translate_depth:
+        return None
+    body = translated(vm, func.globals, frame.cells, frame.locals, None)
+    frame.locals = [UNBOUND] * len(frame.locals)     # the body holds them from its first resumption
+    return body
+
+
+def generator_roots(body: Any) -> Iterator[Any]:
+    """What a suspended translated generator holds (the collector marks it through its Generator)."""
+    frame = body.gi_frame
+    if frame is not None:
+        info = TRANSLATIONS[frame.f_code]
+        names = frame.f_locals
+        for name in ("L", *info.roots):
+            if name in names:
+                if name == "L":
+                    yield from names[name]
+                else:
+                    yield names[name]
+
+
+def cells_for(vm: "Interpreter", func: Function, locals_: list[Any]) -> list[Any]:
+    params = func.code.cell_params
+    cells = [UNBOUND] * len(params) + list(func.closure)
+    for index, param in enumerate(params):
+        cells[index] = vm.heap.new_cell(locals_[param] if param >= 0 else UNBOUND)
+    return cells
+
+
+def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] | None) -> Any:
+    """CALL from translated code (``args`` a fresh list the callee may keep:
+    a translated callee takes just its positional arguments, unpadded)."""
+    if type(func) is Method:
+        args.insert(0, func.__self__)
+        func = func.__func__
+    if type(func) is not Function:
+        if type(func) is type and func not in vm.callable_types and NS not in func.__dict__:
+            raise TypeError(f"cannot create '{func.__name__}' instances")
+        return vm._call_host(func, args, kwargs)
+    code = func.code
+    if kwargs is None and len(args) == code.fast_args and vm.depth < vm.translate_depth:
+        # a translated callee that needs no binding (translate_depth <= max_depth)
+        vm.depth += 1
+        try:
+            code.profile.calls += 1
+            vm.countdown -= 1
+            if vm.countdown <= 0:
+                vm.checkpoint()
+            if vm.jit is not None:
+                value = vm.jit.enter(func, args)
+                if value is not NO_NATIVE:
+                    return value
+            return code.translated(vm, func.globals, NO_CELLS, args, None)
+        finally:
+            vm.depth -= 1
+    if kwargs is not None or len(args) != code.argcount or code.kwonlyargcount or code.flags & _SLOW_CALL:
+        args = bind_arguments(func, args, kwargs)
+        if code.flags & CO_GENERATOR:
+            return vm.heap.adopt(Generator(vm, func, args))
+    if vm.depth >= vm.max_depth:
+        raise vm.depth_exceeded()
+    vm.depth += 1
+    try:
+        code.profile.calls += 1
+        vm.countdown -= 1
+        if vm.countdown <= 0:
+            vm.checkpoint()
+        if vm.jit is not None:
+            value = vm.jit.enter(func, args)
+            if value is not NO_NATIVE:
+                return value
+        translated = code.translated
+        if translated is None and code.profile.calls >= vm.translate_calls and wanted(vm, code):
+            translated = translation_for(vm, code)
+        if translated and vm.depth < vm.translate_depth:
+            return translated(vm, func.globals, cells_for(vm, func, args) if code.cell_params or func.closure
+                              else NO_CELLS, args, None)
+    finally:
+        vm.depth -= 1
+    if len(args) < len(code.varnames):
+        args.extend([UNBOUND] * (len(code.varnames) - len(args)))
+    return vm.run_interpreted(func, args)
+
+
+def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, ...]) -> Any:
+    count = len(values) - len(names)
+    return call(vm, func, values[:count], dict(zip(names, values[count:])))
+
+
+NAMESPACE: dict[str, Any] = {
+    "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "SMALL": SMALL_INT, "WORD_BYTES": WORD_BYTES,
+    "PLAIN": PLAIN_STORE_CLASSES, "PROPS": PROPERTY_NAMES, "CONTAINERS": CONTAINERS,
+    "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
+    "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),
+    "Function": Function, "Method": Method, "lookup": lookup, "get_attribute": get_attribute,
+    "set_attribute": set_attribute, "unbound_local": unbound_local, "unbound_deref": unbound_deref,
+    "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
+    "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
+    "unwound": unwound, "caught": caught, "lost": lost,
+}

@@ -1,0 +1,371 @@
+"""Tier 0's translation of hot code to host functions (pvm.translate,
+pvm.translated): the same output, tracebacks, steps, limits and roots as the
+interpreter, whatever runs translated."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from lang import compile_source
+from pvm import translated
+from pvm.errors import ScriptError
+from pvm.heap import Heap
+from pvm.interp import Interpreter
+from pvm.sandbox import LimitExceeded, Limits, install
+
+
+def run(source: str, mode: str, *, stress: bool = False, limits: Limits | None = None,
+        max_depth: int | None = None) -> tuple[str, object, Interpreter]:
+    """(output, the ScriptError/LimitExceeded raised or None, the VM)."""
+    out: list[str] = []
+    vm = Interpreter(write=out.append, heap=Heap(stress=stress))
+    vm.set_translation(mode)
+    if max_depth is not None:
+        vm.max_depth = max_depth
+    if limits is not None:
+        install(vm, limits)
+    raised = None
+    try:
+        vm.run_module(compile_source(textwrap.dedent(source), "t.src"))
+    except (ScriptError, LimitExceeded) as error:
+        raised = error
+    return "".join(out), raised, vm
+
+
+def outcome(raised: object) -> object:
+    if raised is None:
+        return None
+    if isinstance(raised, ScriptError):
+        return raised.type_name, raised.message, [(e.line, e.name) for e in raised.traceback]
+    return type(raised).__name__, str(raised), [(e.line, e.name) for e in raised.traceback]
+
+
+def agree(source: str, **options: object) -> tuple[str, object]:
+    """Run eagerly translated and interpreted; both must agree exactly."""
+    before = len(translated.ERRORS)
+    out, raised, vm = run(source, "eager", **options)
+    plain_out, plain_raised, plain_vm = run(source, "off", **options)
+    assert out == plain_out
+    assert outcome(raised) == outcome(plain_raised)
+    assert vm.steps + vm.interval - vm.countdown == plain_vm.steps + plain_vm.interval - plain_vm.countdown
+    assert translated.ERRORS[before:] == []
+    return out, raised
+
+
+PROGRAMS = {
+    "methods": """
+        class A:
+            def __init__(self, v):
+                self.v = v
+            def get(self, k=1):
+                return self.v * k
+            def twice(self):
+                return self.get() + self.get(k=2)
+        class B(A):
+            def get(self, k=1):
+                return -super().get(k)
+        def total(objs):
+            s = 0
+            for o in objs:
+                s += o.twice() + o.get(3)
+            return s
+        objs = [A(1), B(2), A(3)]
+        print(total(objs), total(objs))
+        a = A(5)
+        a.get = lambda k=1: 100          # an instance attribute shadows the method
+        print(total([a]))
+        A.get = lambda self, k=1: 7     # the class's method replaced after translation
+        print(total(objs))
+    """,
+    "properties_added_later": """
+        class P:
+            def __init__(self):
+                self.x = 1
+        def read(p):
+            return p.x + p.x
+        p = P()
+        print(read(p), read(p))
+        class Q(P):
+            @property
+            def x(self):
+                return 10
+            @x.setter
+            def x(self, value):
+                pass
+        print(read(Q()), read(p))
+    """,
+    "loops": """
+        def f(n):
+            out = []
+            for i in range(n):
+                j = 0
+                while True:
+                    j += 1
+                    if j > i:
+                        break
+                    if j % 2:
+                        continue
+                    out.append((i, j))
+                else:
+                    out.append('never')
+            for k in range(3):
+                pass
+            else:
+                out.append('else')
+            return out
+        print(f(6))
+        total = 0
+        for a in range(30):
+            for b in range(a):
+                if b == 7:
+                    break
+                total += a * b
+        print(total)
+    """,
+    "unbound_locals": """
+        def f(flag):
+            if flag:
+                x = 1
+            return x
+        print(f(True))
+        def g(n):
+            for i in range(n):
+                y = i
+                del y
+            return y
+        try:
+            f(False)
+        except UnboundLocalError as e:
+            print('caught', e)
+        g(3)
+    """,
+    "exceptions": """
+        class Bad(Exception):
+            pass
+        def risky(i):
+            if i % 4 == 0:
+                raise Bad(i)
+            if i % 4 == 1:
+                return {}[i]
+            if i % 4 == 2:
+                return 1 / 0
+            return i
+        def loop(n):
+            seen = []
+            for i in range(n):
+                try:
+                    seen.append(risky(i))
+                except Bad as e:
+                    seen.append('bad%d' % e.args[0])
+                except KeyError:
+                    try:
+                        raise ValueError('inner')
+                    except ValueError as v:
+                        seen.append(str(v.__context__))
+                except Exception as e:
+                    seen.append(type(e).__name__)
+                finally:
+                    seen.append('.')
+            return seen
+        print(loop(9))
+        class Ctx:
+            def __enter__(self):
+                print('enter')
+                return self
+            def __exit__(self, kind, value, tb):
+                print('exit', kind.__name__ if kind else None)
+                return kind is KeyError
+        def with_it(k):
+            with Ctx():
+                if k:
+                    raise KeyError(k)
+            return 'done'
+        print(with_it(0), with_it(1))
+        def deep(n):
+            if n == 0:
+                raise Bad('bottom')
+            return deep(n - 1) + 1
+        deep(4)
+    """,
+    "closures_and_calls": """
+        def counter():
+            n = 0
+            def bump(by=1, *rest, **named):
+                nonlocal n
+                n += by + len(rest) + len(named)
+                return n
+            return bump
+        c = counter()
+        for i in range(5):
+            c()
+            c(2, 3, 4, x=1)
+        print(c())
+        def apply(f, *args, **kwargs):
+            return f(*args, **kwargs)
+        print([apply(max, i, 3, key=lambda v: -v) for i in range(5)])
+        print(sorted([3, 1, 2], key=lambda v: (v % 2, v)))
+        def gen(n):
+            for i in range(n):
+                yield i * i
+        print(sum(gen(10)), list(gen(3)))
+    """,
+    "generators": """
+        def count(n):
+            i = 0
+            while i < n:
+                yield [i]
+                i += 1
+            return "done"
+        def pairs(xs):
+            for x in xs:
+                if x % 3 == 0:
+                    continue
+                yield x, [x] * 2
+        total = 0
+        for k in range(4):
+            for v in count(40):
+                total += v[0]
+            print(k, total, list(pairs(range(7)))[:2])
+        def bad():
+            yield 1
+            next(iter([]))
+        for k in range(3):
+            try:
+                list(bad())
+            except RuntimeError as e:
+                print("RT", e, type(e.__cause__).__name__)
+        g = count(2)
+        held = [g, count(3)]
+        print(next(g), next(g), next(held[1]))
+        try:
+            next(g)
+        except StopIteration as e:
+            print("stop", e.value)
+        def boom():
+            yield 1
+            raise ValueError("x")
+        list(boom())
+    """,
+    "arithmetic_edges": """
+        def f(a, b):
+            return a * b + (a ** 3) // (b or 1) - (a << 40) + (-a) % 7
+        s = 0
+        for i in range(-5, 60):
+            s += f(i, i - 3)
+            s += f(2 ** 70, i)
+        print(s)
+        x = 0.5
+        for i in range(10):
+            x = x * 3 - 1e300 * (i > 8)
+        print(x, -0.0, float('inf') > x)
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_translated_code_agrees_with_the_interpreter(name):
+    agree(PROGRAMS[name])
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_translated_code_agrees_under_gc_stress(name):
+    agree(PROGRAMS[name], stress=True)
+
+
+def test_hot_code_is_translated_and_the_rest_is_reported():
+    log: list[str] = []
+    out: list[str] = []
+    vm = Interpreter(write=out.append)
+    vm.translate_log = log.append
+    vm.run_module(compile_source(textwrap.dedent("""
+        def square(x):
+            return x * x
+        def make():
+            class K:
+                pass
+            return K
+        for i in range(200):
+            square(i)
+            make()
+    """), "t.src"))
+    assert "translated square" in log
+    assert "translated <module>" in log                 # its loop, entered at the header
+    assert "left make to the interpreter: BUILD_CLASS runs in the interpreter" in log
+
+
+def test_a_temporary_only_translated_code_holds_survives_collections():
+    # the list is held in a stack slot of the translated caller while make()
+    # allocates enough to collect at every allocation
+    out, raised = agree("""
+        def make(n):
+            return [[i] for i in range(n)]
+        def pair(a, b):
+            return len(a), len(b), a[0], b[-1]
+        for i in range(3):
+            print(pair([1, 2, 3], make(50)))
+    """, stress=True)
+    assert raised is None and out.count("(3, 50, 1, [49])") == 3
+
+
+def test_limit_reports_name_the_same_frames_and_lines():
+    source = """
+        def spin(n):
+            total = 0
+            while True:
+                total += helper(n)
+        def helper(n):
+            return n + 1
+        spin(3)
+    """
+    _, raised = agree(source, limits=Limits(max_steps=5_000))
+    assert type(raised).__name__ == "StepLimitExceeded"
+    assert [(entry.line, entry.name) for entry in raised.traceback][-1][1] in ("spin", "helper")
+
+
+def test_memory_limit_in_translated_code_reports_like_the_interpreter():
+    _, raised = agree("""
+        def grow():
+            xs = []
+            while True:
+                xs.append([0] * 100)
+        grow()
+    """, limits=Limits(max_memory=2_000_000))
+    assert type(raised).__name__ == "MemoryLimitExceeded"
+
+
+def test_deep_recursion_falls_back_to_the_interpreter_past_the_hosts_room():
+    source = """
+        def down(n):
+            if n == 0:
+                return 0
+            return down(n - 1) + 1
+        print(down(20000))
+    """
+    out, raised, vm = run(source, "eager", max_depth=10 ** 9)
+    assert raised is None and out == "20000\n"
+    assert 0 < vm.translate_depth < 20000
+
+
+def test_recursion_error_matches_the_interpreter():
+    _, raised = agree("""
+        def down(n):
+            return down(n + 1)
+        down(0)
+    """)
+    assert raised.type_name == "RecursionError" and len(raised.traceback) == 1000
+
+
+def test_the_hosts_recursion_limit_is_restored():
+    limit = sys.getrecursionlimit()
+    run("def f(n):\n    return n\nfor i in range(3):\n    f(i)\n", "eager")
+    assert sys.getrecursionlimit() == limit
+
+
+def test_untranslatable_reasons_are_not_errors():
+    from pvm.translate import Untranslatable, translate
+    code = compile_source("class K:\n    x = 1\n", "t.src").consts[0]
+    with pytest.raises(Untranslatable, match="class bodies"):
+        translate(code, translated.NAMESPACE)
