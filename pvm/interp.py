@@ -183,6 +183,17 @@ class Interpreter:
         self.countdown -= 1
         if self.countdown <= 0:
             self.checkpoint()
+        if not kwargs and len(args) == code.fast_args and 0 < self.depth < self.translate_depth:
+            # a translated function that needs no binding (translate_depth <= max_depth)
+            self.depth += 1
+            self.translated_reentries += 1
+            try:
+                result = code.translated(self, func.globals, translated_mod.NO_CELLS, list(args), None)
+            finally:
+                self.depth -= 1
+                self.translated_reentries -= 1
+            self.heap.temp_roots.append(result)
+            return result
         if code.flags & CO_GENERATOR:
             return self.heap.adopt(Generator(self, func, bind_arguments(func, args, kwargs)))
         locals_ = bind_arguments(func, args, kwargs)

@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pvm.classes import TRAMPOLINED
 from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.frames import decode
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Flag, Op, Operand
@@ -54,7 +55,7 @@ _INLINE = frozenset({
     Op.UNARY_NOT, Op.COMPARE_OP, Op.IS_OP, Op.JUMP_FORWARD, Op.JUMP_BACKWARD, Op.POP_JUMP_IF_FALSE,
     Op.POP_JUMP_IF_TRUE, Op.JUMP_IF_FALSE_OR_POP, Op.JUMP_IF_TRUE_OR_POP, Op.FOR_ITER, Op.RETURN_VALUE,
     Op.RAISE_VARARGS, Op.LOAD_ASSERTION_ERROR, Op.CALL, Op.CALL_KW, Op.CALL_FUNCTION_EX, Op.MAKE_FUNCTION,
-    Op.BUILD_TUPLE, Op.LIST_APPEND, Op.UNPACK_SEQUENCE, Op.YIELD_VALUE,
+    Op.BUILD_TUPLE, Op.LIST_APPEND, Op.UNPACK_SEQUENCE, Op.YIELD_VALUE, Op.SEND,
 })
 TRANSLATABLE = _INLINE | _GENERIC
 # instructions that read below their own operands: a fused method load's slot must not pass them
@@ -62,9 +63,8 @@ _READS_DEEP = frozenset({Op.COPY, Op.SWAP, Op.LIST_APPEND, Op.SET_ADD, Op.MAP_AD
                          Op.DICT_UPDATE, Op.DICT_MERGE, Op.CALL_FUNCTION_EX})
 _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 # the generated function's set-up, each line only if its name is used
-_SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("adopt", "adopt = heap.adopt"),
-          ("B", "B = vm.builtins"), ("chk", "chk = vm.host_call_check"),
-          ("lim", "lim = heap.limit is not None or vm.host_call_check is not None"))
+_SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("B", "B = vm.builtins"),
+          ("chk", "chk = vm.host_call_check"), ("lim", "lim = heap.limit is not None or vm.host_call_check is not None"))
 
 
 class Untranslatable(Exception):
@@ -100,7 +100,7 @@ def translate(code: Code, namespace: dict[str, Any]) -> tuple[Any, Translation]:
         raise Untranslatable("class bodies run in the interpreter")
     writer = _Writer(code)
     source = writer.source()
-    consts = dict(namespace, K=code.consts, CODE=code, PROFILE=code.profile)
+    consts = dict(namespace, K=code.consts, CODE=code)
     try:
         compiled = compile(source, f"<pvm {code.qualname}>", "exec")
     except (SyntaxError, RecursionError, MemoryError) as error:   # nesting past the host's limits
@@ -124,6 +124,7 @@ class _Writer:
         self.loops = self._loops()
         self.lines: list[str] = []
         self.pcs: list[int] = [0]          # line numbers are 1-based
+        self.caches: list[str] = []        # the inline caches' names (module globals of the source)
         self.pc = 0
         self.assigned = self._assigned()
         self.receivers: set[int] = set()     # CALLs whose callee slot has a receiver slot
@@ -321,10 +322,14 @@ class _Writer:
             self.emit(indent + 1, "raise unwound(vm, e, INFO, e.__traceback__.tb_lineno, entry)")
         body = "\n".join(self.lines[prologue:])
         setup = [text for name, text in _SETUP if re.search(rf"\b{name}\b", body)]
+        if self.caches:                    # the inline caches: this module's globals
+            setup.insert(0, "global " + ", ".join(self.caches))
         if setup:                          # only what the body uses: every call pays for it
             self.lines.insert(prologue, "    " + "; ".join(setup))
             self.pcs.insert(prologue + 1, 0)
-        return "\n".join(self.lines) + "\n"
+        caches = "".join(f"{name} = None\n" for name in self.caches)
+        self.pcs[1:1] = [0] * len(self.caches)
+        return caches + "\n".join(self.lines) + "\n"
 
     def _all_loops(self, loops: list[_Loop]) -> list[_Loop]:
         return [item for loop in loops for item in (loop, *self._all_loops(loop.children))]
@@ -437,10 +442,16 @@ class _Writer:
         elif op == Op.LOAD_ATTR:
             self._load_attr(top, arg, out, index in self.methods)
         elif op == Op.STORE_ATTR:
-            if arg[0] == "_":
+            if arg[0] == "_" or arg in TRAMPOLINED:
                 out(f"set_attribute({top}, {arg!r}, {below})")
             else:
-                out(f"if type({top}) in PLAIN and {arg!r} not in PROPS: {top}.__dict__[{arg!r}] = {below}")
+                # inline cache: a class whose instances store plainly, while no class namespace changed
+                kind, version = self._cache("S"), self._cache("SV")
+                out(f"if type({top}) is {kind} and {version} == CLASSES._version and {arg!r} not in PROPS: "
+                    f"{top}.{arg} = {below}")
+                out(f"elif type({top}) in PLAIN and {arg!r} not in PROPS:")
+                out(f"    {top}.__dict__[{arg!r}] = {below}")
+                out(f"    if cacheable(type({top})): {kind} = type({top}); {version} = CLASSES._version")
                 out(f"else: set_attribute({top}, {arg!r}, {below})")
         elif op == Op.BINARY_SUBSCR:
             out(f"if chk is not None and type({top}) is tuple: chk(hash, [{top}], None)")
@@ -474,7 +485,6 @@ class _Writer:
         elif op == Op.JUMP_FORWARD:
             self._goto(loop, arg, indent)
         elif op == Op.JUMP_BACKWARD:
-            out("PROFILE.backedges += 1")
             out("vm.countdown -= 1")
             out("if vm.countdown <= 0: vm.checkpoint()")
             out("if len(TR) > mark: del TR[mark:]")
@@ -503,19 +513,24 @@ class _Writer:
             # resumed by next() only: the yield's value is None; the resumer's temporary roots start here
             out(f"{top} = yield {top}")
             out("mark = len(TR)")
+        elif op == Op.SEND:
+            out(f"try: {new} = next({top})")
+            out("except StopIteration as x:")
+            out(f"    {top} = x.value")
+            self._goto(loop, arg, indent + 1)
+            out("else:")
+            self._goto(loop, index + 1, indent + 1)
         elif op == Op.LOAD_ASSERTION_ERROR:
             out(f"{new} = AssertionError")
         elif op in (Op.CALL, Op.CALL_KW):
             base = depth - arg - 1 - (op == Op.CALL_KW)
-            args = ", ".join(f"s{i}" for i in range(base + 1, base + 1 + arg))
-            if index in self.receivers:       # the callee came from a fused LOAD_ATTR: maybe a receiver too
-                args = f"[o{base}, {args}] if o{base} is not None else [{args}]"
-            else:
-                args = f"[{args}]"
-            if op == Op.CALL:
-                out(f"s{base} = call(vm, s{base}, {args}, None)")
-            else:
+            items = ", ".join(f"s{i}" for i in range(base + 1, base + 1 + arg))
+            receiver = index in self.receivers     # the callee came from a fused LOAD_ATTR: maybe a receiver too
+            args = f"[o{base}, {items}] if o{base} is not None else [{items}]" if receiver else f"[{items}]"
+            if op == Op.CALL_KW:
                 out(f"s{base} = call_kw(vm, s{base}, {args}, {top})")
+            else:
+                self._call(base, arg, items, receiver, args, out)
         elif op == Op.CALL_FUNCTION_EX:
             base = depth - 2 - (arg & 1)
             items = ", ".join(f"s{i}" for i in range(base, depth))
@@ -535,7 +550,7 @@ class _Writer:
         elif op == Op.BUILD_TUPLE:
             first = depth - arg
             items = "".join(f"s{i}, " for i in range(first, depth))
-            out(f"s{first} = adopt(({items}))")
+            out(f"s{first} = heap.adopt(({items}))")
         elif op == Op.LIST_APPEND:
             out(f"s{depth - 1 - arg}.append({top}); heap.charge(WORD_BYTES)")
         elif op == Op.UNPACK_SEQUENCE:
@@ -571,23 +586,74 @@ class _Writer:
 
     def _adopt(self, slot: str, out: Any) -> None:
         out(f"if (type({slot}) is not int or not -SMALL < {slot} < SMALL) and type({slot}) is not float: "
-            f"{slot} = adopt({slot})")
+            f"{slot} = heap.adopt({slot})")
+
+    def _call(self, base: int, count: int, items: str, receiver: bool, args: str, out: Any) -> None:
+        """CALL with an inline cache: the function called last, when it is
+        translated, needs no binding and the JIT is off, is entered directly
+        (what pvm.translated.call does on that path, without the call to it)."""
+        function, entry, globals_ = self._cache("CF"), self._cache("CT"), self._cache("CG")
+        count += receiver
+        arguments = f"[o{base}, {items}]" if receiver else f"[{items}]"
+        test = f"o{base} is not None and " if receiver else ""
+        out(f"if {test}s{base} is {function} and vm.depth < vm.translate_depth:")
+        out("    vm.depth += 1")
+        out("    try:")
+        out("        vm.countdown -= 1")
+        out("        if vm.countdown <= 0: vm.checkpoint()")
+        out(f"        s{base} = {entry}(vm, {globals_}, NO_CELLS, {arguments}, None)")
+        out("    finally: vm.depth -= 1")
+        out("else:")
+        out(f"    f = s{base}; s{base} = call(vm, f, {args}, None)")
+        out(f"    if type(f) is Function and f.code.fast_args == {count} and f.code.translated and vm.jit is None"
+            + (f" and o{base} is not None" if receiver else "") + ":")
+        out(f"        {function} = f; {entry} = f.code.translated; {globals_} = f.globals")
+
+    def _cache(self, prefix: str) -> str:
+        name = f"{prefix}{len(self.caches)}"
+        self.caches.append(name)
+        return name
 
     def _load_attr(self, slot: str, name: str, out: Any, method: bool) -> None:
-        """LOAD_ATTR with the interpreter's fast path for plain instances; for a
-        method that is called at once (``method``), the function goes in the
-        slot and the instance in the receiver slot ``o<n>`` (None otherwise)."""
-        if name[0] == "_":
+        """LOAD_ATTR with the interpreter's fast path for plain instances and an
+        inline cache: for an instance attribute, the class whose instances last
+        had it (the host's own attribute read then finds it, or fails and the
+        cache empties); for a method called at once (``method``), the class and
+        the function its lookup found, while no class namespace changes. A
+        called method goes in the slot and the instance in the receiver slot
+        ``o<n>`` (None otherwise), so no bound method is made."""
+        if name[0] == "_" or name in TRAMPOLINED:
             out(f"{slot} = get_attribute({slot}, {name!r})")
+            if method:
+                out(f"o{slot[1:]} = None")
             return
         receiver = "o" + slot[1:]
-        out(f"if type({slot}) in PLAIN and {name!r} not in PROPS:")
+        kind = self._cache("A")
+        if method:
+            owner, version, function = self._cache("M"), self._cache("MV"), self._cache("MF")
+            out(f"if type({slot}) is {owner} and {version} == CLASSES._version and {name!r} not in PROPS "
+                f"and {name!r} not in {slot}.__dict__:")
+            out(f"    {receiver} = {slot}; {slot} = {function}")
+            out(f"elif type({slot}) is {kind} and {name!r} not in PROPS:")
+        else:
+            out(f"if type({slot}) is {kind} and {name!r} not in PROPS:")
+        out(f"    try: v = {slot}.{name}")
+        out(f"    except AttributeError: v = U; {kind} = None")
+        out(f"    if v is U: {slot} = get_attribute({slot}, {name!r})")
+        out(f"    else: {slot} = v")
+        if method:
+            out(f"    {receiver} = None")
+        out(f"elif type({slot}) in PLAIN and {name!r} not in PROPS:")
         out(f"    d = {slot}.__dict__")
-        out(f"    if {name!r} in d: {slot} = d[{name!r}]" + (f"; {receiver} = None" if method else ""))
+        out(f"    if {name!r} in d:")
+        out(f"        if cacheable(type({slot})): {kind} = type({slot})")
+        out(f"        {slot} = d[{name!r}]" + (f"; {receiver} = None" if method else ""))
         out("    else:")
         out(f"        f = lookup(type({slot}), {name!r})")
         if method:
-            out(f"        if type(f) is Function: {receiver} = {slot}; {slot} = f")
+            out("        if type(f) is Function:")
+            out(f"            {owner} = type({slot}); {version} = CLASSES._version; {function} = f")
+            out(f"            {receiver} = {slot}; {slot} = f")
             out(f"        else: {receiver} = None; {slot} = get_attribute({slot}, {name!r})")
             out(f"else: {receiver} = None; {slot} = get_attribute({slot}, {name!r})")
         else:

@@ -15,6 +15,7 @@ import operator
 import sys
 from typing import TYPE_CHECKING, Any, Iterator
 
+from pvm import classes
 from pvm.attributes import get_attribute, set_attribute
 from pvm.classes import NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Method, lookup
 from pvm.code import CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
@@ -45,6 +46,13 @@ NO_CELLS: list[Any] = []
 # host code object -> its translation, for the stack walks
 TRANSLATIONS: dict[Any, Translation] = {}
 ERRORS: list[str] = []      # translator bugs met (the code ran interpreted); tests check it stays empty
+
+
+def cacheable(kind: type) -> bool:
+    """Whether translated code may read and write attributes of ``kind``'s
+    instances as host attributes: a user class whose instances store plainly
+    (an exception class's host attributes, such as ``args``, differ from pvm's)."""
+    return kind in PLAIN_STORE_CLASSES and not issubclass(kind, BaseException)
 
 
 def lost(pc: int) -> VMInternalError:
@@ -193,7 +201,7 @@ def start_generator(vm: "Interpreter", func: Function, frame: Frame) -> Any:
     code = func.code
     code.profile.calls += 1
     translated = code.translated
-    if translated is None and code.profile.calls >= vm.translate_calls and wanted(vm, code):
+    if translated is None:      # at the first call: a generator, once started, cannot change tiers
         translated = translation_for(vm, code)
     if not translated or vm.depth >= vm.translate_depth:
         return None
@@ -239,11 +247,11 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
         # a translated callee that needs no binding (translate_depth <= max_depth)
         vm.depth += 1
         try:
-            code.profile.calls += 1
             vm.countdown -= 1
             if vm.countdown <= 0:
                 vm.checkpoint()
             if vm.jit is not None:
+                code.profile.calls += 1      # the JIT's counter (translated code keeps none of its own)
                 value = vm.jit.enter(func, args)
                 if value is not NO_NATIVE:
                     return value
@@ -293,5 +301,5 @@ NAMESPACE: dict[str, Any] = {
     "set_attribute": set_attribute, "unbound_local": unbound_local, "unbound_deref": unbound_deref,
     "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
-    "unwound": unwound, "caught": caught, "lost": lost,
+    "NO_CELLS": NO_CELLS, "unwound": unwound, "caught": caught, "lost": lost, "cacheable": cacheable, "CLASSES": classes,
 }
