@@ -124,7 +124,9 @@ class _Writer:
         self.loops = self._loops()
         self.lines: list[str] = []
         self.pcs: list[int] = [0]          # line numbers are 1-based
-        self.caches: list[str] = []        # the inline caches' names (module globals of the source)
+        # the inline caches: (name, initial value) of module globals of the source; the
+        # ones rebound (not mutated) are declared global in the function
+        self.caches: list[tuple[str, str]] = []
         self.pc = 0
         self.assigned = self._assigned()
         self.receivers: set[int] = set()     # CALLs whose callee slot has a receiver slot
@@ -322,12 +324,13 @@ class _Writer:
             self.emit(indent + 1, "raise unwound(vm, e, INFO, e.__traceback__.tb_lineno, entry)")
         body = "\n".join(self.lines[prologue:])
         setup = [text for name, text in _SETUP if re.search(rf"\b{name}\b", body)]
-        if self.caches:                    # the inline caches: this module's globals
-            setup.insert(0, "global " + ", ".join(self.caches))
+        rebound = [name for name, initial in self.caches if initial == "None"]
+        if rebound:
+            setup.insert(0, "global " + ", ".join(rebound))
         if setup:                          # only what the body uses: every call pays for it
             self.lines.insert(prologue, "    " + "; ".join(setup))
             self.pcs.insert(prologue + 1, 0)
-        caches = "".join(f"{name} = None\n" for name in self.caches)
+        caches = "".join(f"{name} = {initial}\n" for name, initial in self.caches)
         self.pcs[1:1] = [0] * len(self.caches)
         return caches + "\n".join(self.lines) + "\n"
 
@@ -446,12 +449,16 @@ class _Writer:
                 out(f"set_attribute({top}, {arg!r}, {below})")
             else:
                 # inline cache: a class whose instances store plainly, while no class namespace changed
-                kind, version = self._cache("S"), self._cache("SV")
-                out(f"if type({top}) is {kind} and {version} == CLASSES._version and {arg!r} not in PROPS: "
+                # inline cache: classes whose instances store plainly (under the key None: the
+                # class namespaces' version they were seen at)
+                kinds = self._cache("S", "{None: -1}")
+                out(f"if type({top}) in {kinds} and {kinds}[None] == CLASSES._version and {arg!r} not in PROPS: "
                     f"{top}.{arg} = {below}")
                 out(f"elif type({top}) in PLAIN and {arg!r} not in PROPS:")
                 out(f"    {top}.__dict__[{arg!r}] = {below}")
-                out(f"    if cacheable(type({top})): {kind} = type({top}); {version} = CLASSES._version")
+                out(f"    if not issubclass(type({top}), BaseException):")
+                out(f"        if {kinds}[None] != CLASSES._version: {kinds}.clear(); {kinds}[None] = CLASSES._version")
+                out(f"        {kinds}[type({top})] = True")
                 out(f"else: set_attribute({top}, {arg!r}, {below})")
         elif op == Op.BINARY_SUBSCR:
             out(f"if chk is not None and type({top}) is tuple: chk(hash, [{top}], None)")
@@ -592,7 +599,7 @@ class _Writer:
         """CALL with an inline cache: the function called last, when it is
         translated, needs no binding and the JIT is off, is entered directly
         (what pvm.translated.call does on that path, without the call to it)."""
-        function, entry, globals_ = self._cache("CF"), self._cache("CT"), self._cache("CG")
+        function, entry, globals_ = self._cache("CF", "None"), self._cache("CT", "None"), self._cache("CG", "None")
         count += receiver
         arguments = f"[o{base}, {items}]" if receiver else f"[{items}]"
         test = f"o{base} is not None and " if receiver else ""
@@ -609,17 +616,17 @@ class _Writer:
             + (f" and o{base} is not None" if receiver else "") + ":")
         out(f"        {function} = f; {entry} = f.code.translated; {globals_} = f.globals")
 
-    def _cache(self, prefix: str) -> str:
+    def _cache(self, prefix: str, initial: str) -> str:
         name = f"{prefix}{len(self.caches)}"
-        self.caches.append(name)
+        self.caches.append((name, initial))
         return name
 
     def _load_attr(self, slot: str, name: str, out: Any, method: bool) -> None:
-        """LOAD_ATTR with the interpreter's fast path for plain instances and an
-        inline cache: for an instance attribute, the class whose instances last
-        had it (the host's own attribute read then finds it, or fails and the
-        cache empties); for a method called at once (``method``), the class and
-        the function its lookup found, while no class namespace changes. A
+        """LOAD_ATTR with the interpreter's fast path for plain instances and
+        inline caches: the classes whose instances had the attribute (the host's
+        own attribute read then finds it, or fails and the class leaves the
+        cache); for a method called at once (``method``), the function the
+        class lookup found, by class, while no class namespace changes. A
         called method goes in the slot and the instance in the receiver slot
         ``o<n>`` (None otherwise), so no bound method is made."""
         if name[0] == "_" or name in TRAMPOLINED:
@@ -628,17 +635,18 @@ class _Writer:
                 out(f"o{slot[1:]} = None")
             return
         receiver = "o" + slot[1:]
-        kind = self._cache("A")
+        kinds = self._cache("A", "set()")             # classes whose instances had the attribute
         if method:
-            owner, version, function = self._cache("M"), self._cache("MV"), self._cache("MF")
-            out(f"if type({slot}) is {owner} and {version} == CLASSES._version and {name!r} not in PROPS "
+            # the functions the class lookup found, by class (under None: the version seen)
+            found = self._cache("M", "{None: -1}")
+            out(f"if {found}[None] == CLASSES._version and type({slot}) in {found} and {name!r} not in PROPS "
                 f"and {name!r} not in {slot}.__dict__:")
-            out(f"    {receiver} = {slot}; {slot} = {function}")
-            out(f"elif type({slot}) is {kind} and {name!r} not in PROPS:")
+            out(f"    {receiver} = {slot}; {slot} = {found}[type({slot})]")
+            out(f"elif type({slot}) in {kinds} and {name!r} not in PROPS:")
         else:
-            out(f"if type({slot}) is {kind} and {name!r} not in PROPS:")
+            out(f"if type({slot}) in {kinds} and {name!r} not in PROPS:")
         out(f"    try: v = {slot}.{name}")
-        out(f"    except AttributeError: v = U; {kind} = None")
+        out(f"    except AttributeError: v = U; {kinds}.discard(type({slot}))")
         out(f"    if v is U: {slot} = get_attribute({slot}, {name!r})")
         out(f"    else: {slot} = v")
         if method:
@@ -646,14 +654,14 @@ class _Writer:
         out(f"elif type({slot}) in PLAIN and {name!r} not in PROPS:")
         out(f"    d = {slot}.__dict__")
         out(f"    if {name!r} in d:")
-        out(f"        if cacheable(type({slot})): {kind} = type({slot})")
+        out(f"        if not issubclass(type({slot}), BaseException): {kinds}.add(type({slot}))")
         out(f"        {slot} = d[{name!r}]" + (f"; {receiver} = None" if method else ""))
         out("    else:")
         out(f"        f = lookup(type({slot}), {name!r})")
         if method:
             out("        if type(f) is Function:")
-            out(f"            {owner} = type({slot}); {version} = CLASSES._version; {function} = f")
-            out(f"            {receiver} = {slot}; {slot} = f")
+            out(f"            if {found}[None] != CLASSES._version: {found}.clear(); {found}[None] = CLASSES._version")
+            out(f"            {found}[type({slot})] = f; {receiver} = {slot}; {slot} = f")
             out(f"        else: {receiver} = None; {slot} = get_attribute({slot}, {name!r})")
             out(f"else: {receiver} = None; {slot} = get_attribute({slot}, {name!r})")
         else:

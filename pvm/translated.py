@@ -48,13 +48,6 @@ TRANSLATIONS: dict[Any, Translation] = {}
 ERRORS: list[str] = []      # translator bugs met (the code ran interpreted); tests check it stays empty
 
 
-def cacheable(kind: type) -> bool:
-    """Whether translated code may read and write attributes of ``kind``'s
-    instances as host attributes: a user class whose instances store plainly
-    (an exception class's host attributes, such as ``args``, differ from pvm's)."""
-    return kind in PLAIN_STORE_CLASSES and not issubclass(kind, BaseException)
-
-
 def lost(pc: int) -> VMInternalError:
     return VMInternalError(f"translated code lost its place (pc {pc})")
 
@@ -301,5 +294,5 @@ NAMESPACE: dict[str, Any] = {
     "set_attribute": set_attribute, "unbound_local": unbound_local, "unbound_deref": unbound_deref,
     "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
-    "NO_CELLS": NO_CELLS, "unwound": unwound, "caught": caught, "lost": lost, "cacheable": cacheable, "CLASSES": classes,
+    "NO_CELLS": NO_CELLS, "unwound": unwound, "caught": caught, "lost": lost, "CLASSES": classes,
 }

@@ -80,6 +80,47 @@ PROGRAMS = {
         A.get = lambda self, k=1: 7     # the class's method replaced after translation
         print(total(objs))
     """,
+    "inline_caches": """
+        class Shape:
+            sides = 0
+            def __init__(self, n):
+                self.n = n
+            def area(self):
+                return self.n
+        class Square(Shape):
+            sides = 4
+            def area(self):
+                return self.n * self.n
+        class Tri(Shape):
+            sides = 3
+        class Err(Exception):
+            def __init__(self, m):
+                self.m = m
+        def visit(items):
+            total = 0
+            for it in items:
+                total += it.area() + it.sides + it.n     # polymorphic methods, class attributes
+                it.n = it.n + 1                          # stores
+            return total
+        items = [Shape(1), Square(2), Tri(3)] * 3
+        print(visit(items), visit(items))
+        Tri.area = lambda self: -1                       # a class namespace changes
+        print(visit(items))
+        def trace(self, name, value):
+            print('set', name, value if name == 'n' else '...')
+            object.__setattr__(self, name, value)
+        Shape.__setattr__ = trace                        # stores must now run it
+        print(visit(items[:3]))
+        items[0].area = lambda: 100                      # an instance attribute shadows the method
+        print(visit(items[:3]))
+        class Keys:
+            def __init__(self):
+                self.keys = [1, 2]
+        def both(k, e):
+            return k.keys, e.m, e.args
+        for i in range(3):
+            print(both(Keys(), Err('x')))
+    """,
     "properties_added_later": """
         class P:
             def __init__(self):
