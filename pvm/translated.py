@@ -232,8 +232,14 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
         args.insert(0, func.__self__)
         func = func.__func__
     if type(func) is not Function:
-        if type(func) is type and func not in vm.callable_types and NS not in func.__dict__:
-            raise TypeError(f"cannot create '{func.__name__}' instances")
+        if type(func) is type:
+            if NS not in func.__dict__:
+                if func not in vm.callable_types:
+                    raise TypeError(f"cannot create '{func.__name__}' instances")
+            elif vm.host_call_check is None and func.__new__ is object.__new__:
+                init = lookup(func, "__init__")
+                if type(init) is Function:
+                    return construct(vm, func, init, args, kwargs)
         return vm._call_host(func, args, kwargs)
     code = func.code
     if kwargs is None and len(args) == code.fast_args and vm.depth < vm.translate_depth:
@@ -278,6 +284,17 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
     if len(args) < len(code.varnames):
         args.extend([UNBOUND] * (len(code.varnames) - len(args)))
     return vm.run_interpreted(func, args)
+
+
+def construct(vm: "Interpreter", cls: type, init: Function, args: list[Any], kwargs: dict[str, Any] | None) -> Any:
+    """``cls(*args)`` for a user class whose instances the host's object.__new__
+    makes and whose __init__ is a script function: what the host's type call
+    and the class's __init__ trampoline do (pvm.classes), without them."""
+    obj = object.__new__(cls)
+    result = vm.call_from_host(init, (obj, *args), kwargs or {})     # counts and binds as the trampoline's call
+    if result is not None:
+        raise TypeError(f"__init__() should return None, not '{type(result).__name__}'")
+    return vm.heap.adopt(obj)
 
 
 def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, ...]) -> Any:

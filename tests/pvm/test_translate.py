@@ -121,6 +121,31 @@ PROGRAMS = {
         for i in range(3):
             print(both(Keys(), Err('x')))
     """,
+    "construction": """
+        class P:
+            def __init__(self, x, y=2, *rest, **named):
+                self.v = (x, y, rest, sorted(named))
+        class Q(P):
+            pass
+        class Bare:
+            pass
+        class BadInit:
+            def __init__(self):
+                return 1
+        class E(ValueError):
+            def __init__(self, m):
+                super().__init__(m * 2)
+        def make(i):
+            out = [P(i).v, Q(i, 3, 4, k=5).v, type(Bare()).__name__, E(i).args]
+            for bad in (lambda: Bare(1), lambda: BadInit(), lambda: P()):
+                try:
+                    bad()
+                except TypeError as e:
+                    out.append(str(e))
+            return out
+        for i in range(3):
+            print(make(i))
+    """,
     "properties_added_later": """
         class P:
             def __init__(self):
