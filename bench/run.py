@@ -43,7 +43,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 HELLO_SOURCE = "print('hi')\n"
-ENGINES = ("tier0", "jit", "pypy", "gcc")
+ENGINES = ("interp", "tier0", "jit", "pypy", "gcc")
 # First argument for --size large: CPython 3.11 takes 4-8 s on each on the reference machine.
 LARGE_SIZES: dict[str, int] = {
     "fib": 37, "loop": 40_000_000, "mandelbrot": 1100, "spectralnorm": 700,
@@ -117,7 +117,8 @@ class Engines:
     def __init__(self, names: list[str], python: str, pvm_args: list[str], tmp: Path) -> None:
         self.names, self.tmp = names, tmp
         pvm = [python, "-m", "pvm", "run"]
-        self.prefixes = {"tier0": pvm + ["--jit=off"] + pvm_args,
+        self.prefixes = {"interp": pvm + ["--jit=off", "--translate=off"] + pvm_args,
+                         "tier0": pvm + ["--jit=off"] + pvm_args,
                          "jit": pvm + ["--jit=on"] + pvm_args, "pypy": ["pypy3"]}
         self.absent = {e: f"{tool} not found on PATH" for e, tool in (("pypy", "pypy3"), ("gcc", "gcc"))
                        if e in names and not shutil.which(tool)}
@@ -298,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         epilog="example: python bench/run.py --engines tier0,jit,pypy,gcc --size large --runs 3 --markdown")
     parser.add_argument("--engines", type=parse_engines, default=["tier0", "jit"], metavar="LIST",
                         help="comma-separated columns next to CPython (default tier0,jit): "
+                             "interp = `pvm run --jit=off --translate=off` (the interpreter alone), "
                              "tier0 = `pvm run --jit=off`, jit = `pvm run --jit=on`, pypy = pypy3, "
                              "gcc = c/NAME.c built with gcc -O2; an absent one shows -")
     parser.add_argument("--size", choices=("small", "large"), default="small",
@@ -308,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="rounds, each running CPython then every engine once (default 5)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="benchmarks to run (file stems)")
     parser.add_argument("--pvm-args", default="", metavar="OPTS",
-                        help="extra `pvm run` options for the tier0 and jit engines, e.g. "
+                        help="extra `pvm run` options for the interp, tier0 and jit engines, e.g. "
                              "--pvm-args='--max-depth 5000' (pick tiers with --engines)")
     parser.add_argument("--python", default=sys.executable, metavar="PY",
                         help="CPython used as baseline and to host pvm (default: this one)")

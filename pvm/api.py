@@ -132,6 +132,9 @@ class VM:
             defaults ``Limits()``, ``Limits.unlimited()`` switches them off.
         jit: False (tier 0 only), True or ``"on"`` (compile hot code), or
             ``"eager"`` (compile at first use); limits hold the same in every tier.
+        translate: tier 0's translation of hot code to Python functions
+            (docs/tier0.md): True or ``"on"`` (the default), ``"eager"`` or
+            False; the results, steps and limits are the same either way.
         stdout: receives the text scripts ``print`` (default: the host's
             ``sys.stdout`` at the time of the write).
         module_path: folders scripts may import modules and packages from
@@ -144,10 +147,13 @@ class VM:
     """
 
     def __init__(self, limits: Limits | None = None, *, jit: bool | str = False,
+                 translate: bool | str = True,
                  stdout: Callable[[str], Any] | None = None, module_path: Sequence[str] = (),
                  grant: Sequence[str] = (), argv: Sequence[str] = ("",)) -> None:
         if jit not in (False, True, "off", "on", "eager"):
             raise ValueError(f"jit must be False, True, 'on' or 'eager', not {jit!r}")
+        if translate not in (False, True, "off", "on", "eager"):
+            raise ValueError(f"translate must be False, True, 'on' or 'eager', not {translate!r}")
         self.limits = Limits() if limits is None else limits
         self._stdout = stdout
         heap = Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS, limit=self.limits.max_memory)
@@ -157,6 +163,7 @@ class VM:
         if unknown:
             raise ValueError(f"no such capability: {', '.join(sorted(map(repr, unknown)))}; "
                              f"pvm grants {', '.join(map(repr, CAPABILITY_MODULES))}")
+        interp.set_translation("on" if translate is True else "off" if translate is False else str(translate))
         interp.granted.update(grant)
         interp.argv = [str(arg) for arg in argv]
         self._sandbox = install(interp, self.limits)     # before the JIT: it must see the host-call check

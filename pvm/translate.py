@@ -42,9 +42,8 @@ from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Flag, Op, 
 
 # Instructions whose handler (pvm.handlers) reads only the stack: run on a scratch copy of it
 _GENERIC = frozenset({
-    Op.DELETE_ATTR, Op.DELETE_SUBSCR, Op.UNARY_POSITIVE, Op.UNARY_INVERT, Op.CONTAINS_OP, Op.GET_ITER,
-    Op.BUILD_LIST, Op.BUILD_SET, Op.BUILD_MAP, Op.BUILD_SLICE, Op.BUILD_STRING, Op.SET_ADD, Op.MAP_ADD,
-    Op.LIST_EXTEND, Op.SET_UPDATE, Op.DICT_UPDATE, Op.LIST_TO_TUPLE, Op.UNPACK_EX, Op.FORMAT_VALUE,
+    Op.DELETE_ATTR, Op.DELETE_SUBSCR, Op.BUILD_SET, Op.BUILD_MAP, Op.SET_ADD, Op.MAP_ADD,
+    Op.LIST_EXTEND, Op.SET_UPDATE, Op.DICT_UPDATE, Op.UNPACK_EX, Op.FORMAT_VALUE,
     Op.DICT_MERGE, Op.PUSH_EXC_INFO, Op.POP_EXCEPT, Op.CHECK_EXC_MATCH, Op.RERAISE, Op.BEFORE_WITH,
     Op.WITH_EXCEPT_START,
 })
@@ -55,7 +54,9 @@ _INLINE = frozenset({
     Op.UNARY_NOT, Op.COMPARE_OP, Op.IS_OP, Op.JUMP_FORWARD, Op.JUMP_BACKWARD, Op.POP_JUMP_IF_FALSE,
     Op.POP_JUMP_IF_TRUE, Op.JUMP_IF_FALSE_OR_POP, Op.JUMP_IF_TRUE_OR_POP, Op.FOR_ITER, Op.RETURN_VALUE,
     Op.RAISE_VARARGS, Op.LOAD_ASSERTION_ERROR, Op.CALL, Op.CALL_KW, Op.CALL_FUNCTION_EX, Op.MAKE_FUNCTION,
-    Op.BUILD_TUPLE, Op.LIST_APPEND, Op.UNPACK_SEQUENCE, Op.YIELD_VALUE, Op.SEND,
+    Op.BUILD_TUPLE, Op.LIST_APPEND, Op.UNPACK_SEQUENCE, Op.YIELD_VALUE, Op.SEND, Op.UNARY_POSITIVE,
+    Op.UNARY_INVERT, Op.CONTAINS_OP, Op.GET_ITER, Op.BUILD_LIST, Op.BUILD_SLICE, Op.BUILD_STRING,
+    Op.LIST_TO_TUPLE,
 })
 TRANSLATABLE = _INLINE | _GENERIC
 # instructions that read below their own operands: a fused method load's slot must not pass them
@@ -483,6 +484,23 @@ class _Writer:
             out(f"{top} = -{top}")
         elif op == Op.UNARY_NOT:
             out(f"{top} = not {top}")
+        elif op == Op.UNARY_POSITIVE:
+            out(f"{top} = +{top}")
+        elif op == Op.UNARY_INVERT:
+            out(f"{top} = ~{top}")
+        elif op == Op.CONTAINS_OP:           # as pvm.handlers.op_CONTAINS_OP, the sandbox's charge first
+            out(f"if chk is not None: chk(CONTAINS, [{top}, {below}], None)")
+            out(f"{below} = {below} {'not in' if arg else 'in'} {top}")
+        elif op == Op.GET_ITER:
+            out(f"{top} = iter({top})")
+        elif op in (Op.BUILD_LIST, Op.BUILD_SLICE, Op.BUILD_STRING):
+            first = depth - arg
+            items = "".join(f"s{i}, " for i in range(first, depth))
+            made = {Op.BUILD_LIST: f"heap.new_list(({items}))", Op.BUILD_SLICE: f"slice({items})",
+                    Op.BUILD_STRING: f'heap.adopt("".join(({items})))'}[op]
+            out(f"s{first} = {made}")
+        elif op == Op.LIST_TO_TUPLE:
+            out(f"{top} = heap.adopt(tuple({top}))")
         elif op == Op.COMPARE_OP:
             symbol = COMPARE_OPERATORS[self.raw[index]][0]
             out(f"if chk is not None and type({top}) in CONTAINERS: chk(CMPOPS[{self.raw[index]}], [{below}, {top}], None)")

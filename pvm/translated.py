@@ -305,7 +305,7 @@ def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, .
 NAMESPACE: dict[str, Any] = {
     "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "SMALL": SMALL_INT, "WORD_BYTES": WORD_BYTES,
     "PLAIN": PLAIN_STORE_CLASSES, "PROPS": PROPERTY_NAMES, "CONTAINERS": CONTAINERS,
-    "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
+    "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
     "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),
     "Function": Function, "Method": Method, "lookup": lookup, "get_attribute": get_attribute,
     "set_attribute": set_attribute, "unbound_local": unbound_local, "unbound_deref": unbound_deref,

@@ -435,3 +435,17 @@ def test_untranslatable_reasons_are_not_errors():
     code = compile_source("class K:\n    x = 1\n", "t.src").consts[0]
     with pytest.raises(Untranslatable, match="class bodies"):
         translate(code, translated.NAMESPACE)
+
+
+@pytest.mark.parametrize("translate", [True, False, "eager"])
+def test_the_embedding_api_takes_the_mode_and_limits_hold(translate):
+    import pvm
+    out: list[str] = []
+    vm = pvm.VM(pvm.Limits(max_steps=2_000), stdout=out.append, translate=translate)
+    vm.run("def f(x):\n    return x * 2\nprint(sum(f(i) for i in range(100)))\n")
+    assert out == ["9900\n"]
+    with pytest.raises(pvm.LimitExceeded) as info:
+        vm.run("def g():\n    while True:\n        pass\ng()\n")
+    assert [(entry.line, entry.name) for entry in info.value.traceback] == [(4, "<module>"), (2, "g")]
+    with pytest.raises(ValueError, match="translate must be"):
+        pvm.VM(translate="sometimes")
