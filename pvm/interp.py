@@ -48,7 +48,7 @@ from pvm.heap import SMALL_INT, WORD_BYTES, Heap
 from pvm.measure import CONTAINERS
 from pvm.objects import Function, Module
 from pvm.opcodes import SUPERINSTRUCTIONS, Op
-from pvm.translated import MODES, OSR_ACTIVE, translated_roots, translation_for, wanted
+from pvm.translated import MODES, OSR_ACTIVE, loop_wanted, translated_roots, translation_for, wanted
 from pvm import translated as translated_mod
 from pvm.unwind import FRESH, catch, traceback_of
 
@@ -569,12 +569,13 @@ class Interpreter:
                         pc = arg
                         if jit is not None and jit.loop(frame, pc):
                             pc = frame.pc
-                        elif self.depth < translate_depth and code.profile.backedges >= translate_backedges and code.translated is not REFUSED_TRANSLATION \
-                                and frame.namespace is None and not code.flags & CO_GENERATOR:
+                        elif (self.depth < translate_depth and code.profile.backedges >= translate_backedges
+                              and code.translated is not REFUSED_TRANSLATION and frame.namespace is None
+                              and not code.flags & CO_GENERATOR and loop_wanted(self, code, pc)):
                             # the rest of this activation runs translated, from this loop's header
                             translated = code.translated
                             if translated is None:
-                                translated = translation_for(self, code) if wanted(self, code) else None
+                                translated = translation_for(self, code)
                             if translated:
                                 frame.pc = pc
                                 new_locals = frame.locals

@@ -615,7 +615,7 @@ class _Writer:
 
     def _call(self, base: int, count: int, items: str, receiver: bool, args: str, out: Any) -> None:
         """CALL with an inline cache: the function called last, when it is
-        translated, needs no binding and the JIT is off, is entered directly
+        translated, needs no binding and the JIT is off or has given up on it, is entered directly
         (what pvm.translated.call does on that path, without the call to it)."""
         function, entry, globals_ = self._cache("CF", "None"), self._cache("CT", "None"), self._cache("CG", "None")
         count += receiver
@@ -630,7 +630,8 @@ class _Writer:
         out("    finally: vm.depth -= 1")
         out("else:")
         out(f"    f = s{base}; s{base} = call(vm, f, {args}, None)")
-        out(f"    if type(f) is Function and f.code.fast_args == {count} and f.code.translated and vm.jit is None"
+        out(f"    if type(f) is Function and f.code.fast_args == {count} and f.code.translated"
+            " and (vm.jit is None or f.code in vm.jit.blocked_functions)"
             + (f" and o{base} is not None" if receiver else "") + ":")
         out(f"        {function} = f; {entry} = f.code.translated; {globals_} = f.globals")
 

@@ -182,10 +182,19 @@ def wanted(vm: "Interpreter", code: Code) -> bool:
     jit = vm.jit
     if jit is None or code.flags & CO_GENERATOR:      # the JIT never compiles generators
         return True
-    record = jit.functions.get(code)
-    if record is not None and record.blocked:
+    if code in jit.blocked_functions:
         return True
     return not any(op == Op.JUMP_BACKWARD for op in code.ops) and code.profile.calls >= jit.call_threshold
+
+
+def loop_wanted(vm: "Interpreter", header_code: Code, header: int) -> bool:
+    """Whether the loop at ``header`` should go on translated: once the JIT
+    (if on) has given up on it."""
+    jit = vm.jit
+    if jit is None:
+        return True
+    record = jit.loops.get((header_code, header))
+    return record is not None and bool(record.blocked)
 
 
 def start_generator(vm: "Interpreter", func: Function, frame: Frame) -> Any:
@@ -249,9 +258,10 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
             vm.countdown -= 1
             if vm.countdown <= 0:
                 vm.checkpoint()
-            if vm.jit is not None:
+            jit = vm.jit
+            if jit is not None and code not in jit.blocked_functions:
                 code.profile.calls += 1      # the JIT's counter (translated code keeps none of its own)
-                value = vm.jit.enter(func, args)
+                value = jit.enter(func, args)
                 if value is not NO_NATIVE:
                     return value
             return code.translated(vm, func.globals, NO_CELLS, args, None)

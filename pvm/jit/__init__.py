@@ -86,6 +86,7 @@ class Jit:
         if options:
             raise TypeError(f"unknown JIT settings: {', '.join(options)}")
         self.functions: dict[Code, FunctionRecord] = {}
+        self.blocked_functions: set[Code] = set()      # left to tier 0 for good: calls skip `enter`
         self.loops: dict[tuple[Code, int], LoopRecord] = {}
         # a loop nest compiled from one of its headers is not compiled again from the others
         self.region_owners: dict[tuple[Code, tuple[int, int]], LoopRecord] = {}
@@ -409,6 +410,8 @@ class Jit:
 
     def _block(self, record: FunctionRecord | LoopRecord, why: str) -> None:
         record.blocked = why
+        if isinstance(record, FunctionRecord):
+            self.blocked_functions.add(record.code)
         label = record.code.qualname if isinstance(record, FunctionRecord) else \
             f"{record.code.qualname}@{record.code.line_at(record.header)}"
         self._say(f"left {label} to tier 0: {why}")
