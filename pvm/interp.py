@@ -188,7 +188,7 @@ class Interpreter:
             self.depth += 1
             self.translated_reentries += 1
             try:
-                result = code.translated(self, func.globals, translated_mod.NO_CELLS, list(args), None)
+                result = code.translated(self, func.globals, func.closure, list(args), None)
             finally:
                 self.depth -= 1
                 self.translated_reentries -= 1
@@ -207,8 +207,8 @@ class Interpreter:
                 self.depth += 1
                 self.translated_reentries += 1
                 try:
-                    cells = (translated_mod.cells_for(self, func, locals_) if code.cell_params or func.closure
-                             else translated_mod.NO_CELLS)
+                    cells = (translated_mod.cells_for(self, func, locals_) if code.cell_params
+                             else func.closure)
                     result = translated(self, func.globals, cells, locals_, None)
                 finally:
                     self.depth -= 1
@@ -525,8 +525,7 @@ class Interpreter:
                                     try:
                                         value = translated(self, func.globals,
                                                            (translated_mod.cells_for(self, func, new_locals)
-                                                            if callee.cell_params or func.closure
-                                                            else translated_mod.NO_CELLS),
+                                                            if callee.cell_params else func.closure),
                                                            new_locals, None)
                                     finally:
                                         self.depth -= 1

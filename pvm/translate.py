@@ -30,6 +30,7 @@ tracebacks and limit reports.
 
 from __future__ import annotations
 
+import keyword
 import math
 import re
 from dataclasses import dataclass
@@ -68,6 +69,17 @@ _SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("B", "B =
           ("chk", "chk = vm.host_call_check"), ("lim", "lim = heap.limit is not None or vm.host_call_check is not None"))
 
 
+MAX_INSTRUCTIONS = 4000    # bigger code stays interpreted: the host's compile() cannot be interrupted by a limit
+
+
+def _plain_attribute(name: str) -> bool:
+    """Whether translated code may name the attribute in its source (``obj.name``):
+    an identifier (a .pvmc file could hold any string), no keyword, none of
+    pvm's or the host's own (underscored) and none the host class has a
+    trampoline for."""
+    return name.isidentifier() and not keyword.iskeyword(name) and name[0] != "_" and name not in TRAMPOLINED
+
+
 class Untranslatable(Exception):
     """Why a code object stays with the interpreter."""
 
@@ -99,6 +111,8 @@ def translate(code: Code, namespace: dict[str, Any]) -> tuple[Any, Translation]:
     source refers to (pvm.translated)."""
     if code.flags & CO_CLASS_BODY:
         raise Untranslatable("class bodies run in the interpreter")
+    if len(code.ops) > MAX_INSTRUCTIONS:
+        raise Untranslatable(f"longer than {MAX_INSTRUCTIONS} instructions")
     writer = _Writer(code)
     source = writer.source()
     consts = dict(namespace, K=code.consts, CODE=code)
@@ -253,7 +267,7 @@ class _Writer:
         without making a bound method."""
         fused = {}
         for index, (op, name) in enumerate(self.instrs):
-            if op != Op.LOAD_ATTR or name[0] == "_" or self.depths[index] is None:
+            if op != Op.LOAD_ATTR or not _plain_attribute(name) or self.depths[index] is None:
                 continue
             slot = self.depths[index] - 1
             for later in range(index + 1, len(self.instrs)):
@@ -446,7 +460,7 @@ class _Writer:
         elif op == Op.LOAD_ATTR:
             self._load_attr(top, arg, out, index in self.methods)
         elif op == Op.STORE_ATTR:
-            if arg[0] == "_" or arg in TRAMPOLINED:
+            if not _plain_attribute(arg):
                 out(f"set_attribute({top}, {arg!r}, {below})")
             else:
                 # inline cache: a class whose instances store plainly, while no class namespace changed
@@ -603,6 +617,8 @@ class _Writer:
         raise Untranslatable(f"operand kind {kind.name}")
 
     def _const(self, value: Any, index: int) -> str:
+        if type(value) is int and not -2 ** 62 < value < 2 ** 62:
+            return f"K[{index}]"             # (the host's int-to-str limit)
         if type(value) in _SIMPLE_CONSTS and not (type(value) is float and not math.isfinite(value)):
             if type(value) is float and value == 0 and math.copysign(1, value) < 0:
                 return f"K[{index}]"
@@ -617,7 +633,8 @@ class _Writer:
         """CALL with an inline cache: the function called last, when it is
         translated, needs no binding and the JIT is off or has given up on it, is entered directly
         (what pvm.translated.call does on that path, without the call to it)."""
-        function, entry, globals_ = self._cache("CF", "None"), self._cache("CT", "None"), self._cache("CG", "None")
+        function, entry = self._cache("CF", "None"), self._cache("CT", "None")
+        globals_, closure = self._cache("CG", "None"), self._cache("CC", "None")
         count += receiver
         arguments = f"[o{base}, {items}]" if receiver else f"[{items}]"
         test = f"o{base} is not None and " if receiver else ""
@@ -626,14 +643,14 @@ class _Writer:
         out("    try:")
         out("        vm.countdown -= 1")
         out("        if vm.countdown <= 0: vm.checkpoint()")
-        out(f"        s{base} = {entry}(vm, {globals_}, NO_CELLS, {arguments}, None)")
+        out(f"        s{base} = {entry}(vm, {globals_}, {closure}, {arguments}, None)")
         out("    finally: vm.depth -= 1")
         out("else:")
         out(f"    f = s{base}; s{base} = call(vm, f, {args}, None)")
         out(f"    if type(f) is Function and f.code.fast_args == {count} and f.code.translated"
             " and (vm.jit is None or f.code in vm.jit.blocked_functions)"
             + (f" and o{base} is not None" if receiver else "") + ":")
-        out(f"        {function} = f; {entry} = f.code.translated; {globals_} = f.globals")
+        out(f"        {function} = f; {entry} = f.code.translated; {globals_} = f.globals; {closure} = f.closure")
 
     def _cache(self, prefix: str, initial: str) -> str:
         name = f"{prefix}{len(self.caches)}"
@@ -648,13 +665,14 @@ class _Writer:
         class lookup found, by class, while no class namespace changes. A
         called method goes in the slot and the instance in the receiver slot
         ``o<n>`` (None otherwise), so no bound method is made."""
-        if name[0] == "_" or name in TRAMPOLINED:
+        if not _plain_attribute(name):
             out(f"{slot} = get_attribute({slot}, {name!r})")
             if method:
                 out(f"o{slot[1:]} = None")
             return
         receiver = "o" + slot[1:]
         kinds = self._cache("A", "set()")             # classes whose instances had the attribute
+        hosts = self._cache("H", "set()")             # builtin types that allow it (a host attribute read)
         if method:
             # the functions the class lookup found, by class (under None: the version seen)
             found = self._cache("M", "{None: -1}")
@@ -670,6 +688,7 @@ class _Writer:
         out(f"    else: {slot} = v")
         if method:
             out(f"    {receiver} = None")
+        out(f"elif type({slot}) in {hosts}: {slot} = {slot}.{name}" + (f"; {receiver} = None" if method else ""))
         out(f"elif type({slot}) in PLAIN and {name!r} not in PROPS:")
         out(f"    d = {slot}.__dict__")
         out(f"    if {name!r} in d:")
@@ -682,7 +701,8 @@ class _Writer:
             out(f"            if {found}[None] != CLASSES._version: {found}.clear(); {found}[None] = CLASSES._version")
             out(f"            {found}[type({slot})] = f; {receiver} = {slot}; {slot} = f")
             out(f"        else: {receiver} = None; {slot} = get_attribute({slot}, {name!r})")
-            out(f"else: {receiver} = None; {slot} = get_attribute({slot}, {name!r})")
         else:
             out(f"        {slot} = Method(f, {slot}) if type(f) is Function else get_attribute({slot}, {name!r})")
-            out(f"else: {slot} = get_attribute({slot}, {name!r})")
+        out("else:")
+        out(f"    if {name!r} in ALLOWED.get(type({slot}), ()): {hosts}.add(type({slot}))")
+        out(f"    {slot} = get_attribute({slot}, {name!r})" + (f"; {receiver} = None" if method else ""))

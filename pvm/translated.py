@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Iterator
 
 from pvm import classes
-from pvm.attributes import get_attribute, set_attribute
+from pvm.attributes import ALLOWED_ATTRIBUTES, get_attribute, set_attribute
 from pvm.classes import NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Method, lookup
 from pvm.code import CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.errors import PvmError, TracebackEntry, VMInternalError
@@ -41,7 +41,6 @@ REFUSED = False             # code.translated for code that stays with the inter
 
 EXHAUSTED: Any = object()
 _SLOW_CALL = CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR      # calls that bind in pvm.frames
-NO_CELLS: list[Any] = []
 
 # host code object -> its translation, for the stack walks
 TRANSLATIONS: dict[Any, Translation] = {}
@@ -161,7 +160,7 @@ def translation_for(vm: "Interpreter", code: Code) -> Any:
         return _refuse(vm, code, f"internal error ({type(error).__name__}: {error})")
     TRANSLATIONS[function.__code__] = info
     code.translated = function
-    if not (code.cell_params or code.freevars or code.kwonlyargcount or code.flags & _SLOW_CALL):
+    if not (code.cell_params or code.kwonlyargcount or code.flags & _SLOW_CALL):
         code.fast_args = code.argcount
     if vm.translate_log is not None:
         vm.translate_log(f"translated {code.qualname}")
@@ -227,10 +226,18 @@ def generator_roots(body: Any) -> Iterator[Any]:
 
 
 def cells_for(vm: "Interpreter", func: Function, locals_: list[Any]) -> list[Any]:
+    """A translated activation's cells: its own (new), then its closure's. What
+    binding made (a ``**kwargs`` dict) and each new cell stay temporary roots
+    while the next cell is allocated, as an interpreted frame holds them."""
+    roots = vm.heap.temp_roots
+    mark = len(roots)
+    roots.extend(locals_)
     params = func.code.cell_params
     cells = [UNBOUND] * len(params) + list(func.closure)
     for index, param in enumerate(params):
-        cells[index] = vm.heap.new_cell(locals_[param] if param >= 0 else UNBOUND)
+        cells[index] = cell = vm.heap.new_cell(locals_[param] if param >= 0 else UNBOUND)
+        roots.append(cell)
+    del roots[mark:]
     return cells
 
 
@@ -264,7 +271,7 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
                 value = jit.enter(func, args)
                 if value is not NO_NATIVE:
                     return value
-            return code.translated(vm, func.globals, NO_CELLS, args, None)
+            return code.translated(vm, func.globals, func.closure, args, None)
         finally:
             vm.depth -= 1
     if kwargs is not None or len(args) != code.argcount or code.kwonlyargcount or code.flags & _SLOW_CALL:
@@ -287,8 +294,8 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
         if translated is None and code.profile.calls >= vm.translate_calls and wanted(vm, code):
             translated = translation_for(vm, code)
         if translated and vm.depth < vm.translate_depth:
-            return translated(vm, func.globals, cells_for(vm, func, args) if code.cell_params or func.closure
-                              else NO_CELLS, args, None)
+            return translated(vm, func.globals, cells_for(vm, func, args) if code.cell_params
+                              else func.closure, args, None)
     finally:
         vm.depth -= 1
     if len(args) < len(code.varnames):
@@ -315,11 +322,11 @@ def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, .
 NAMESPACE: dict[str, Any] = {
     "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "SMALL": SMALL_INT, "WORD_BYTES": WORD_BYTES,
     "PLAIN": PLAIN_STORE_CLASSES, "PROPS": PROPERTY_NAMES, "CONTAINERS": CONTAINERS,
-    "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
+    "ALLOWED": ALLOWED_ATTRIBUTES, "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
     "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),
     "Function": Function, "Method": Method, "lookup": lookup, "get_attribute": get_attribute,
     "set_attribute": set_attribute, "unbound_local": unbound_local, "unbound_deref": unbound_deref,
     "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
-    "NO_CELLS": NO_CELLS, "unwound": unwound, "caught": caught, "lost": lost, "CLASSES": classes,
+    "unwound": unwound, "caught": caught, "lost": lost, "CLASSES": classes,
 }

@@ -277,6 +277,12 @@ PROGRAMS = {
             for i in range(n):
                 yield i * i
         print(sum(gen(10)), list(gen(3)))
+        def capture(*args, **kwargs):
+            def inner():
+                return len(args) + len(kwargs) + sum(kwargs['a'])
+            return inner()
+        for i in range(4):
+            print(capture(1, [2], a=[i, i], b={i}))
     """,
     "generators": """
         def count(n):
@@ -449,3 +455,25 @@ def test_the_embedding_api_takes_the_mode_and_limits_hold(translate):
     assert [(entry.line, entry.name) for entry in info.value.traceback] == [(4, "<module>"), (2, "g")]
     with pytest.raises(ValueError, match="translate must be"):
         pvm.VM(translate="sometimes")
+
+
+def test_names_that_are_not_identifiers_never_reach_the_source():
+    # a .pvmc file may hold any string as a name: attribute names that are not
+    # plain identifiers take the generic path, never the generated source
+    from pvm.translate import translate
+    source = "def f(o):\n    return o.attr\n"
+    code = compile_source(source, "t.src").consts[0]
+    code.names = tuple("x; import os" if name == "attr" else name for name in code.names)
+    code.decoded = None
+    function, info = translate(code, translated.NAMESPACE)
+    assert "import os" not in info.source.replace("'x; import os'", "")
+
+
+def test_huge_constants_and_long_code():
+    from pvm.translate import MAX_INSTRUCTIONS, Untranslatable, translate
+    agree("def f(i):\n    return i + 10 ** 5000 - 10 ** 5000 + 123456789012345678901234567890\n"
+          "for i in range(3):\n    print(f(i))\n")
+    body = "".join(f"    x = x + {i}\n" for i in range(MAX_INSTRUCTIONS // 4 + 1))
+    code = compile_source(f"def g(x):\n{body}    return x\n", "t.src").consts[0]
+    with pytest.raises(Untranslatable, match="longer than"):
+        translate(code, translated.NAMESPACE)
