@@ -689,6 +689,11 @@ class _Writer:
         if method:
             out(f"    {receiver} = None")
         out(f"elif type({slot}) in {hosts}: {slot} = {slot}.{name}" + (f"; {receiver} = None" if method else ""))
+        if not method:
+            # a property whose getter is a script function, by class, while no class namespace changes
+            getters = self._cache("P", "{None: -1}")
+            out(f"elif {getters}[None] == CLASSES._version and type({slot}) in {getters}:")
+            out(f"    f = {getters}[type({slot})]; {slot} = f.vm.call_from_host(f, ({slot},), {{}})")
         out(f"elif type({slot}) in PLAIN and {name!r} not in PROPS:")
         out(f"    d = {slot}.__dict__")
         out(f"    if {name!r} in d:")
@@ -705,4 +710,10 @@ class _Writer:
             out(f"        {slot} = Method(f, {slot}) if type(f) is Function else get_attribute({slot}, {name!r})")
         out("else:")
         out(f"    if {name!r} in ALLOWED.get(type({slot}), ()): {hosts}.add(type({slot}))")
+        if not method:
+            out(f"    elif {name!r} in PROPS: f = property_getter({slot}, {name!r})")
+            out("    else: f = None")
+            out("    if f is not None:")
+            out(f"        if {getters}[None] != CLASSES._version: {getters}.clear(); {getters}[None] = CLASSES._version")
+            out(f"        {getters}[type({slot})] = f")
         out(f"    {slot} = get_attribute({slot}, {name!r})" + (f"; {receiver} = None" if method else ""))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from pvm import classes
 from pvm.attributes import ALLOWED_ATTRIBUTES, get_attribute, set_attribute
-from pvm.classes import NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Method, lookup
+from pvm.classes import NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Instance, Method, Property, lookup
 from pvm.code import CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.errors import PvmError, TracebackEntry, VMInternalError
 from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, check_unpackable, name_error, unbound_deref, \
@@ -186,6 +186,17 @@ def wanted(vm: "Interpreter", code: Code) -> bool:
     return not any(op == Op.JUMP_BACKWARD for op in code.ops) and code.profile.calls >= jit.call_threshold
 
 
+def property_getter(obj: Any, name: str) -> Function | None:
+    """The script function ``obj.name`` calls, when the name is a property of
+    ``obj``'s class with one (pvm.classes.get_instance_attribute then calls it
+    and nothing else)."""
+    if not isinstance(obj, Instance):
+        return None
+    found = lookup(type(obj), name)
+    getter = found.fget if type(found) is Property else None
+    return getter if type(getter) is Function else None
+
+
 def loop_wanted(vm: "Interpreter", header_code: Code, header: int) -> bool:
     """Whether the loop at ``header`` should go on translated: once the JIT
     (if on) has given up on it."""
@@ -328,5 +339,5 @@ NAMESPACE: dict[str, Any] = {
     "set_attribute": set_attribute, "unbound_local": unbound_local, "unbound_deref": unbound_deref,
     "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
-    "unwound": unwound, "caught": caught, "lost": lost, "CLASSES": classes,
+    "property_getter": property_getter, "unwound": unwound, "caught": caught, "lost": lost, "CLASSES": classes,
 }
