@@ -711,8 +711,7 @@ class _Writer:
         out("else:")
         out(f"    if {name!r} in ALLOWED.get(type({slot}), ()): {hosts}.add(type({slot}))")
         if not method:
-            out(f"    elif {name!r} in PROPS: f = property_getter({slot}, {name!r})")
-            out("    else: f = None")
+            out(f"    f = property_getter({slot}, {name!r}) if {name!r} in PROPS else None")
             out("    if f is not None:")
             out(f"        if {getters}[None] != CLASSES._version: {getters}.clear(); {getters}[None] = CLASSES._version")
             out(f"        {getters}[type({slot})] = f")

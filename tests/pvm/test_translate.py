@@ -120,6 +120,11 @@ PROGRAMS = {
             return k.keys, e.m, e.args
         for i in range(3):
             print(both(Keys(), Err('x')))
+        def host_attrs(d, n):
+            g = d.get                                    # a builtin type's attribute, not called at once
+            return g('a'), n.real, n.imag
+        for i in range(3):
+            print(host_attrs({'a': i}, i))
     """,
     "construction": """
         class P:
