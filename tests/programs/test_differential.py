@@ -17,7 +17,8 @@ Environment:
     PVM_ORACLE_PYTHON   the CPython 3.11 used as the oracle (default: sys.executable)
     PVM_DIFF_MODES      pvm options to run every program with, one run per
                         ';'-separated entry, each compared with the oracle
-                        (default: one run without options); e.g.
+                        (default: one run without options and one with tier 0
+                        translating everything, `;--jit=off --translate=eager`); e.g.
                         `PVM_DIFF_MODES='--jit=off;--jit=eager'`
     PVM_DIFF_STRICT     if set to 1, an uncaught exception's whole last stderr
                         line (`Type: message`) and its traceback skeleton (as
@@ -47,7 +48,7 @@ from programs_corpus import last_line, traceback_shape  # noqa: E402
 EXAMPLES = int(os.environ.get("PVM_DIFF_EXAMPLES", "25"))
 ORACLE = os.environ.get("PVM_ORACLE_PYTHON", sys.executable)
 TIMEOUT = 120
-MODES = [mode.split() for mode in os.environ.get("PVM_DIFF_MODES", "").split(";")]
+MODES = [mode.split() for mode in os.environ.get("PVM_DIFF_MODES", ";--jit=off --translate=eager").split(";")]
 STRICT = os.environ.get("PVM_DIFF_STRICT") == "1"
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
