@@ -48,7 +48,7 @@ from pvm.heap import SMALL_INT, WORD_BYTES, Heap
 from pvm.measure import CONTAINERS
 from pvm.objects import Function, Module
 from pvm.opcodes import SUPERINSTRUCTIONS, Op
-from pvm.translated import MODES, OSR_ACTIVE, loop_wanted, translated_roots, translation_for, wanted
+from pvm.translated import MODES, loop_wanted, translated_roots, translation_for, wanted
 from pvm import translated as translated_mod
 from pvm.unwind import FRESH, catch, traceback_of
 
@@ -584,21 +584,12 @@ class Interpreter:
                                 except BaseException:
                                     pc = frame.pc
                                     raise
-                                back = frame.back
-                                if back is None:
-                                    return value
-                                self.depth -= 1
-                                frame = self.top_frame = back
-                                code = frame.code
-                                instrs = frame.instrs
+                                # the activation is over: return its value through a RETURN_VALUE
                                 stack = frame.stack
                                 push = stack.append
                                 pop = stack.pop
-                                locals_ = frame.locals
-                                cells = frame.cells
-                                globals_ = frame.globals
-                                pc = frame.pc
                                 push(value)
+                                pc = code.ops.index(RETURN_VALUE)
                     elif op == RETURN_VALUE:
                         value = pop()
                         back = frame.back

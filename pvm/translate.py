@@ -5,21 +5,23 @@ dispatches (JIT-NOTES section 2); the same work written as Python source and
 compiled by the host runs at the host's own speed. So a function called often
 enough, or a loop that turns often enough, is translated: every instruction
 becomes a few lines of Python with the operand stack held in named locals
-(``s0``, ``s1``, ...: the depth at every instruction is static) and the fast
-locals in ``x0``, ``x1``, ... Every semantic step stays pvm's: results are
+(``s0``, ``s1``, ...: the depth at every instruction is static, pvm.flow) and
+the fast locals in ``x0``, ``x1``, ... Every semantic step stays pvm's: results are
 adopted by the heap, steps are counted at the same back-edges and calls, the
 checks the sandbox hooks make run at the same instructions, and the cold
 instructions call the interpreter's own handlers on a scratch stack.
 
 Control flow. Blocks are guarded by ``if pc == start:`` in layout order, each
 loop of the bytecode (a back-edge's target and everything up to its last
-back-edge) becomes ``if pc == header: while True:``, a jump sets ``pc`` and
-then falls down the chain (forward), ``continue``s (to its loop's header) or
-``break``s (out of its loop; the enclosing level dispatches on ``pc`` again).
-Entering at a loop header (on-stack replacement from the interpreter) is the
-same chain with ``pc`` preset. Code this does not fit - exception handlers,
-generators, class bodies, imports, loops that are not nested ranges - stays
-with the interpreter.
+back-edge) becomes ``if header <= pc <= end: while True:``, a jump sets ``pc``
+and then falls down the chain (forward), ``continue``s (to its loop's header)
+or ``break``s (out of its loop; the enclosing level dispatches on ``pc``
+again). Entering at a loop header (on-stack replacement from the
+interpreter) is the same chain with ``pc`` preset, and so is an exception
+handler: the body runs in ``while True: try:`` and the exception table's
+handler is where ``pc`` goes. A generator's body is a host generator. Class
+bodies, imports, ``class`` statements inside a function and loops that are
+not nested ranges stay with the interpreter. docs/tier0.md has the whole design.
 
 Roots. Every value in flight lives in a named local of the generated
 function, so the collector finds them by walking the host's stack
@@ -37,7 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pvm.classes import TRAMPOLINED
-from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
+from pvm.code import CO_CLASS_BODY, CO_GENERATOR, Code
+from pvm.flow import Flow, Loop, Untranslatable
 from pvm.frames import decode
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Flag, Op, Operand
 
@@ -60,9 +63,6 @@ _INLINE = frozenset({
     Op.LIST_TO_TUPLE,
 })
 TRANSLATABLE = _INLINE | _GENERIC
-# instructions that read below their own operands: a fused method load's slot must not pass them
-_READS_DEEP = frozenset({Op.COPY, Op.SWAP, Op.LIST_APPEND, Op.SET_ADD, Op.MAP_ADD, Op.LIST_EXTEND, Op.SET_UPDATE,
-                         Op.DICT_UPDATE, Op.DICT_MERGE, Op.CALL_FUNCTION_EX})
 _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 # the generated function's set-up, each line only if its name is used
 _SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("B", "B = vm.builtins"),
@@ -80,10 +80,6 @@ def _plain_attribute(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name) and name[0] != "_" and name not in TRAMPOLINED
 
 
-class Untranslatable(Exception):
-    """Why a code object stays with the interpreter."""
-
-
 @dataclass(frozen=True)
 class Translation:
     """What the runtime needs to know about one generated function."""
@@ -96,13 +92,6 @@ class Translation:
     def line_of(self, lineno: int) -> int:
         """The script line of the instruction that generated Python line ``lineno``."""
         return self.code.line_at(self.pcs[lineno] if 0 < lineno < len(self.pcs) else 0)
-
-
-@dataclass
-class _Loop:
-    start: int
-    end: int                       # the last back-edge's index
-    children: list["_Loop"]
 
 
 def translate(code: Code, namespace: dict[str, Any]) -> tuple[Any, Translation]:
@@ -133,155 +122,17 @@ class _Writer:
         for op, _ in self.instrs:
             if op not in TRANSLATABLE:
                 raise Untranslatable(f"{OPCODES[op].name} runs in the interpreter")
-        self.depths = self._depths()
+        flow = self.flow = Flow(code, self.instrs)
+        self.depths, self.leaders, self.loops, self.assigned = flow.depths, flow.leaders, flow.loops, flow.assigned
         self.max_depth = max((d for d in self.depths if d is not None), default=0) + 2
-        self.leaders = self._leaders()
-        self.loops = self._loops()
+        self.methods = flow.method_calls(_plain_attribute)
+        self.receivers = set(self.methods.values())     # CALLs whose callee slot has a receiver slot
         self.lines: list[str] = []
         self.pcs: list[int] = [0]          # line numbers are 1-based
         # the inline caches: (name, initial value) of module globals of the source; the
         # ones rebound (not mutated) are declared global in the function
         self.caches: list[tuple[str, str]] = []
         self.pc = 0
-        self.assigned = self._assigned()
-        self.receivers: set[int] = set()     # CALLs whose callee slot has a receiver slot
-        self.methods = self._method_calls()
-
-    # --- Analysis ---
-
-    def _successors(self, index: int) -> list[tuple[int, int]]:
-        op, arg = self.instrs[index]
-        info = OPCODES[op]
-        raw = self.raw[index]
-        depth = self.depths[index]
-        found = []
-        if not info.flags & Flag.TERMINATOR:
-            found.append((index + 1, depth + info.effect(raw)))
-        if info.flags & Flag.JUMP:
-            found.append((arg, depth + (info.jump_effect or info.effect)(raw)))
-        return found
-
-    def _handlers(self, index: int) -> list[tuple[int, int]]:
-        """Where an exception raised by ``index`` goes: (handler, depth there)."""
-        found = self.code.handler_at(index)
-        return [] if found is None else [(found[0], found[1] + 1)]
-
-    def _depths(self) -> list[int | None]:
-        depths: list[int | None] = [None] * len(self.instrs)
-        self.depths = depths
-        depths[0] = 0
-        work = [0]
-        while work:
-            index = work.pop()
-            for target, depth in self._successors(index) + self._handlers(index):
-                if target >= len(depths):
-                    raise Untranslatable("control runs off the end")
-                if depths[target] is None:
-                    depths[target] = depth
-                    work.append(target)
-                elif depths[target] != depth:
-                    raise Untranslatable("stack depths disagree")
-        return depths
-
-    def _reachable(self) -> list[int]:
-        return [index for index, depth in enumerate(self.depths) if depth is not None]
-
-    def _leaders(self) -> set[int]:
-        leaders = {0} | {handler for _, _, handler, _ in self.code.exception_table}
-        for index in self._reachable():
-            op, arg = self.instrs[index]
-            flags = OPCODES[op].flags
-            if flags & Flag.JUMP:
-                leaders.add(arg)
-            if flags & (Flag.JUMP | Flag.TERMINATOR):
-                leaders.add(index + 1)
-        return leaders
-
-    def _loops(self) -> list[_Loop]:
-        ends: dict[int, int] = {}
-        for index in self._reachable():
-            op, arg = self.instrs[index]
-            if OPCODES[op].flags & Flag.JUMP and arg <= index:
-                ends[arg] = max(ends.get(arg, index), index)
-        roots: list[_Loop] = []
-        stack: list[_Loop] = []
-        for start in sorted(ends):
-            loop = _Loop(start, ends[start], [])
-            while stack and stack[-1].end < start:
-                stack.pop()
-            if stack and stack[-1].end < loop.end:
-                raise Untranslatable("loops overlap without nesting")
-            (stack[-1].children if stack else roots).append(loop)
-            stack.append(loop)
-        self.loops = roots
-        handlers = {handler for _, _, handler, _ in self.code.exception_table}
-        for index in self._reachable():
-            op, arg = self.instrs[index]
-            if OPCODES[op].flags & Flag.JUMP and arg not in handlers:
-                for loop in self._enclosing(arg):
-                    if arg != loop.start and not loop.start <= index <= loop.end:
-                        raise Untranslatable("a jump enters a loop other than at its header")
-        return roots
-
-    def _enclosing(self, index: int, loops: list[_Loop] | None = None) -> list[_Loop]:
-        """The loops containing ``index``, outermost first."""
-        for loop in self.loops if loops is None else loops:
-            if loop.start <= index <= loop.end:
-                return [loop, *self._enclosing(index, loop.children)]
-        return []
-
-    def _assigned(self) -> list[int]:
-        """For each instruction, the fast locals certainly bound when it runs
-        (a bit set: reading them needs no unbound check). Parameters are
-        bound at entry; STORE_FAST binds, DELETE_FAST unbinds; paths meet by
-        intersection."""
-        code = self.code
-        params = code.argcount + code.kwonlyargcount + bool(code.flags & CO_VARARGS) + bool(code.flags & CO_VARKEYWORDS)
-        every = (1 << len(code.varnames)) - 1
-        assigned = [every] * len(self.instrs)
-        assigned[0] = (1 << params) - 1
-        reached = {0}
-        work = [0]
-        while work:
-            index = work.pop()
-            op, arg = self.instrs[index]
-            after = assigned[index]
-            if op == Op.STORE_FAST:
-                after |= 1 << arg
-            elif op == Op.DELETE_FAST:
-                after &= ~(1 << arg)
-            # an exception leaves before the instruction's effect
-            edges = [(target, after) for target, _ in self._successors(index)]
-            edges += [(handler, assigned[index]) for handler, _ in self._handlers(index)]
-            for target, state in edges:
-                meet = state if target not in reached else assigned[target] & state
-                if target not in reached or meet != assigned[target]:
-                    reached.add(target)
-                    assigned[target] = meet
-                    work.append(target)
-        return assigned
-
-    def _method_calls(self) -> dict[int, int]:
-        """LOAD_ATTR instructions whose result is only ever called, in the same
-        block (``obj.name(...)``), mapped to their CALL: the method is called
-        without making a bound method."""
-        fused = {}
-        for index, (op, name) in enumerate(self.instrs):
-            if op != Op.LOAD_ATTR or not _plain_attribute(name) or self.depths[index] is None:
-                continue
-            slot = self.depths[index] - 1
-            for later in range(index + 1, len(self.instrs)):
-                later_op, arg = self.instrs[later]
-                if later in self.leaders or later_op in _READS_DEEP:
-                    break
-                if later_op in (Op.CALL, Op.CALL_KW):
-                    if self.depths[later] - arg - 1 - (later_op == Op.CALL_KW) == slot:
-                        fused[index] = later
-                        self.receivers.add(later)
-                        break
-                if self.depths[later] + OPCODES[later_op].effect(self.raw[later]) <= slot + 1:
-                    break
-        return fused
 
     # --- Output ---
 
@@ -349,10 +200,10 @@ class _Writer:
         self.pcs[1:1] = [0] * len(self.caches)
         return caches + "\n".join(self.lines) + "\n"
 
-    def _all_loops(self, loops: list[_Loop]) -> list[_Loop]:
+    def _all_loops(self, loops: list[Loop]) -> list[Loop]:
         return [item for loop in loops for item in (loop, *self._all_loops(loop.children))]
 
-    def _chain(self, loop: _Loop | None, children: list[_Loop], start: int, end: int, indent: int) -> None:
+    def _chain(self, loop: Loop | None, children: list[Loop], start: int, end: int, indent: int) -> None:
         """The blocks of ``start..end`` (the body of ``loop``) in layout order."""
         index = start
         inner = iter(children)
@@ -378,12 +229,12 @@ class _Writer:
                     self._instruction(at, loop, indent + 1)
             index = block_end + 1
 
-    def _after_loop(self, loop: _Loop | None, child: _Loop, indent: int) -> None:
+    def _after_loop(self, loop: Loop | None, child: Loop, indent: int) -> None:
         exits = set()
         for index in range(child.start, child.end + 1):
             if self.depths[index] is None:
                 continue
-            for target, _ in self._successors(index):
+            for target, _ in self.flow.successors(index):
                 if not child.start <= target <= child.end:
                     exits.add(target)
         for target in sorted(exits):
@@ -392,7 +243,7 @@ class _Writer:
             elif loop is not None and not loop.start <= target <= loop.end:
                 self.emit(indent, f"if pc == {target}: break")
 
-    def _goto(self, loop: _Loop | None, target: int, indent: int) -> None:
+    def _goto(self, loop: Loop | None, target: int, indent: int) -> None:
         self.emit(indent, f"pc = {target}")
         if loop is None:
             return
@@ -401,7 +252,7 @@ class _Writer:
         elif not loop.start < target <= loop.end:
             self.emit(indent, "break")
 
-    def _branch(self, loop: _Loop | None, test: str, taken: int, fallthrough: int, indent: int) -> None:
+    def _branch(self, loop: Loop | None, test: str, taken: int, fallthrough: int, indent: int) -> None:
         self.emit(indent, f"if {test}:")
         self._goto(loop, taken, indent + 1)
         self.emit(indent, "else:")
@@ -409,7 +260,7 @@ class _Writer:
 
     # --- Instructions ---
 
-    def _instruction(self, index: int, loop: _Loop | None, indent: int) -> None:
+    def _instruction(self, index: int, loop: Loop | None, indent: int) -> None:
         self.pc = index
         op, arg = self.instrs[index]
         depth = self.depths[index]

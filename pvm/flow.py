@@ -1,0 +1,176 @@
+"""The shape of a code object that tier 0's translation (pvm.translate)
+works from: the operand stack's depth at every instruction (static, so stack
+slots can be named), the blocks, the loops as nested ranges of instructions,
+the locals certainly bound at each instruction, and which attribute loads are
+only ever called. All of it is read from the opcode table's stack effects and
+flags, and from the code's exception table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
+from pvm.opcodes import OPCODES, Flag, Op
+
+
+class Untranslatable(Exception):
+    """Why a code object stays with the interpreter."""
+
+
+# instructions that read below their own operands: a fused method load's slot must not pass them
+_READS_DEEP = frozenset({Op.COPY, Op.SWAP, Op.LIST_APPEND, Op.SET_ADD, Op.MAP_ADD, Op.LIST_EXTEND, Op.SET_UPDATE,
+                         Op.DICT_UPDATE, Op.DICT_MERGE, Op.CALL_FUNCTION_EX})
+
+
+@dataclass
+class Loop:
+    start: int
+    end: int                       # the last back-edge's index
+    children: list["Loop"]
+
+
+class Flow:
+    def __init__(self, code: Code, instrs: list[tuple[int, Any]]) -> None:
+        self.code = code
+        self.instrs = instrs
+        self.raw = code.args
+        self.depths = self._depths()
+        self.leaders = self._leaders()
+        self.loops = self._loops()
+        self.assigned = self._assigned()
+
+
+    def successors(self, index: int) -> list[tuple[int, int]]:
+        op, arg = self.instrs[index]
+        info = OPCODES[op]
+        raw = self.raw[index]
+        depth = self.depths[index]
+        found = []
+        if not info.flags & Flag.TERMINATOR:
+            found.append((index + 1, depth + info.effect(raw)))
+        if info.flags & Flag.JUMP:
+            found.append((arg, depth + (info.jump_effect or info.effect)(raw)))
+        return found
+
+    def _handlers(self, index: int) -> list[tuple[int, int]]:
+        """Where an exception raised by ``index`` goes: (handler, depth there)."""
+        found = self.code.handler_at(index)
+        return [] if found is None else [(found[0], found[1] + 1)]
+
+    def _depths(self) -> list[int | None]:
+        depths: list[int | None] = [None] * len(self.instrs)
+        self.depths = depths
+        depths[0] = 0
+        work = [0]
+        while work:
+            index = work.pop()
+            for target, depth in self.successors(index) + self._handlers(index):
+                if target >= len(depths):
+                    raise Untranslatable("control runs off the end")
+                if depths[target] is None:
+                    depths[target] = depth
+                    work.append(target)
+                elif depths[target] != depth:
+                    raise Untranslatable("stack depths disagree")
+        return depths
+
+    def _reachable(self) -> list[int]:
+        return [index for index, depth in enumerate(self.depths) if depth is not None]
+
+    def _leaders(self) -> set[int]:
+        leaders = {0} | {handler for _, _, handler, _ in self.code.exception_table}
+        for index in self._reachable():
+            op, arg = self.instrs[index]
+            flags = OPCODES[op].flags
+            if flags & Flag.JUMP:
+                leaders.add(arg)
+            if flags & (Flag.JUMP | Flag.TERMINATOR):
+                leaders.add(index + 1)
+        return leaders
+
+    def _loops(self) -> list[Loop]:
+        ends: dict[int, int] = {}
+        for index in self._reachable():
+            op, arg = self.instrs[index]
+            if OPCODES[op].flags & Flag.JUMP and arg <= index:
+                ends[arg] = max(ends.get(arg, index), index)
+        roots: list[Loop] = []
+        stack: list[Loop] = []
+        for start in sorted(ends):
+            loop = Loop(start, ends[start], [])
+            while stack and stack[-1].end < start:
+                stack.pop()
+            if stack and stack[-1].end < loop.end:
+                raise Untranslatable("loops overlap without nesting")
+            (stack[-1].children if stack else roots).append(loop)
+            stack.append(loop)
+        self.loops = roots
+        handlers = {handler for _, _, handler, _ in self.code.exception_table}
+        for index in self._reachable():
+            op, arg = self.instrs[index]
+            if OPCODES[op].flags & Flag.JUMP and arg not in handlers:
+                for loop in self._enclosing(arg):
+                    if arg != loop.start and not loop.start <= index <= loop.end:
+                        raise Untranslatable("a jump enters a loop other than at its header")
+        return roots
+
+    def _enclosing(self, index: int, loops: list[Loop] | None = None) -> list[Loop]:
+        """The loops containing ``index``, outermost first."""
+        for loop in self.loops if loops is None else loops:
+            if loop.start <= index <= loop.end:
+                return [loop, *self._enclosing(index, loop.children)]
+        return []
+
+    def _assigned(self) -> list[int]:
+        """For each instruction, the fast locals certainly bound when it runs
+        (a bit set: reading them needs no unbound check). Parameters are
+        bound at entry; STORE_FAST binds, DELETE_FAST unbinds; paths meet by
+        intersection."""
+        code = self.code
+        params = code.argcount + code.kwonlyargcount + bool(code.flags & CO_VARARGS) + bool(code.flags & CO_VARKEYWORDS)
+        every = (1 << len(code.varnames)) - 1
+        assigned = [every] * len(self.instrs)
+        assigned[0] = (1 << params) - 1
+        reached = {0}
+        work = [0]
+        while work:
+            index = work.pop()
+            op, arg = self.instrs[index]
+            after = assigned[index]
+            if op == Op.STORE_FAST:
+                after |= 1 << arg
+            elif op == Op.DELETE_FAST:
+                after &= ~(1 << arg)
+            # an exception leaves before the instruction's effect
+            edges = [(target, after) for target, _ in self.successors(index)]
+            edges += [(handler, assigned[index]) for handler, _ in self._handlers(index)]
+            for target, state in edges:
+                meet = state if target not in reached else assigned[target] & state
+                if target not in reached or meet != assigned[target]:
+                    reached.add(target)
+                    assigned[target] = meet
+                    work.append(target)
+        return assigned
+
+    def method_calls(self, eligible: Callable[[str], bool]) -> dict[int, int]:
+        """LOAD_ATTR instructions (of an ``eligible`` name) whose result is only
+        ever called, in the same block (``obj.name(...)``), mapped to their
+        CALL: the method can be called without making a bound method."""
+        fused = {}
+        for index, (op, name) in enumerate(self.instrs):
+            if op != Op.LOAD_ATTR or not eligible(name) or self.depths[index] is None:
+                continue
+            slot = self.depths[index] - 1
+            for later in range(index + 1, len(self.instrs)):
+                later_op, arg = self.instrs[later]
+                if later in self.leaders or later_op in _READS_DEEP:
+                    break
+                if later_op in (Op.CALL, Op.CALL_KW):
+                    if self.depths[later] - arg - 1 - (later_op == Op.CALL_KW) == slot:
+                        fused[index] = later
+                        break
+                if self.depths[later] + OPCODES[later_op].effect(self.raw[later]) <= slot + 1:
+                    break
+        return fused
+
