@@ -181,9 +181,8 @@ def wanted(vm: "Interpreter", code: Code) -> bool:
     jit = vm.jit
     if jit is None or code.flags & CO_GENERATOR:      # the JIT never compiles generators
         return True
-    if code in jit.blocked_functions:
-        return True
-    return not any(op == Op.JUMP_BACKWARD for op in code.ops) and code.profile.calls >= jit.call_threshold
+    # code without loops: the JIT still gets every call first, and compiles it when it can
+    return code in jit.blocked_functions or not any(op == Op.JUMP_BACKWARD for op in code.ops)
 
 
 def property_getter(obj: Any, name: str) -> Function | None:
