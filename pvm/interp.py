@@ -153,7 +153,7 @@ class Interpreter:
 
     def translated_roots(self) -> Iterator[Any]:
         """What translated activations hold (found on the host's stack)."""
-        return translated_roots(self) if translated_mod.TRANSLATIONS else iter(())
+        return translated_roots(self) if translated_mod.made else iter(())
 
     def live_frames(self) -> Iterator[Frame]:
         """Every frame of every active loop: the collector's frame roots."""

@@ -88,10 +88,15 @@ class Translation:
     pcs: tuple[int, ...]          # instruction index of each line of the generated source (1-based lines)
     roots: tuple[str, ...]        # the generated function's locals that may hold VM values (C and ST: lists of them)
     source: str
+    function_code: Any            # the host code object it was compiled to
+
+    def pc_at(self, lineno: int) -> int:
+        """The instruction that generated Python line ``lineno``."""
+        return self.pcs[lineno] if 0 < lineno < len(self.pcs) else 0
 
     def line_of(self, lineno: int) -> int:
         """The script line of the instruction that generated Python line ``lineno``."""
-        return self.code.line_at(self.pcs[lineno] if 0 < lineno < len(self.pcs) else 0)
+        return self.code.line_at(self.pc_at(lineno))
 
 
 def translate(code: Code, namespace: dict[str, Any]) -> tuple[Any, Translation]:
@@ -110,8 +115,10 @@ def translate(code: Code, namespace: dict[str, Any]) -> tuple[Any, Translation]:
     except (SyntaxError, RecursionError, MemoryError) as error:   # nesting past the host's limits
         raise Untranslatable(f"the host cannot compile it ({type(error).__name__})") from None
     exec(compiled, consts)
-    translation = consts["INFO"] = Translation(code, tuple(writer.pcs), tuple(writer.roots()), source)
-    return consts["translated"], translation
+    function = consts["translated"]
+    translation = consts["INFO"] = Translation(code, tuple(writer.pcs), tuple(writer.roots()), source,
+                                               function.__code__)
+    return function, translation
 
 
 class _Writer:

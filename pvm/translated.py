@@ -42,8 +42,7 @@ REFUSED = False             # code.translated for code that stays with the inter
 EXHAUSTED: Any = object()
 _SLOW_CALL = CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR      # calls that bind in pvm.frames
 
-# host code object -> its translation, for the stack walks
-TRANSLATIONS: dict[Any, Translation] = {}
+made = 0      # translations made in this process: none, no translated activation to walk the stack for
 ERRORS: list[str] = []      # translator bugs met (the code ran interpreted); tests check it stays empty
 
 
@@ -57,7 +56,7 @@ def unwound(vm: "Interpreter", exc: BaseException, info: Translation, lineno: in
     as the interpreter's pvm.unwind.catch records a frame. An activation that
     continues an interpreted frame (``entry``) leaves the recording to the
     interpreter, at the failing instruction."""
-    pc = info.pcs[lineno] if 0 < lineno < len(info.pcs) else 0
+    pc = info.pc_at(lineno)
     code = info.code
     if isinstance(exc, PvmError):
         if entry is not None:
@@ -83,7 +82,7 @@ def unwound(vm: "Interpreter", exc: BaseException, info: Translation, lineno: in
 def caught(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int, entry: Frame | None) -> int:
     """The handler (instruction index) in this activation that takes ``exc``,
     recorded as pvm.unwind.catch records it; raises what leaves otherwise."""
-    pc = info.pcs[lineno] if 0 < lineno < len(info.pcs) else 0
+    pc = info.pc_at(lineno)
     code = info.code
     found = code.handler_at(pc)
     if found is not None and not isinstance(exc, PvmError):
@@ -93,6 +92,13 @@ def caught(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int
             exc.__traceback__ = None
             return found[0]
     raise unwound(vm, exc, info, lineno, entry)
+
+
+def translation_of(frame: Any) -> Translation | None:
+    """The translation a host frame runs, if it runs one (its globals are the
+    generated source's own namespace, which holds it)."""
+    info = frame.f_globals.get("INFO")
+    return info if type(info) is Translation and info.function_code is frame.f_code else None
 
 
 def _activations(vm: "Interpreter") -> Iterator[Any]:
@@ -111,7 +117,7 @@ def _activations(vm: "Interpreter") -> Iterator[Any]:
                         yield pvm_frame
                     pvm_frame = pvm_frame.back
         else:
-            info = TRANSLATIONS.get(code)
+            info = translation_of(frame)
             if info is not None and frame.f_locals.get("vm") is vm:
                 yield info, frame
         frame = frame.f_back
@@ -158,7 +164,8 @@ def translation_for(vm: "Interpreter", code: Code) -> Any:
     except Exception as error:      # a bug in the translator: the interpreter runs the code, exactly
         ERRORS.append(f"{code.qualname}: {type(error).__name__}: {error}")
         return _refuse(vm, code, f"internal error ({type(error).__name__}: {error})")
-    TRANSLATIONS[function.__code__] = info
+    global made
+    made += 1
     code.translated = function
     if not (code.cell_params or code.kwonlyargcount or code.flags & _SLOW_CALL):
         code.fast_args = code.argcount
@@ -225,7 +232,7 @@ def generator_roots(body: Any) -> Iterator[Any]:
     """What a suspended translated generator holds (the collector marks it through its Generator)."""
     frame = body.gi_frame
     if frame is not None:
-        info = TRANSLATIONS[frame.f_code]
+        info = translation_of(frame)
         names = frame.f_locals
         for name in ("L", *info.roots):
             if name in names:
