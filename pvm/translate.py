@@ -321,18 +321,11 @@ class _Writer:
             if not _plain_attribute(arg):
                 out(f"set_attribute({top}, {arg!r}, {below})")
             else:
-                # inline cache: a class whose instances store plainly, while no class namespace changed
-                # inline cache: classes whose instances store plainly (under the key None: the
-                # class namespaces' version they were seen at)
+                # inline cache: classes whose instances store plainly, while no class namespace changes
                 kinds = self._cache("S", "{None: -1}")
                 out(f"if type({top}) in {kinds} and {kinds}[None] == CLASSES._version and {arg!r} not in PROPS: "
                     f"{top}.{arg} = {below}")
-                out(f"elif type({top}) in PLAIN and {arg!r} not in PROPS:")
-                out(f"    {top}.__dict__[{arg!r}] = {below}")
-                out(f"    if not issubclass(type({top}), BaseException):")
-                out(f"        if {kinds}[None] != CLASSES._version: {kinds}.clear(); {kinds}[None] = CLASSES._version")
-                out(f"        {kinds}[type({top})] = True")
-                out(f"else: set_attribute({top}, {arg!r}, {below})")
+                out(f"else: store_attribute({top}, {arg!r}, {below}, {kinds})")
         elif op == Op.BINARY_SUBSCR:
             out(f"if chk is not None and type({top}) is tuple: chk(hash, [{top}], None)")
             out(f"{below} = {below}[{top}]")
@@ -491,24 +484,18 @@ class _Writer:
         """CALL with an inline cache: the function called last, when it is
         translated, needs no binding and the JIT is off or has given up on it, is entered directly
         (what pvm.translated.call does on that path, without the call to it)."""
-        function, entry = self._cache("CF", "None"), self._cache("CT", "None")
-        globals_, closure = self._cache("CG", "None"), self._cache("CC", "None")
-        count += receiver
+        site = self._cache("CS", "[None, None, None, None]")    # function, its translation, globals, closure
         arguments = f"[o{base}, {items}]" if receiver else f"[{items}]"
         test = f"o{base} is not None and " if receiver else ""
-        out(f"if {test}s{base} is {function} and vm.depth < vm.translate_depth:")
+        out(f"if {test}s{base} is {site}[0] and vm.depth < vm.translate_depth:")
         out("    vm.depth += 1")
         out("    try:")
         out("        vm.countdown -= 1")
         out("        if vm.countdown <= 0: vm.checkpoint()")
-        out(f"        s{base} = {entry}(vm, {globals_}, {closure}, {arguments}, None)")
+        out(f"        s{base} = {site}[1](vm, {site}[2], {site}[3], {arguments}, None)")
         out("    finally: vm.depth -= 1")
-        out("else:")
-        out(f"    f = s{base}; s{base} = call(vm, f, {args}, None)")
-        out(f"    if type(f) is Function and f.code.fast_args == {count} and f.code.translated"
-            " and (vm.jit is None or f.code in vm.jit.blocked_functions)"
-            + (f" and o{base} is not None" if receiver else "") + ":")
-        out(f"        {function} = f; {entry} = f.code.translated; {globals_} = f.globals; {closure} = f.closure")
+        fits = f"{count + 1} if o{base} is not None else -1" if receiver else f"{count}"
+        out(f"else: s{base} = call_at(vm, s{base}, {args}, {site}, {fits})")
 
     def _cache(self, prefix: str, initial: str) -> str:
         name = f"{prefix}{len(self.caches)}"
@@ -516,61 +503,35 @@ class _Writer:
         return name
 
     def _load_attr(self, slot: str, name: str, out: Any, method: bool) -> None:
-        """LOAD_ATTR with the interpreter's fast path for plain instances and
-        inline caches: the classes whose instances had the attribute (the host's
-        own attribute read then finds it, or fails and the class leaves the
-        cache); for a method called at once (``method``), the function the
-        class lookup found, by class, while no class namespace changes. A
-        called method goes in the slot and the instance in the receiver slot
-        ``o<n>`` (None otherwise), so no bound method is made."""
-        if not _plain_attribute(name):
-            out(f"{slot} = get_attribute({slot}, {name!r})")
-            if method:
-                out(f"o{slot[1:]} = None")
-            return
+        """LOAD_ATTR through inline caches (their misses and fills are
+        pvm.translated.load_attribute and load_method): the classes whose
+        instances had the attribute (the host's own attribute read then finds
+        it, or fails and the class leaves the cache), the builtin types that
+        allow it, and by class, while no class namespace changes, the
+        function a called method's lookup found or the getter a property
+        calls. A called method (``method``) goes in the slot and the instance
+        in the receiver slot ``o<n>`` (None otherwise): no bound method is made."""
         receiver = "o" + slot[1:]
-        kinds = self._cache("A", "set()")             # classes whose instances had the attribute
-        hosts = self._cache("H", "set()")             # builtin types that allow it (a host attribute read)
+        if not _plain_attribute(name):
+            out(f"{slot} = get_attribute({slot}, {name!r})" + (f"; {receiver} = None" if method else ""))
+            return
+        kinds, hosts = self._cache("A", "set()"), self._cache("H", "set()")
+        by_class = self._cache("M" if method else "P", "{None: -1}")
+        none = f"; {receiver} = None" if method else ""
         if method:
-            # the functions the class lookup found, by class (under None: the version seen)
-            found = self._cache("M", "{None: -1}")
-            out(f"if {found}[None] == CLASSES._version and type({slot}) in {found} and {name!r} not in PROPS "
+            out(f"if {by_class}[None] == CLASSES._version and type({slot}) in {by_class} and {name!r} not in PROPS "
                 f"and {name!r} not in {slot}.__dict__:")
-            out(f"    {receiver} = {slot}; {slot} = {found}[type({slot})]")
+            out(f"    {receiver} = {slot}; {slot} = {by_class}[type({slot})]")
             out(f"elif type({slot}) in {kinds} and {name!r} not in PROPS:")
         else:
             out(f"if type({slot}) in {kinds} and {name!r} not in PROPS:")
         out(f"    try: v = {slot}.{name}")
         out(f"    except AttributeError: v = U; {kinds}.discard(type({slot}))")
-        out(f"    if v is U: {slot} = get_attribute({slot}, {name!r})")
-        out(f"    else: {slot} = v")
+        out(f"    {slot} = get_attribute({slot}, {name!r}) if v is U else v" + none)
+        out(f"elif type({slot}) in {hosts}: {slot} = {slot}.{name}" + none)
         if method:
-            out(f"    {receiver} = None")
-        out(f"elif type({slot}) in {hosts}: {slot} = {slot}.{name}" + (f"; {receiver} = None" if method else ""))
-        if not method:
-            # a property whose getter is a script function, by class, while no class namespace changes
-            getters = self._cache("P", "{None: -1}")
-            out(f"elif {getters}[None] == CLASSES._version and type({slot}) in {getters}:")
-            out(f"    f = {getters}[type({slot})]; {slot} = f.vm.call_from_host(f, ({slot},), {{}})")
-        out(f"elif type({slot}) in PLAIN and {name!r} not in PROPS:")
-        out(f"    d = {slot}.__dict__")
-        out(f"    if {name!r} in d:")
-        out(f"        if not issubclass(type({slot}), BaseException): {kinds}.add(type({slot}))")
-        out(f"        {slot} = d[{name!r}]" + (f"; {receiver} = None" if method else ""))
-        out("    else:")
-        out(f"        f = lookup(type({slot}), {name!r})")
-        if method:
-            out("        if type(f) is Function:")
-            out(f"            if {found}[None] != CLASSES._version: {found}.clear(); {found}[None] = CLASSES._version")
-            out(f"            {found}[type({slot})] = f; {receiver} = {slot}; {slot} = f")
-            out(f"        else: {receiver} = None; {slot} = get_attribute({slot}, {name!r})")
+            out(f"else: {receiver}, {slot} = load_method({slot}, {name!r}, {kinds}, {hosts}, {by_class})")
         else:
-            out(f"        {slot} = Method(f, {slot}) if type(f) is Function else get_attribute({slot}, {name!r})")
-        out("else:")
-        out(f"    if {name!r} in ALLOWED.get(type({slot}), ()): {hosts}.add(type({slot}))")
-        if not method:
-            out(f"    f = property_getter({slot}, {name!r}) if {name!r} in PROPS else None")
-            out("    if f is not None:")
-            out(f"        if {getters}[None] != CLASSES._version: {getters}.clear(); {getters}[None] = CLASSES._version")
-            out(f"        {getters}[type({slot})] = f")
-        out(f"    {slot} = get_attribute({slot}, {name!r})" + (f"; {receiver} = None" if method else ""))
+            out(f"elif {by_class}[None] == CLASSES._version and type({slot}) in {by_class}:")
+            out(f"    f = {by_class}[type({slot})]; {slot} = f.vm.call_from_host(f, ({slot},), {{}})")
+            out(f"else: {slot} = load_attribute({slot}, {name!r}, {kinds}, {hosts}, {by_class})")

@@ -331,6 +331,79 @@ def construct(vm: "Interpreter", cls: type, init: Function, args: list[Any], kwa
     return vm.heap.adopt(obj)
 
 
+def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], count: int) -> Any:
+    """``call`` from a call site whose inline cache missed: the callee is
+    remembered there when ``count`` arguments (the site's own) enter it with
+    no binding, it is translated and the JIT is off or has given up on it."""
+    result = call(vm, func, args, None)
+    if type(func) is Function:
+        code = func.code
+        if code.fast_args == count and code.translated and (vm.jit is None or code in vm.jit.blocked_functions):
+            site[:] = func, code.translated, func.globals, func.closure
+    return result
+
+
+def load_attribute(obj: Any, name: str, kinds: set[type], hosts: set[type], getters: dict[Any, Any]) -> Any:
+    """LOAD_ATTR past its inline caches (pvm.translate): the interpreter's fast
+    path for plain instances, else pvm's attribute rules; fills the caches
+    that apply (instances that have it, builtin types that allow it, a
+    property's getter by class)."""
+    kind = type(obj)
+    if kind in PLAIN_STORE_CLASSES and name not in PROPERTY_NAMES:
+        attrs = obj.__dict__
+        if name in attrs:
+            if not issubclass(kind, BaseException):
+                kinds.add(kind)
+            return attrs[name]
+        found = lookup(kind, name)
+        return Method(found, obj) if type(found) is Function else get_attribute(obj, name)
+    if name in ALLOWED_ATTRIBUTES.get(kind, ()):
+        hosts.add(kind)
+    getter = property_getter(obj, name) if name in PROPERTY_NAMES else None
+    if getter is not None:
+        _remember(getters, kind, getter)
+    return get_attribute(obj, name)
+
+
+def load_method(obj: Any, name: str, kinds: set[type], hosts: set[type], methods: dict[Any, Any]) -> tuple[Any, Any]:
+    """A called method's LOAD_ATTR past its inline caches: (receiver or None, callee)."""
+    kind = type(obj)
+    if kind in PLAIN_STORE_CLASSES and name not in PROPERTY_NAMES:
+        attrs = obj.__dict__
+        if name in attrs:
+            if not issubclass(kind, BaseException):
+                kinds.add(kind)
+            return None, attrs[name]
+        found = lookup(kind, name)
+        if type(found) is Function:
+            _remember(methods, kind, found)
+            return obj, found
+        return None, get_attribute(obj, name)
+    if name in ALLOWED_ATTRIBUTES.get(kind, ()):
+        hosts.add(kind)
+    return None, get_attribute(obj, name)
+
+
+def store_attribute(obj: Any, name: str, value: Any, kinds: dict[Any, Any]) -> None:
+    """STORE_ATTR past its inline cache: the interpreter's fast path for plain
+    instances (remembering their class), else pvm's attribute rules."""
+    kind = type(obj)
+    if kind in PLAIN_STORE_CLASSES and name not in PROPERTY_NAMES:
+        obj.__dict__[name] = value
+        if not issubclass(kind, BaseException):
+            _remember(kinds, kind, True)
+    else:
+        set_attribute(obj, name, value)
+
+
+def _remember(cache: dict[Any, Any], kind: type, value: Any) -> None:
+    """An entry of a cache that holds while no class namespace changes (its version under None)."""
+    if cache[None] != classes._version:
+        cache.clear()
+        cache[None] = classes._version
+    cache[kind] = value
+
+
 def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, ...]) -> Any:
     count = len(values) - len(names)
     return call(vm, func, values[:count], dict(zip(names, values[count:])))
@@ -338,12 +411,13 @@ def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, .
 
 NAMESPACE: dict[str, Any] = {
     "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "SMALL": SMALL_INT, "WORD_BYTES": WORD_BYTES,
-    "PLAIN": PLAIN_STORE_CLASSES, "PROPS": PROPERTY_NAMES, "CONTAINERS": CONTAINERS,
-    "ALLOWED": ALLOWED_ATTRIBUTES, "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
+    "PROPS": PROPERTY_NAMES, "CONTAINERS": CONTAINERS,
+    "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
     "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),
-    "Function": Function, "Method": Method, "lookup": lookup, "get_attribute": get_attribute,
+    "get_attribute": get_attribute,
     "set_attribute": set_attribute, "unbound_local": unbound_local, "unbound_deref": unbound_deref,
     "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
-    "property_getter": property_getter, "unwound": unwound, "caught": caught, "lost": lost, "CLASSES": classes,
+    "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
+    "store_attribute": store_attribute, "unwound": unwound, "caught": caught, "lost": lost, "CLASSES": classes,
 }
