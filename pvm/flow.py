@@ -23,6 +23,11 @@ _READS_DEEP = frozenset({Op.COPY, Op.SWAP, Op.LIST_APPEND, Op.SET_ADD, Op.MAP_AD
                          Op.DICT_UPDATE, Op.DICT_MERGE, Op.CALL_FUNCTION_EX})
 
 
+# the table's flags as sets of opcodes (enum flag arithmetic is slow in a loop over every instruction)
+JUMPS = frozenset(info.number for info in OPCODES if info.flags & Flag.JUMP)
+TERMINATORS = frozenset(info.number for info in OPCODES if info.flags & Flag.TERMINATOR)
+
+
 @dataclass
 class Loop:
     start: int
@@ -47,9 +52,9 @@ class Flow:
         raw = self.raw[index]
         depth = self.depths[index]
         found = []
-        if not info.flags & Flag.TERMINATOR:
+        if op not in TERMINATORS:
             found.append((index + 1, depth + info.effect(raw)))
-        if info.flags & Flag.JUMP:
+        if op in JUMPS:
             found.append((arg, depth + (info.jump_effect or info.effect)(raw)))
         return found
 
@@ -82,10 +87,9 @@ class Flow:
         leaders = {0} | {handler for _, _, handler, _ in self.code.exception_table}
         for index in self._reachable():
             op, arg = self.instrs[index]
-            flags = OPCODES[op].flags
-            if flags & Flag.JUMP:
+            if op in JUMPS:
                 leaders.add(arg)
-            if flags & (Flag.JUMP | Flag.TERMINATOR):
+            if op in JUMPS or op in TERMINATORS:
                 leaders.add(index + 1)
         return leaders
 
@@ -93,7 +97,7 @@ class Flow:
         ends: dict[int, int] = {}
         for index in self._reachable():
             op, arg = self.instrs[index]
-            if OPCODES[op].flags & Flag.JUMP and arg <= index:
+            if op in JUMPS and arg <= index:
                 ends[arg] = max(ends.get(arg, index), index)
         roots: list[Loop] = []
         stack: list[Loop] = []
@@ -109,7 +113,7 @@ class Flow:
         handlers = {handler for _, _, handler, _ in self.code.exception_table}
         for index in self._reachable():
             op, arg = self.instrs[index]
-            if OPCODES[op].flags & Flag.JUMP and arg not in handlers:
+            if op in JUMPS and arg not in handlers:
                 for loop in self._enclosing(arg):
                     if arg != loop.start and not loop.start <= index <= loop.end:
                         raise Untranslatable("a jump enters a loop other than at its header")

@@ -40,9 +40,9 @@ from typing import Any
 
 from pvm.classes import TRAMPOLINED
 from pvm.code import CO_CLASS_BODY, CO_GENERATOR, Code
-from pvm.flow import Flow, Loop, Untranslatable
+from pvm.flow import JUMPS, TERMINATORS, Flow, Loop, Untranslatable
 from pvm.frames import decode
-from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Flag, Op, Operand
+from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Op, Operand
 
 # Instructions whose handler (pvm.handlers) reads only the stack: run on a scratch copy of it
 _GENERIC = frozenset({
@@ -69,6 +69,7 @@ _SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("B", "B =
           ("chk", "chk = vm.host_call_check"), ("lim", "lim = heap.limit is not None or vm.host_call_check is not None"))
 
 
+_SETUP_NAMES = re.compile(r"\b(" + "|".join(name for name, _ in _SETUP) + r")\b")
 MAX_INSTRUCTIONS = 4000    # bigger code stays interpreted: the host's compile() cannot be interrupted by a limit
 
 
@@ -196,7 +197,8 @@ class _Writer:
         else:
             self.emit(indent + 1, "raise unwound(vm, e, INFO, e.__traceback__.tb_lineno, entry)")
         body = "\n".join(self.lines[prologue:])
-        setup = [text for name, text in _SETUP if re.search(rf"\b{name}\b", body)]
+        used = set(re.findall(_SETUP_NAMES, body))
+        setup = [text for name, text in _SETUP if name in used]
         rebound = [name for name, initial in self.caches if initial == "None"]
         if rebound:
             setup.insert(0, "global " + ", ".join(rebound))
@@ -455,8 +457,7 @@ class _Writer:
                 out("".join(f"s{i}, " for i in range(after)) + "= ST")
         else:
             raise Untranslatable(f"{name} runs in the interpreter")
-        info = OPCODES[op]
-        if not info.flags & (Flag.JUMP | Flag.TERMINATOR) and index + 1 in self.leaders:
+        if op not in JUMPS and op not in TERMINATORS and index + 1 in self.leaders:
             self._goto(loop, index + 1, indent)
 
     def _operand(self, op: int, arg: Any) -> str:
