@@ -48,7 +48,7 @@ from pvm.heap import SMALL_INT, WORD_BYTES, Heap
 from pvm.measure import CONTAINERS
 from pvm.objects import Function, Module
 from pvm.opcodes import SUPERINSTRUCTIONS, Op
-from pvm.translated import MODES, loop_wanted, translated_roots, translation_for, wanted
+from pvm.translated import MODES, REFUSED, loop_wanted, translated_roots, translation_for, wanted
 from pvm import translated as translated_mod
 from pvm.unwind import FRESH, catch, traceback_of
 
@@ -183,39 +183,21 @@ class Interpreter:
         self.countdown -= 1
         if self.countdown <= 0:
             self.checkpoint()
-        if not kwargs and len(args) == code.fast_args and 0 < self.depth < self.translate_depth:
-            # a translated function that needs no binding (translate_depth <= max_depth)
-            self.depth += 1
-            self.translated_reentries += 1
-            try:
-                result = code.translated(self, func.globals, func.closure, list(args), None)
-            finally:
-                self.depth -= 1
-                self.translated_reentries -= 1
-            self.heap.temp_roots.append(result)
-            return result
-        if code.flags & CO_GENERATOR:
+        translating = 0 < self.depth < self.translate_depth
+        if translating and not kwargs and len(args) == code.fast_args:     # translated, needs no binding
+            result = translated_mod.run_from_host(self, code.translated, func, list(args))
+        elif code.flags & CO_GENERATOR:
             return self.heap.adopt(Generator(self, func, bind_arguments(func, args, kwargs)))
-        locals_ = bind_arguments(func, args, kwargs)
-        translated = code.translated
-        if 0 < self.depth < self.translate_depth and translated is not REFUSED_TRANSLATION:
-            if translated is None and code.profile.calls >= self.translate_calls and wanted(self, code):
+        else:
+            locals_ = bind_arguments(func, args, kwargs)
+            translated = code.translated
+            if translating and translated is None and code.profile.calls >= self.translate_calls \
+                    and wanted(self, code):
                 translated = translation_for(self, code)
-            if translated:
-                if self.depth >= self.max_depth:
-                    raise self.depth_exceeded()
-                self.depth += 1
-                self.translated_reentries += 1
-                try:
-                    cells = (translated_mod.cells_for(self, func, locals_) if code.cell_params
-                             else func.closure)
-                    result = translated(self, func.globals, cells, locals_, None)
-                finally:
-                    self.depth -= 1
-                    self.translated_reentries -= 1
-                self.heap.temp_roots.append(result)
-                return result
-        result = self._run_frame(Frame(code, func.globals, locals_, None), func.closure)
+            if translating and translated:
+                result = translated_mod.run_from_host(self, translated, func, locals_)
+            else:
+                result = self._run_frame(Frame(code, func.globals, locals_, None), func.closure)
         self.heap.temp_roots.append(result)
         return result
 
@@ -569,7 +551,7 @@ class Interpreter:
                         if jit is not None and jit.loop(frame, pc):
                             pc = frame.pc
                         elif (self.depth < translate_depth and code.profile.backedges >= translate_backedges
-                              and code.translated is not REFUSED_TRANSLATION and frame.namespace is None
+                              and code.translated is not REFUSED and frame.namespace is None
                               and not code.flags & CO_GENERATOR and loop_wanted(self, code, pc)):
                             # the rest of this activation runs translated, from this loop's header
                             translated = code.translated
@@ -755,7 +737,6 @@ class Interpreter:
 
 
 EXECUTE_CODE = Interpreter._execute.__code__     # how pvm.translated finds interpreter loops on the host's stack
-REFUSED_TRANSLATION = False
 
 _WORDS = 1 << 256                 # ints this small cost what a float costs
 _NUMBERS = frozenset({int, float})

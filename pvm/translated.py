@@ -258,6 +258,21 @@ def cells_for(vm: "Interpreter", func: Function, locals_: list[Any]) -> list[Any
     return cells
 
 
+def run_from_host(vm: "Interpreter", translated: Any, func: Function, locals_: list[Any]) -> Any:
+    """A translated function called from host code (Interpreter.call_from_host):
+    a host re-entry without a loop of its own, which the sandbox counts."""
+    if vm.depth >= vm.max_depth:
+        raise vm.depth_exceeded()
+    vm.depth += 1
+    vm.translated_reentries += 1
+    try:
+        return translated(vm, func.globals, cells_for(vm, func, locals_) if func.code.cell_params else func.closure,
+                          locals_, None)
+    finally:
+        vm.depth -= 1
+        vm.translated_reentries -= 1
+
+
 def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] | None) -> Any:
     """CALL from translated code (``args`` a fresh list the callee may keep:
     a translated callee takes just its positional arguments, unpadded)."""
