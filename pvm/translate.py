@@ -67,8 +67,6 @@ _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 # the generated function's set-up, each line only if its name is used
 _SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("B", "B = vm.builtins"),
           ("chk", "chk = vm.host_call_check"), ("lim", "lim = heap.limit is not None or vm.host_call_check is not None"))
-
-
 _SETUP_NAMES = re.compile(r"\b(" + "|".join(name for name, _ in _SETUP) + r")\b")
 MAX_INSTRUCTIONS = 4000    # bigger code stays interpreted: the host's compile() cannot be interrupted by a limit
 
@@ -132,13 +130,13 @@ class _Writer:
                 raise Untranslatable(f"{OPCODES[op].name} runs in the interpreter")
         flow = self.flow = Flow(code, self.instrs)
         self.depths, self.leaders, self.loops, self.assigned = flow.depths, flow.leaders, flow.loops, flow.assigned
+        # slot names: an instruction at the deepest point may push one more
         self.max_depth = max((d for d in self.depths if d is not None), default=0) + 2
         self.methods = flow.method_calls(_plain_attribute)
         self.receivers = set(self.methods.values())     # CALLs whose callee slot has a receiver slot
         self.lines: list[str] = []
         self.pcs: list[int] = [0]          # line numbers are 1-based
-        # the inline caches: (name, initial value) of module globals of the source; the
-        # ones rebound (not mutated) are declared global in the function
+        # the inline caches: (name, initial value) of module globals of the source (mutated, never rebound)
         self.caches: list[tuple[str, str]] = []
         self.pc = 0
 
@@ -186,7 +184,6 @@ class _Writer:
         self.emit(indent + 1, "raise lost(pc)")
         if code.flags & CO_GENERATOR:
             self.emit(indent + 1, "yield")      # a host generator even when no yield is reachable
-        if code.flags & CO_GENERATOR:
             self.emit(indent, "except GeneratorExit: raise")     # closed unfinished (the host dropped it)
         self.emit(indent, "except BaseException as e:")
         if table:
@@ -199,9 +196,6 @@ class _Writer:
         body = "\n".join(self.lines[prologue:])
         used = set(re.findall(_SETUP_NAMES, body))
         setup = [text for name, text in _SETUP if name in used]
-        rebound = [name for name, initial in self.caches if initial == "None"]
-        if rebound:
-            setup.insert(0, "global " + ", ".join(rebound))
         if setup:                          # only what the body uses: every call pays for it
             self.lines.insert(prologue, "    " + "; ".join(setup))
             self.pcs.insert(prologue + 1, 0)
