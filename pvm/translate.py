@@ -456,9 +456,7 @@ class _Writer:
 
     def _operand(self, op: int, arg: Any) -> str:
         kind = OPCODES[op].operand
-        if kind in (Operand.COUNT, Operand.FLAG, Operand.NONE):
-            return repr(arg)
-        if kind == Operand.NAME:
+        if kind in (Operand.COUNT, Operand.FLAG, Operand.NONE, Operand.NAME):
             return repr(arg)
         raise Untranslatable(f"operand kind {kind.name}")
 
