@@ -359,29 +359,21 @@ def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], coun
 
 
 def load_attribute(obj: Any, name: str, kinds: set[type], hosts: set[type], getters: dict[Any, Any]) -> Any:
-    """LOAD_ATTR past its inline caches (pvm.translate): the interpreter's fast
-    path for plain instances, else pvm's attribute rules; fills the caches
-    that apply (instances that have it, builtin types that allow it, a
-    property's getter by class)."""
-    kind = type(obj)
-    if kind in PLAIN_STORE_CLASSES and name not in PROPERTY_NAMES:
-        attrs = obj.__dict__
-        if name in attrs:
-            if not issubclass(kind, BaseException):
-                kinds.add(kind)
-            return attrs[name]
-        found = lookup(kind, name)
-        return Method(found, obj) if type(found) is Function else get_attribute(obj, name)
-    if name in ALLOWED_ATTRIBUTES.get(kind, ()):
-        hosts.add(kind)
+    """LOAD_ATTR past its inline caches (pvm.translate): as load_method, a
+    method bound, and a property's getter remembered by class."""
     getter = property_getter(obj, name) if name in PROPERTY_NAMES else None
     if getter is not None:
-        _remember(getters, kind, getter)
-    return get_attribute(obj, name)
+        _remember(getters, type(obj), getter)
+    receiver, value = load_method(obj, name, kinds, hosts, None)
+    return value if receiver is None else Method(value, receiver)
 
 
-def load_method(obj: Any, name: str, kinds: set[type], hosts: set[type], methods: dict[Any, Any]) -> tuple[Any, Any]:
-    """A called method's LOAD_ATTR past its inline caches: (receiver or None, callee)."""
+def load_method(obj: Any, name: str, kinds: set[type], hosts: set[type],
+                methods: dict[Any, Any] | None) -> tuple[Any, Any]:
+    """A called method's LOAD_ATTR past its inline caches: (receiver or None,
+    callee) by the interpreter's fast path for plain instances, else pvm's
+    attribute rules; fills the caches that apply (instances that have it,
+    builtin types that allow it, the function found by class)."""
     kind = type(obj)
     if kind in PLAIN_STORE_CLASSES and name not in PROPERTY_NAMES:
         attrs = obj.__dict__
@@ -391,7 +383,8 @@ def load_method(obj: Any, name: str, kinds: set[type], hosts: set[type], methods
             return None, attrs[name]
         found = lookup(kind, name)
         if type(found) is Function:
-            _remember(methods, kind, found)
+            if methods is not None:
+                _remember(methods, kind, found)
             return obj, found
         return None, get_attribute(obj, name)
     if name in ALLOWED_ATTRIBUTES.get(kind, ()):
