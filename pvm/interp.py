@@ -111,8 +111,6 @@ class Interpreter:
         # its exit (True, frame.pc and locals updated) or declines (False).
         self.jit: Any = None
         # Tier 0 translates hot code to host functions (pvm.translate): set_translation
-        self.translate_calls = self.translate_backedges = 0
-        self.translate = False
         self.set_translation(config.TRANSLATE)
         self.translate_log: Callable[[str], Any] | None = None
         # Translated activations nest host calls, so they run only below this
@@ -144,7 +142,7 @@ class Interpreter:
         self.interval = self.countdown = hook(self.steps) if hook else NO_CHECKPOINT
 
     def set_translation(self, mode: str) -> None:
-        """"on" (hot code), "eager" (at first call and back-edge) or "off"."""
+        """The translation mode: "on" (hot code), "eager" (at first call and back-edge) or "off"."""
         if mode not in MODES:
             raise ValueError(f"unknown translation mode {mode!r}")
         thresholds = MODES[mode]
@@ -506,8 +504,7 @@ class Interpreter:
                                         del temp_roots[roots_mark:]
                                     try:
                                         value = translated(self, func.globals,
-                                                           (translated_mod.cells_for(self, func, new_locals)
-                                                            if callee.cell_params else func.closure),
+                                                           translated_mod.cells_for(self, func, new_locals),
                                                            new_locals, None)
                                     finally:
                                         self.depth -= 1

@@ -242,14 +242,17 @@ def generator_roots(body: Any) -> Iterator[Any]:
                     yield names[name]
 
 
-def cells_for(vm: "Interpreter", func: Function, locals_: list[Any]) -> list[Any]:
-    """A translated activation's cells: its own (new), then its closure's. What
-    binding made (a ``**kwargs`` dict) and each new cell stay temporary roots
-    while the next cell is allocated, as an interpreted frame holds them."""
+def cells_for(vm: "Interpreter", func: Function, locals_: list[Any]) -> Any:
+    """A translated activation's cells: its own (new), then its closure's (the
+    closure itself when it has none of its own). What binding made (a
+    ``**kwargs`` dict) and each new cell stay temporary roots while the next
+    cell is allocated, as an interpreted frame holds them."""
+    params = func.code.cell_params
+    if not params:
+        return func.closure
     roots = vm.heap.temp_roots
     mark = len(roots)
     roots.extend(locals_)
-    params = func.code.cell_params
     cells = [UNBOUND] * len(params) + list(func.closure)
     for index, param in enumerate(params):
         cells[index] = cell = vm.heap.new_cell(locals_[param] if param >= 0 else UNBOUND)
@@ -266,8 +269,7 @@ def run_from_host(vm: "Interpreter", translated: Any, func: Function, locals_: l
     vm.depth += 1
     vm.translated_reentries += 1
     try:
-        return translated(vm, func.globals, cells_for(vm, func, locals_) if func.code.cell_params else func.closure,
-                          locals_, None)
+        return translated(vm, func.globals, cells_for(vm, func, locals_), locals_, None)
     finally:
         vm.depth -= 1
         vm.translated_reentries -= 1
@@ -299,7 +301,7 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
                 vm.checkpoint()
             jit = vm.jit
             if jit is not None and code not in jit.blocked_functions:
-                code.profile.calls += 1      # the JIT's counter (translated code keeps none of its own)
+                code.profile.calls += 1      # the JIT's counter: the fast path needs none of its own
                 value = jit.enter(func, args)
                 if value is not NO_NATIVE:
                     return value
@@ -318,16 +320,16 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
         vm.countdown -= 1
         if vm.countdown <= 0:
             vm.checkpoint()
-        if vm.jit is not None:
-            value = vm.jit.enter(func, args)
+        jit = vm.jit
+        if jit is not None and code not in jit.blocked_functions:
+            value = jit.enter(func, args)
             if value is not NO_NATIVE:
                 return value
         translated = code.translated
         if translated is None and code.profile.calls >= vm.translate_calls and wanted(vm, code):
             translated = translation_for(vm, code)
         if translated and vm.depth < vm.translate_depth:
-            return translated(vm, func.globals, cells_for(vm, func, args) if code.cell_params
-                              else func.closure, args, None)
+            return translated(vm, func.globals, cells_for(vm, func, args), args, None)
     finally:
         vm.depth -= 1
     if len(args) < len(code.varnames):
