@@ -187,6 +187,18 @@ _MISSING: Any = object()
 
 
 _version = 0                 # bumped whenever a class's namespace changes after its creation
+# Translated code's inline caches (pvm.translated) that have entries: each holds
+# while no class namespace changes, so a change empties them all (by id: a cache
+# that empties and fills again is listed once).
+FILLED_CACHES: dict[int, set[Any] | dict[Any, Any]] = {}
+
+
+def _namespace_changed() -> None:
+    global _version
+    _version += 1
+    for cache in FILLED_CACHES.values():
+        cache.clear()
+    FILLED_CACHES.clear()
 
 
 def lookup(cls: type, name: str) -> Any:
@@ -389,8 +401,7 @@ def _property_name(prop: Property, default: str) -> str:
 
 
 def set_class_attribute(cls: type, name: str, value: Any) -> None:
-    global _version
-    _version += 1
+    _namespace_changed()
     namespace(cls)[name] = value
     _note_attribute(cls, name, value)
     if name in TRAMPOLINED:
@@ -398,11 +409,10 @@ def set_class_attribute(cls: type, name: str, value: Any) -> None:
 
 
 def delete_class_attribute(cls: type, name: str) -> None:
-    global _version
     ns = namespace(cls)
     if name not in ns:
         raise AttributeError(f"type object '{cls.__name__}' has no attribute '{name}'", name=name, obj=cls)
-    _version += 1
+    _namespace_changed()
     del ns[name]
     if name in TRAMPOLINED:
         type.__delattr__(cls, name)

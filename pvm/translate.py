@@ -42,6 +42,7 @@ from pvm.classes import TRAMPOLINED
 from pvm.code import CO_CLASS_BODY, CO_GENERATOR, Code
 from pvm.flow import JUMPS, TERMINATORS, Flow, Loop, Untranslatable
 from pvm.frames import decode
+from pvm.heap import SMALL_INT
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Op, Operand
 
 # Instructions whose handler (pvm.handlers) reads only the stack: run on a scratch copy of it
@@ -318,9 +319,8 @@ class _Writer:
                 out(f"set_attribute({top}, {arg!r}, {below})")
             else:
                 # inline cache: classes whose instances store plainly, while no class namespace changes
-                kinds = self._cache("S", "{None: -1}")
-                out(f"if type({top}) in {kinds} and {kinds}[None] == CLASSES._version and {arg!r} not in PROPS: "
-                    f"{top}.{arg} = {below}")
+                kinds = self._cache("S", "set()")
+                out(f"if type({top}) in {kinds}: {top}.{arg} = {below}")
                 out(f"else: store_attribute({top}, {arg!r}, {below}, {kinds})")
         elif op == Op.BINARY_SUBSCR:
             out(f"if chk is not None and type({top}) is tuple: chk(hash, [{top}], None)")
@@ -470,8 +470,10 @@ class _Writer:
         return f"K[{index}]"
 
     def _adopt(self, slot: str, out: Any) -> None:
-        out(f"if (type({slot}) is not int or not -SMALL < {slot} < SMALL) and type({slot}) is not float: "
-            f"{slot} = heap.adopt({slot})")
+        # ints first, the common case; the bounds are literals (a global would be negated every time)
+        out(f"if type({slot}) is int:")
+        out(f"    if not {-SMALL_INT} < {slot} < {SMALL_INT}: {slot} = heap.adopt({slot})")
+        out(f"elif type({slot}) is not float: {slot} = heap.adopt({slot})")
 
     def _call(self, base: int, count: int, items: str, receiver: bool, args: str, out: Any) -> None:
         """CALL with an inline cache: the function called last, when it is
@@ -500,24 +502,25 @@ class _Writer:
         pvm.translated.load_attribute and load_method): the classes whose
         instances had the attribute (the host's own attribute read then finds
         it, or fails and the class leaves the cache), the builtin types that
-        allow it, and by class, while no class namespace changes, the
-        function a called method's lookup found or the getter a property
-        calls. A called method (``method``) goes in the slot and the instance
-        in the receiver slot ``o<n>`` (None otherwise): no bound method is made."""
+        allow it, and by class the function a called method's lookup found
+        or the getter a property calls. Every cache but the builtin types'
+        holds while no class namespace changes: a change empties them
+        (pvm.classes.FILLED_CACHES), so the guards need no version check.
+        A called method (``method``) goes in the slot and the instance in the
+        receiver slot ``o<n>`` (None otherwise): no bound method is made."""
         receiver = "o" + slot[1:]
         if not _plain_attribute(name):
             out(f"{slot} = get_attribute({slot}, {name!r})" + (f"; {receiver} = None" if method else ""))
             return
         kinds, hosts = self._cache("A", "set()"), self._cache("H", "set()")
-        by_class = self._cache("M" if method else "P", "{None: -1}")
+        by_class = self._cache("M" if method else "P", "{}")
         none = f"; {receiver} = None" if method else ""
         if method:
-            out(f"if {by_class}[None] == CLASSES._version and type({slot}) in {by_class} and {name!r} not in PROPS "
-                f"and {name!r} not in {slot}.__dict__:")
+            out(f"if type({slot}) in {by_class} and {name!r} not in {slot}.__dict__:")
             out(f"    {receiver} = {slot}; {slot} = {by_class}[type({slot})]")
-            out(f"elif type({slot}) in {kinds} and {name!r} not in PROPS:")
+            out(f"elif type({slot}) in {kinds}:")
         else:
-            out(f"if type({slot}) in {kinds} and {name!r} not in PROPS:")
+            out(f"if type({slot}) in {kinds}:")
         out(f"    try: v = {slot}.{name}")
         out(f"    except AttributeError: v = U; {kinds}.discard(type({slot}))")
         out(f"    {slot} = get_attribute({slot}, {name!r}) if v is U else v" + none)
@@ -525,6 +528,6 @@ class _Writer:
         if method:
             out(f"else: {receiver}, {slot} = load_method({slot}, {name!r}, {kinds}, {hosts}, {by_class})")
         else:
-            out(f"elif {by_class}[None] == CLASSES._version and type({slot}) in {by_class}:")
+            out(f"elif type({slot}) in {by_class}:")
             out(f"    f = {by_class}[type({slot})]; {slot} = f.vm.call_from_host(f, ({slot},), {{}})")
             out(f"else: {slot} = load_attribute({slot}, {name!r}, {kinds}, {hosts}, {by_class})")

@@ -15,16 +15,15 @@ import operator
 import sys
 from typing import TYPE_CHECKING, Any, Iterator
 
-from pvm import classes
 from pvm.attributes import ALLOWED_ATTRIBUTES, get_attribute, set_attribute
-from pvm.classes import NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Instance, Method, Property, lookup
+from pvm.classes import FILLED_CACHES, NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Instance, Method, Property, lookup
 from pvm.code import CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.errors import PvmError, TracebackEntry, VMInternalError
 from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, check_unpackable, name_error, unbound_deref, \
     unbound_local, unpack
 from pvm.generators import Generator
 from pvm.handlers import HANDLERS, call_ex_arguments
-from pvm.heap import SMALL_INT, WORD_BYTES
+from pvm.heap import WORD_BYTES
 from pvm.measure import CONTAINERS
 from pvm.objects import Function
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, Op
@@ -381,7 +380,7 @@ def load_method(obj: Any, name: str, kinds: set[type], hosts: set[type],
         attrs = obj.__dict__
         if name in attrs:
             if not issubclass(kind, BaseException):
-                kinds.add(kind)
+                _remember(kinds, kind)
             return None, attrs[name]
         found = lookup(kind, name)
         if type(found) is Function:
@@ -394,24 +393,27 @@ def load_method(obj: Any, name: str, kinds: set[type], hosts: set[type],
     return None, get_attribute(obj, name)
 
 
-def store_attribute(obj: Any, name: str, value: Any, kinds: dict[Any, Any]) -> None:
+def store_attribute(obj: Any, name: str, value: Any, kinds: set[type]) -> None:
     """STORE_ATTR past its inline cache: the interpreter's fast path for plain
     instances (remembering their class), else pvm's attribute rules."""
     kind = type(obj)
     if kind in PLAIN_STORE_CLASSES and name not in PROPERTY_NAMES:
         obj.__dict__[name] = value
         if not issubclass(kind, BaseException):
-            _remember(kinds, kind, True)
+            _remember(kinds, kind)
     else:
         set_attribute(obj, name, value)
 
 
-def _remember(cache: dict[Any, Any], kind: type, value: Any) -> None:
-    """An entry of a cache that holds while no class namespace changes (its version under None)."""
-    if cache[None] != classes._version:
-        cache.clear()
-        cache[None] = classes._version
-    cache[kind] = value
+def _remember(cache: set[type] | dict[type, Any], kind: type, value: Any = None) -> None:
+    """An entry of a cache that holds while no class namespace changes (a set
+    of classes, or a dict by class): the change empties it (pvm.classes)."""
+    if not cache:
+        FILLED_CACHES[id(cache)] = cache
+    if type(cache) is set:
+        cache.add(kind)
+    else:
+        cache[kind] = value
 
 
 def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, ...]) -> Any:
@@ -420,8 +422,8 @@ def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, .
 
 
 NAMESPACE: dict[str, Any] = {
-    "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "SMALL": SMALL_INT, "WORD_BYTES": WORD_BYTES,
-    "PROPS": PROPERTY_NAMES, "CONTAINERS": CONTAINERS,
+    "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "WORD_BYTES": WORD_BYTES,
+    "CONTAINERS": CONTAINERS,
     "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
     "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),
     "get_attribute": get_attribute,
@@ -429,5 +431,5 @@ NAMESPACE: dict[str, Any] = {
     "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
     "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
-    "store_attribute": store_attribute, "unwound": unwound, "caught": caught, "lost": lost, "CLASSES": classes,
+    "store_attribute": store_attribute, "unwound": unwound, "caught": caught, "lost": lost,
 }

@@ -167,6 +167,13 @@ PROGRAMS = {
             def x(self, value):
                 pass
         print(read(Q()), read(p))
+        def write(p, v):
+            p.y = v
+            return p.y
+        print(write(p, 1), write(p, 2))
+        P.y = property(lambda self: 'prop', lambda self, v: print('setter', v))   # cached stores and loads
+        P.x = property(lambda self: 5)
+        print(write(p, 3), read(p), read(Q()))
     """,
     "loops": """
         def f(n):
