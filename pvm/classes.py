@@ -169,7 +169,10 @@ def _trampoline(vm: "Interpreter", name: str) -> Callable[..., Any]:
         return init
 
     def special(self: Any, /, *args: Any, **kwargs: Any) -> Any:
-        return call_special(vm, self, name, args, kwargs)
+        method = lookup(type(self), name)      # call_special, inlined: operators on instances call this
+        if type(method) is Function:
+            return vm.call_from_host(method, (self, *args), kwargs)
+        return bind(method, self, type(self))(*args, **kwargs)
     special.__name__ = name
     return special
 

@@ -195,8 +195,9 @@ class Heap:
         return self._register(Module(name, origin, namespace, path))
 
     def own(self, obj: Any) -> Any:
-        """Register an object a native module made for a script; its class's
-        ``pvm_bytes`` is what it holds on the host, charged until it dies."""
+        """Register a new object made for a script that no one registered yet: an
+        instance pvm.translated.construct made, or a native module's (its class's
+        ``pvm_bytes`` is what it holds on the host, charged until it dies)."""
         return self._register(obj)
 
     def adopt(self, obj: Any) -> Any:

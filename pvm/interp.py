@@ -182,8 +182,15 @@ class Interpreter:
         if self.countdown <= 0:
             self.checkpoint()
         translating = 0 < self.depth < self.translate_depth
-        if translating and not kwargs and len(args) == code.fast_args:     # translated, needs no binding
-            result = translated_mod.run_from_host(self, code.translated, func, list(args))
+        if translating and not kwargs and len(args) == code.fast_args:
+            # translated, needs no binding: run_from_host, inlined (operators on instances come this way)
+            self.depth += 1
+            self.translated_reentries += 1
+            try:
+                result = code.translated(self, func.globals, func.closure, list(args), None)
+            finally:
+                self.depth -= 1
+                self.translated_reentries -= 1
         elif code.flags & CO_GENERATOR:
             return self.heap.adopt(Generator(self, func, bind_arguments(func, args, kwargs)))
         else:

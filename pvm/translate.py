@@ -69,6 +69,19 @@ _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 _SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("B", "B = vm.builtins"),
           ("chk", "chk = vm.host_call_check"), ("lim", "lim = heap.limit is not None or vm.host_call_check is not None"))
 _SETUP_NAMES = re.compile(r"\b(" + "|".join(name for name, _ in _SETUP) + r")\b")
+# Builtin methods a called method's site calls itself when the receiver is of that
+# exact type and no sandbox checks host calls: what Interpreter._call_host does
+# for them (the growth charged, the result adopted), without the generic call path.
+# (name, arguments) -> (host type, statements; ``o`` the receiver, ``a`` the arguments).
+_NATIVE_METHODS = {
+    ("append", 1): ("list", "{o}.append({a}); heap.charge(WORD_BYTES)"),
+    ("pop", 0): ("list", "{out} = {o}.pop()"),
+    ("add", 1): ("set", "n = len({o}); {o}.add({a})\nif len({o}) > n: heap.charge(WORD_BYTES)"),
+    ("remove", 1): ("set", "{o}.remove({a})"),
+    ("discard", 1): ("set", "{o}.discard({a})"),
+    ("get", 1): ("dict", "{out} = {o}.get({a})"),
+    ("get", 2): ("dict", "{out} = {o}.get({a})"),
+}
 MAX_INSTRUCTIONS = 4000    # bigger code stays interpreted: the host's compile() cannot be interrupted by a limit
 
 
@@ -135,6 +148,10 @@ class _Writer:
         self.max_depth = max((d for d in self.depths if d is not None), default=0) + 2
         self.methods = flow.method_calls(_plain_attribute)
         self.receivers = set(self.methods.values())     # CALLs whose callee slot has a receiver slot
+        # the CALLs of a method _NATIVE_METHODS has (by its LOAD_ATTR's name and the CALL's count)
+        self.native = {call: _NATIVE_METHODS[self.instrs[load][1], self.instrs[call][1]]
+                       for load, call in self.methods.items()
+                       if self.instrs[call][0] == Op.CALL and (self.instrs[load][1], self.instrs[call][1]) in _NATIVE_METHODS}
         self.lines: list[str] = []
         self.pcs: list[int] = [0]          # line numbers are 1-based
         # the inline caches: (name, initial value) of module globals of the source (mutated, never rebound)
@@ -167,12 +184,13 @@ class _Writer:
             self.emit(1, "".join(f"x{i}, " for i in range(nlocals)) + "= L")
         self.emit(1, "del L")
         self.emit(1, "pc = 0")
-        self.emit(1, "if entry is not None:")
-        self.emit(2, "pc = entry.pc; ST = entry.stack; entry.stack = []; entry.pc = -1")
-        for loop in self._all_loops(self.loops):
-            depth = self.depths[loop.start]
-            if depth:
-                self.emit(2, f"if pc == {loop.start}: " + "".join(f"s{i}, " for i in range(depth)) + "= ST")
+        if self.loops:          # on-stack replacement enters at a loop's header
+            self.emit(1, "if entry is not None:")
+            self.emit(2, "pc = entry.pc; ST = entry.stack; entry.stack = []; entry.pc = -1")
+            for loop in self._all_loops(self.loops):
+                depth = self.depths[loop.start]
+                if depth:
+                    self.emit(2, f"if pc == {loop.start}: " + "".join(f"s{i}, " for i in range(depth)) + "= ST")
         self.emit(1, "if heap.collect_due: heap.collect()")
         table = self.code.exception_table
         indent = 1
@@ -313,7 +331,13 @@ class _Writer:
             out(f"if {arg!r} not in G: raise name_error({arg!r}, CODE, G, B)")
             out(f"del G[{arg!r}]")
         elif op == Op.LOAD_ATTR:
-            self._load_attr(top, arg, out, index in self.methods)
+            native = self.native.get(self.methods.get(index))
+            if native is not None:      # the receiver in its slot and NATIVE in the callee's: the CALL does it
+                out(f"if type({top}) is {native[0]} and chk is None: o{top[1:]} = {top}; {top} = NATIVE")
+                out("else:")
+                self._load_attr(top, arg, lambda text: out("    " + text), True)
+            else:
+                self._load_attr(top, arg, out, index in self.methods)
         elif op == Op.STORE_ATTR:
             if not _plain_attribute(arg):
                 out(f"set_attribute({top}, {arg!r}, {below})")
@@ -415,6 +439,17 @@ class _Writer:
             args = f"[o{base}, {items}] if o{base} is not None else [{items}]" if receiver else f"[{items}]"
             if op == Op.CALL_KW:
                 out(f"s{base} = call_kw(vm, s{base}, {args}, {top})")
+            elif index in self.native:
+                out(f"if s{base} is NATIVE:")
+                statements = self.native[index][1].format(o=f"o{base}", a=items, out=f"s{base}")
+                for line in statements.split("\n"):
+                    out("    " + line)
+                if f"s{base} =" in statements:
+                    self._adopt(f"s{base}", lambda text: out("    " + text))
+                else:
+                    out(f"    s{base} = None")
+                out("else:")
+                self._call(base, arg, items, receiver, args, lambda text: out("    " + text))
             else:
                 self._call(base, arg, items, receiver, args, out)
         elif op == Op.CALL_FUNCTION_EX:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 # translation modes: (calls before a function is translated, back-edges before a loop is entered translated)
 MODES: dict[str, tuple[int, int] | None] = {"off": None, "on": (2, 100), "eager": (1, 1)}
+NATIVE: Any = object()      # a called method's slot when its CALL runs a builtin method itself (pvm.translate)
 OSR_ACTIVE = -1             # the pc of a frame whose loop runs translated
 REFUSED = False             # code.translated for code that stays with the interpreter
 
@@ -262,9 +263,8 @@ def cells_for(vm: "Interpreter", func: Function, locals_: list[Any]) -> Any:
 
 def run_from_host(vm: "Interpreter", translated: Any, func: Function, locals_: list[Any]) -> Any:
     """A translated function called from host code (Interpreter.call_from_host):
-    a host re-entry without a loop of its own, which the sandbox counts."""
-    if vm.depth >= vm.max_depth:
-        raise vm.depth_exceeded()
+    a host re-entry without a loop of its own, which the sandbox counts. Only
+    below ``translate_depth`` (so below the depth limit too)."""
     vm.depth += 1
     vm.translated_reentries += 1
     try:
@@ -339,12 +339,27 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
 def construct(vm: "Interpreter", cls: type, init: Function, args: list[Any], kwargs: dict[str, Any] | None) -> Any:
     """``cls(*args)`` for a user class whose instances the host's object.__new__
     makes and whose __init__ is a script function: what the host's type call
-    and the class's __init__ trampoline do (pvm.classes), without them."""
+    and the class's __init__ trampoline do (pvm.classes), without them. Only
+    without a sandbox (which counts host re-entries), so a translated __init__
+    that needs no binding is entered as call_from_host would enter it."""
     obj = object.__new__(cls)
-    result = vm.call_from_host(init, (obj, *args), kwargs or {})     # counts and binds as the trampoline's call
+    code = init.code
+    if kwargs is None and len(args) + 1 == code.fast_args and vm.depth < vm.translate_depth:
+        code.profile.calls += 1
+        vm.countdown -= 1
+        if vm.countdown <= 0:
+            vm.checkpoint()
+        args.insert(0, obj)
+        vm.depth += 1
+        try:
+            result = code.translated(vm, init.globals, init.closure, args, None)
+        finally:
+            vm.depth -= 1
+    else:
+        result = vm.call_from_host(init, (obj, *args), kwargs or {})     # counts and binds as the trampoline's call
     if result is not None:
         raise TypeError(f"__init__() should return None, not '{type(result).__name__}'")
-    return vm.heap.adopt(obj)
+    return vm.heap.own(obj)
 
 
 def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], count: int) -> Any:
@@ -422,7 +437,7 @@ def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, .
 
 
 NAMESPACE: dict[str, Any] = {
-    "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "WORD_BYTES": WORD_BYTES,
+    "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "NATIVE": NATIVE, "WORD_BYTES": WORD_BYTES,
     "CONTAINERS": CONTAINERS,
     "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
     "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),

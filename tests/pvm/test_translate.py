@@ -175,6 +175,35 @@ PROGRAMS = {
         P.x = property(lambda self: 5)
         print(write(p, 3), read(p), read(Q()))
     """,
+    "builtin_methods": """
+        class L:
+            def append(self, x):
+                print("mine", x)
+        def f(xs, s, d, l):
+            for i in range(5):
+                xs.append(i)
+                l.append(i)                              # the same site, not a list
+                s.add(i % 3)
+                s.discard(7)
+                s.remove(i % 3); s.add(i % 3)
+                print(d.get(i), d.get(i, 'no'))
+            print(xs.pop(), xs, s)
+            try:
+                s.remove(9)
+            except KeyError as e:
+                print(repr(e))
+            try:
+                s.add([])
+            except TypeError as e:
+                print(e)
+            return xs.pop()
+        f([], set(), {1: 'one'}, [])
+        f([9], {5}, {}, L())
+        def drain(xs):
+            while True:
+                xs.pop()
+        drain([1, 2])                                    # pop from empty list, with its traceback
+    """,
     "loops": """
         def f(n):
             out = []
