@@ -23,6 +23,14 @@ _READS_DEEP = frozenset({Op.COPY, Op.SWAP, Op.LIST_APPEND, Op.SET_ADD, Op.MAP_AD
                          Op.DICT_UPDATE, Op.DICT_MERGE, Op.CALL_FUNCTION_EX})
 
 
+# instructions that pop only their own operands and push one result, or push nothing: a stack
+# slot below what they pop keeps its value (pvm.flow.Flow.local_operands)
+_ONE_RESULT = frozenset({Op.LOAD_CONST, Op.LOAD_GLOBAL, Op.LOAD_DEREF, Op.LOAD_CLOSURE, Op.LOAD_ATTR, Op.BINARY_OP,
+                         Op.BINARY_SUBSCR, Op.COMPARE_OP, Op.IS_OP, Op.CONTAINS_OP, Op.UNARY_NEGATIVE, Op.UNARY_NOT,
+                         Op.UNARY_POSITIVE, Op.UNARY_INVERT, Op.CALL, Op.CALL_KW, Op.BUILD_TUPLE, Op.BUILD_LIST,
+                         Op.BUILD_STRING, Op.BUILD_SLICE, Op.LIST_TO_TUPLE, Op.GET_ITER})
+_NO_RESULT = frozenset({Op.POP_TOP, Op.STORE_ATTR, Op.STORE_SUBSCR, Op.STORE_GLOBAL, Op.STORE_DEREF})
+
 # the table's flags as sets of opcodes (enum flag arithmetic is slow in a loop over every instruction)
 JUMPS = frozenset(info.number for info in OPCODES if info.flags & Flag.JUMP)
 TERMINATORS = frozenset(info.number for info in OPCODES if info.flags & Flag.TERMINATOR)
@@ -156,6 +164,38 @@ class Flow:
                     assigned[target] = meet
                     work.append(target)
         return assigned
+
+    def local_operands(self) -> dict[int, int]:
+        """Attribute loads and stores whose object is what a LOAD_FAST pushed
+        earlier in the same block (``self.x``, and ``self.x += 1`` through COPY
+        and SWAP), mapped to that local; the local is not stored in between."""
+        found = {}
+        known: dict[int, int] = {}          # stack slot -> the local whose value it holds
+        for index, (op, arg) in enumerate(self.instrs):
+            depth = self.depths[index]
+            if index in self.leaders or depth is None:
+                known = {}
+                if depth is None:
+                    continue
+            if op in (Op.LOAD_ATTR, Op.STORE_ATTR) and depth - 1 in known:
+                found[index] = known[depth - 1]
+            after = depth + OPCODES[op].effect(self.raw[index])
+            if op == Op.LOAD_FAST:
+                known[depth] = arg
+            elif op == Op.COPY and depth - arg in known:
+                known[depth] = known[depth - arg]
+            elif op == Op.SWAP:
+                top, other = known.pop(depth - 1, None), known.pop(depth - arg, None)
+                known.update({slot: local for slot, local in ((depth - arg, top), (depth - 1, other)) if local is not None})
+            elif op in (Op.STORE_FAST, Op.DELETE_FAST):
+                known = {slot: local for slot, local in known.items() if slot < after and local != arg}
+            elif op in _ONE_RESULT:
+                known = {slot: local for slot, local in known.items() if slot < after - 1}
+            elif op in _NO_RESULT:
+                known = {slot: local for slot, local in known.items() if slot < after}
+            else:
+                known = {}
+        return found
 
     def method_calls(self, eligible: Callable[[str], bool]) -> dict[int, int]:
         """LOAD_ATTR instructions (of an ``eligible`` name) whose result is only

@@ -187,7 +187,7 @@ class Interpreter:
             self.depth += 1
             self.translated_reentries += 1
             try:
-                result = code.translated(self, func.globals, func.closure, list(args), None)
+                result = code.translated(self, func.globals, func.closure, None, *args)
             finally:
                 self.depth -= 1
                 self.translated_reentries -= 1
@@ -512,7 +512,7 @@ class Interpreter:
                                     try:
                                         value = translated(self, func.globals,
                                                            translated_mod.cells_for(self, func, new_locals),
-                                                           new_locals, None)
+                                                           None, *new_locals)
                                     finally:
                                         self.depth -= 1
                                     push(value)
@@ -566,7 +566,7 @@ class Interpreter:
                                 new_locals = frame.locals
                                 frame.locals = []
                                 try:
-                                    value = translated(self, globals_, cells, new_locals, frame)
+                                    value = translated(self, globals_, cells, frame, *new_locals)
                                 except BaseException:
                                     pc = frame.pc
                                     raise

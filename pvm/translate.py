@@ -35,6 +35,7 @@ from __future__ import annotations
 import keyword
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,11 +153,25 @@ class _Writer:
         self.native = {call: _NATIVE_METHODS[self.instrs[load][1], self.instrs[call][1]]
                        for load, call in self.methods.items()
                        if self.instrs[call][0] == Op.CALL and (self.instrs[load][1], self.instrs[call][1]) in _NATIVE_METHODS}
+        self.owners = self._owned_attributes()
         self.lines: list[str] = []
         self.pcs: list[int] = [0]          # line numbers are 1-based
         # the inline caches: (name, initial value) of module globals of the source (mutated, never rebound)
         self.caches: list[tuple[str, str]] = []
         self.pc = 0
+
+    def _owned_attributes(self) -> dict[int, int]:
+        """The attribute loads and stores (by instruction) on a parameter the
+        code never rebinds (``self.x``), for parameters that have two or more:
+        each activation reads such a parameter's class (``t<n>``) and instance
+        dict (``d<n>``) once, and those sites read and write the dict itself."""
+        code = self.code
+        rebound = {arg for op, arg in self.instrs if op in (Op.STORE_FAST, Op.DELETE_FAST)}
+        sites = {index: local for index, local in self.flow.local_operands().items()
+                 if local < code.argcount + code.kwonlyargcount and local not in rebound
+                 and _plain_attribute(self.instrs[index][1])}
+        counts = Counter(sites.values())
+        return {index: local for index, local in sites.items() if counts[local] >= 2}
 
     # --- Output ---
 
@@ -171,18 +186,16 @@ class _Writer:
     def source(self) -> str:
         code = self.code
         nlocals = len(code.varnames)
-        self.emit(0, "def translated(vm, G, C, L, entry):")
+        # the locals are parameters: a call passes its positional arguments (the rest start unbound), or all of them
+        nargs = code.argcount
+        params = [f"x{i}" for i in range(nargs)] + [f"x{i}=U" for i in range(nargs, nlocals)]
+        self.emit(0, "def translated(" + ", ".join(["vm", "G", "C", "entry", *params]) + "):")
         self.emit(1, "heap = vm.heap")
         prologue = len(self.lines)
-        nargs = code.argcount
-        if nlocals > nargs:
-            self.emit(1, f"if len(L) == {nargs}:")
-            self.emit(2, ("".join(f"x{i}, " for i in range(nargs)) + "= L; " if nargs else "")
-                      + " = ".join(f"x{i}" for i in range(nargs, nlocals)) + " = U")
-            self.emit(1, "else: " + "".join(f"x{i}, " for i in range(nlocals)) + "= L")
-        elif nlocals:
-            self.emit(1, "".join(f"x{i}, " for i in range(nlocals)) + "= L")
-        self.emit(1, "del L")
+        for local in sorted(set(self.owners.values())):
+            self.emit(1, f"t{local} = type(x{local})")
+            self.emit(1, f"try: d{local} = x{local}.__dict__")
+            self.emit(1, f"except AttributeError: d{local} = None")
         self.emit(1, "pc = 0")
         if self.loops:          # on-stack replacement enters at a loop's header
             self.emit(1, "if entry is not None:")
@@ -335,16 +348,20 @@ class _Writer:
             if native is not None:      # the receiver in its slot and NATIVE in the callee's: the CALL does it
                 out(f"if type({top}) is {native[0]} and chk is None: o{top[1:]} = {top}; {top} = NATIVE")
                 out("else:")
-                self._load_attr(top, arg, lambda text: out("    " + text), True)
+                self._load_attr(top, arg, lambda text: out("    " + text), True, self.owners.get(index))
             else:
-                self._load_attr(top, arg, out, index in self.methods)
+                self._load_attr(top, arg, out, index in self.methods, self.owners.get(index))
         elif op == Op.STORE_ATTR:
             if not _plain_attribute(arg):
                 out(f"set_attribute({top}, {arg!r}, {below})")
             else:
                 # inline cache: classes whose instances store plainly, while no class namespace changes
                 kinds = self._cache("S", "set()")
-                out(f"if type({top}) in {kinds}: {top}.{arg} = {below}")
+                owner = self.owners.get(index)
+                if owner is not None:
+                    out(f"if t{owner} in {kinds}: d{owner}[{arg!r}] = {below}")
+                else:
+                    out(f"if type({top}) in {kinds}: {top}.{arg} = {below}")
                 out(f"else: store_attribute({top}, {arg!r}, {below}, {kinds})")
         elif op == Op.BINARY_SUBSCR:
             out(f"if chk is not None and type({top}) is tuple: chk(hash, [{top}], None)")
@@ -515,14 +532,14 @@ class _Writer:
         translated, needs no binding and the JIT is off or has given up on it, is entered directly
         (what pvm.translated.call does on that path, without the call to it)."""
         site = self._cache("CS", "[None, None, None, None]")    # function, its translation, globals, closure
-        arguments = f"[o{base}, {items}]" if receiver else f"[{items}]"
+        arguments = f"o{base}, {items}" if receiver else items
         test = f"o{base} is not None and " if receiver else ""
         out(f"if {test}s{base} is {site}[0] and vm.depth < vm.translate_depth:")
         out("    vm.depth += 1")
         out("    try:")
         out("        vm.countdown -= 1")
         out("        if vm.countdown <= 0: vm.checkpoint()")
-        out(f"        s{base} = {site}[1](vm, {site}[2], {site}[3], {arguments}, None)")
+        out(f"        s{base} = {site}[1](vm, {site}[2], {site}[3], None, {arguments})")
         out("    finally: vm.depth -= 1")
         fits = f"{count + 1} if o{base} is not None else -1" if receiver else f"{count}"
         out(f"else: s{base} = call_at(vm, s{base}, {args}, {site}, {fits})")
@@ -532,7 +549,7 @@ class _Writer:
         self.caches.append((name, initial))
         return name
 
-    def _load_attr(self, slot: str, name: str, out: Any, method: bool) -> None:
+    def _load_attr(self, slot: str, name: str, out: Any, method: bool, owner: int | None) -> None:
         """LOAD_ATTR through inline caches (their misses and fills are
         pvm.translated.load_attribute and load_method): the classes whose
         instances had the attribute (the host's own attribute read then finds
@@ -550,6 +567,21 @@ class _Writer:
         kinds, hosts = self._cache("A", "set()"), self._cache("H", "set()")
         by_class = self._cache("M" if method else "P", "{}")
         none = f"; {receiver} = None" if method else ""
+        if owner is not None:
+            # the parameter's class and dict, read at entry (a class in a cache has a dict)
+            kind, attrs, obj = f"t{owner}", f"d{owner}", f"x{owner}"
+            if method:
+                out(f"if {kind} in {by_class} and {name!r} not in {attrs}: {receiver} = {obj}; {slot} = {by_class}[{kind}]")
+                out(f"elif {kind} in {hosts}: {slot} = {obj}.{name}" + none)
+                out(f"else: {receiver}, {slot} = load_method({obj}, {name!r}, {kinds}, {hosts}, {by_class})")
+                return
+            out(f"if {kind} in {kinds}:")
+            out(f"    try: {slot} = {attrs}[{name!r}]")
+            out(f"    except KeyError: {slot} = U; {kinds}.discard({kind})")
+            out(f"elif {kind} in {by_class}: f = {by_class}[{kind}]; {slot} = f.vm.call_from_host(f, ({obj},), {{}})")
+            out(f"else: {slot} = U")
+            out(f"if {slot} is U: {slot} = load_attribute({obj}, {name!r}, {kinds}, {hosts}, {by_class})")
+            return
         if method:
             out(f"if type({slot}) in {by_class} and {name!r} not in {slot}.__dict__:")
             out(f"    {receiver} = {slot}; {slot} = {by_class}[type({slot})]")

@@ -223,7 +223,7 @@ def start_generator(vm: "Interpreter", func: Function, frame: Frame) -> Any:
         translated = translation_for(vm, code)
     if not translated or vm.depth >= vm.translate_depth:
         return None
-    body = translated(vm, func.globals, frame.cells, frame.locals, None)
+    body = translated(vm, func.globals, frame.cells, None, *frame.locals)
     frame.locals = [UNBOUND] * len(frame.locals)     # the body holds them from its first resumption
     return body
 
@@ -268,7 +268,7 @@ def run_from_host(vm: "Interpreter", translated: Any, func: Function, locals_: l
     vm.depth += 1
     vm.translated_reentries += 1
     try:
-        return translated(vm, func.globals, cells_for(vm, func, locals_), locals_, None)
+        return translated(vm, func.globals, cells_for(vm, func, locals_), None, *locals_)
     finally:
         vm.depth -= 1
         vm.translated_reentries -= 1
@@ -304,7 +304,7 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
                 value = jit.enter(func, args)
                 if value is not NO_NATIVE:
                     return value
-            return code.translated(vm, func.globals, func.closure, args, None)
+            return code.translated(vm, func.globals, func.closure, None, *args)
         finally:
             vm.depth -= 1
     if kwargs is not None or len(args) != code.argcount or code.kwonlyargcount or code.flags & _SLOW_CALL:
@@ -328,7 +328,7 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
         if translated is None and code.profile.calls >= vm.translate_calls and wanted(vm, code):
             translated = translation_for(vm, code)
         if translated and vm.depth < vm.translate_depth:
-            return translated(vm, func.globals, cells_for(vm, func, args), args, None)
+            return translated(vm, func.globals, cells_for(vm, func, args), None, *args)
     finally:
         vm.depth -= 1
     if len(args) < len(code.varnames):
@@ -349,10 +349,9 @@ def construct(vm: "Interpreter", cls: type, init: Function, args: list[Any], kwa
         vm.countdown -= 1
         if vm.countdown <= 0:
             vm.checkpoint()
-        args.insert(0, obj)
         vm.depth += 1
         try:
-            result = code.translated(vm, init.globals, init.closure, args, None)
+            result = code.translated(vm, init.globals, init.closure, None, obj, *args)
         finally:
             vm.depth -= 1
     else:

@@ -204,6 +204,63 @@ PROGRAMS = {
                 xs.pop()
         drain([1, 2])                                    # pop from empty list, with its traceback
     """,
+    "owned_attributes": """
+        import math
+        class P:
+            kind = 'p'
+            def __init__(self, x):
+                self.x = x
+                self.y = x + 1
+            def total(self, other):
+                self.seen = other.x + other.y          # owned stores and loads of both parameters
+                return self.x + self.y + self.kind_len() + other.x + self.seen
+            def kind_len(self):
+                return len(self.kind) + len(self.kind)  # a class attribute through the instance
+            def grow(self):
+                P.y = property(lambda s: 100)           # a property appears mid-activation
+                a = self.y
+                del P.y
+                return a + self.y + self.y
+        class Q(P):
+            @property
+            def x(self):
+                return -7
+            @x.setter
+            def x(self, v):
+                print('set x', v)
+        class E(Exception):
+            def __init__(self, m, pos):
+                super().__init__(m)
+                self.m = m
+                self.pos = pos
+            def where(self):
+                return self.m + str(self.pos) + str(self.args)
+        p = P(1)
+        for i in range(3):
+            print(p.total(P(i)), p.kind_len(), P(5).grow())
+            print(Q(2).total(p), Q(3).total(Q(4)))
+            print(E('at', i).where())
+        def shapes(a, b):
+            return a.real + b.real + a.imag + b.imag
+        print(shapes(1, 2.5), shapes(3, 4))
+        def cls_attrs(c, d):
+            return c.kind + d.kind + c.__name__
+        print(cls_attrs(P, Q))
+        def mod(m, n):
+            return m.pi + n.pi
+        print(mod(math, math))
+        def missing(o, n):
+            return o.x + o.nope
+        try:
+            missing(p, 1)
+        except AttributeError as e:
+            print(e)
+        def trace(self, name, value):
+            print('setattr', name, value)
+            object.__setattr__(self, name, value)
+        P.__setattr__ = trace
+        print(p.total(P(9)))
+    """,
     "loops": """
         def f(n):
             out = []
@@ -496,6 +553,23 @@ def test_the_embedding_api_takes_the_mode_and_limits_hold(translate):
     assert [(entry.line, entry.name) for entry in info.value.traceback] == [(4, "<module>"), (2, "g")]
     with pytest.raises(ValueError, match="translate must be"):
         pvm.VM(translate="sometimes")
+
+
+def test_attribute_sites_on_a_parameter_are_found_only_where_the_slot_holds_it():
+    from pvm.flow import Flow
+    from pvm.frames import decode
+    source = textwrap.dedent("""
+        def f(self, other, c):
+            self.n += 1                       # LOAD_FAST, COPY, LOAD_ATTR ... SWAP, STORE_ATTR
+            self.total = self.n + other.n
+            g(self).x                         # a call's result, not the parameter
+            (self if c else other).y          # reached through a branch
+            return other.n
+    """)
+    code = next(const for const in compile_source(source, "t.src").consts if getattr(const, "name", "") == "f")
+    instrs = decode(code)
+    found = {(instrs[index][1], local) for index, local in Flow(code, instrs).local_operands().items()}
+    assert found == {("n", 0), ("total", 0), ("n", 1)}
 
 
 def test_names_that_are_not_identifiers_never_reach_the_source():
