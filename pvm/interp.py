@@ -480,6 +480,8 @@ class Interpreter:
                             args.insert(0, func.__self__)
                             func = func.__func__
                         if type(func) is Function:
+                            if translate_calls:
+                                code.callees[pc - 1] = func
                             # arguments stay on the stack (rooted) while binding allocates *args and **kwargs
                             new_locals = bind_arguments(func, args, kwargs)
                             del stack[base:]
@@ -535,8 +537,11 @@ class Interpreter:
                                 heap.collect()
                         else:
                             # callee and arguments stay on the stack (rooted) until the host returns
-                            if type(func) is type and func not in callable_types and NS not in func.__dict__:
-                                raise TypeError(f"cannot create '{func.__name__}' instances")
+                            if type(func) is type and func not in callable_types:
+                                if NS not in func.__dict__:
+                                    raise TypeError(f"cannot create '{func.__name__}' instances")
+                                if translate_calls:
+                                    code.callees[pc - 1] = func
                             frame.pc = pc
                             value = self._call_host(func, args, kwargs)
                             del stack[base:]

@@ -39,11 +39,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from pvm.classes import TRAMPOLINED
-from pvm.code import CO_CLASS_BODY, CO_GENERATOR, Code
+from pvm.classes import FILLED_CACHES, TRAMPOLINED, lookup
+from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.flow import JUMPS, TERMINATORS, Flow, Loop, Untranslatable
 from pvm.frames import decode
 from pvm.heap import SMALL_INT
+from pvm.objects import Function
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Op, Operand
 
 # Instructions whose handler (pvm.handlers) reads only the stack: run on a scratch copy of it
@@ -83,6 +84,10 @@ _NATIVE_METHODS = {
     ("get", 1): ("dict", "{out} = {o}.get({a})"),
     ("get", 2): ("dict", "{out} = {o}.get({a})"),
 }
+MAX_INLINED = 40           # the longest function inlined at a call (pvm.translate._Writer._inlined_calls)
+# what an inlined function may not do: call, loop, make closures or generators
+_NOT_INLINED = frozenset({Op.CALL, Op.CALL_KW, Op.CALL_FUNCTION_EX, Op.JUMP_BACKWARD, Op.MAKE_FUNCTION,
+                          Op.YIELD_VALUE, Op.SEND, Op.LOAD_DEREF, Op.STORE_DEREF, Op.DELETE_DEREF, Op.LOAD_CLOSURE})
 MAX_INSTRUCTIONS = 4000    # bigger code stays interpreted: the host's compile() cannot be interrupted by a limit
 
 
@@ -103,10 +108,15 @@ class Translation:
     roots: tuple[str, ...]        # the generated function's locals that may hold VM values (C and ST: lists of them)
     source: str
     function_code: Any            # the host code object it was compiled to
+    inner: tuple[tuple[Code, int] | None, ...]   # per line: the inlined function's code and instruction, if any
 
     def pc_at(self, lineno: int) -> int:
-        """The instruction that generated Python line ``lineno``."""
+        """The instruction that generated Python line ``lineno`` (the CALL, in an inlined function)."""
         return self.pcs[lineno] if 0 < lineno < len(self.pcs) else 0
+
+    def inner_at(self, lineno: int) -> tuple[Code, int] | None:
+        """The inlined function and its instruction that generated Python line ``lineno``, if one did."""
+        return self.inner[lineno] if 0 < lineno < len(self.inner) else None
 
     def line_of(self, lineno: int) -> int:
         """The script line of the instruction that generated Python line ``lineno``."""
@@ -123,7 +133,7 @@ def translate(code: Code, namespace: dict[str, Any]) -> tuple[Any, Translation]:
         raise Untranslatable(f"longer than {MAX_INSTRUCTIONS} instructions")
     writer = _Writer(code)
     source = writer.source()
-    consts = dict(namespace, K=code.consts, CODE=code)
+    consts = dict(namespace, K=code.consts, CODE=code, **writer.names)
     try:
         compiled = compile(source, f"<pvm {code.qualname}>", "exec")
     except (SyntaxError, RecursionError, MemoryError) as error:   # nesting past the host's limits
@@ -131,12 +141,16 @@ def translate(code: Code, namespace: dict[str, Any]) -> tuple[Any, Translation]:
     exec(compiled, consts)
     function = consts["translated"]
     translation = consts["INFO"] = Translation(code, tuple(writer.pcs), tuple(writer.roots()), source,
-                                               function.__code__)
+                                               function.__code__, tuple(writer.inner))
     return function, translation
 
 
 class _Writer:
-    def __init__(self, code: Code) -> None:
+    """The source of one translated function; with ``parent``, the body of a
+    function inlined at the parent's CALL ``site`` (its names start with
+    ``prefix``, its stack slots from the callee's, ``offset``)."""
+
+    def __init__(self, code: Code, parent: "_Writer | None" = None, site: int = 0, offset: int = 0) -> None:
         self.code = code
         self.instrs = code.decoded if code.decoded is not None else decode(code)
         self.raw = code.args
@@ -144,7 +158,8 @@ class _Writer:
             if op not in TRANSLATABLE:
                 raise Untranslatable(f"{OPCODES[op].name} runs in the interpreter")
         flow = self.flow = Flow(code, self.instrs)
-        self.depths, self.leaders, self.loops, self.assigned = flow.depths, flow.leaders, flow.loops, flow.assigned
+        self.leaders, self.loops, self.assigned = flow.leaders, flow.loops, flow.assigned
+        self.depths = [None if depth is None else depth + offset for depth in flow.depths]
         # slot names: an instruction at the deepest point may push one more
         self.max_depth = max((d for d in self.depths if d is not None), default=0) + 2
         self.methods = flow.method_calls(_plain_attribute)
@@ -154,11 +169,24 @@ class _Writer:
                        for load, call in self.methods.items()
                        if self.instrs[call][0] == Op.CALL and (self.instrs[load][1], self.instrs[call][1]) in _NATIVE_METHODS}
         self.owners = self._owned_attributes()
-        self.lines: list[str] = []
-        self.pcs: list[int] = [0]          # line numbers are 1-based
-        # the inline caches: (name, initial value) of module globals of the source (mutated, never rebound)
-        self.caches: list[tuple[str, str]] = []
         self.pc = 0
+        self.parent, self.site, self.offset = parent, site, offset
+        self.constructs = False        # inlined: a class's __init__, for the instance it makes
+        if parent is None:
+            self.prefix = ""
+            self.lines: list[str] = []
+            self.pcs: list[int] = [0]          # line numbers are 1-based
+            # the inlined function and instruction of each line, where it comes from one (else None)
+            self.inner: list[tuple[Code, int] | None] = [None]
+            # the inline caches: (name, initial value) of module globals of the source (mutated, never rebound)
+            self.caches: list[tuple[str, str]] = []
+            # what the source names besides the helpers: {prefix}CODE, {prefix}K, {prefix}F of inlined functions
+            self.names: dict[str, Any] = {}
+            self.inlined = self._inlined_calls()
+        else:
+            self.prefix = f"i{site}_"
+            self.lines, self.pcs, self.inner = parent.lines, parent.pcs, parent.inner
+            self.caches, self.names, self.inlined = parent.caches, parent.names, {}
 
     def _owned_attributes(self) -> dict[int, int]:
         """The attribute loads and stores (by instruction) on a parameter the
@@ -173,15 +201,61 @@ class _Writer:
         counts = Counter(sites.values())
         return {index: local for index, local in sites.items() if counts[local] >= 2}
 
+    def _inlined_calls(self) -> dict[int, "_Writer"]:
+        """The CALLs whose last callee (``code.callees``) is inlined: a small
+        function with no calls, loops, handlers or cells, called with exactly
+        its positional parameters, that the JIT is not waiting for; or a user
+        class whose instances object.__new__ makes and whose __init__ is such
+        a function. Its body runs in this function, behind a test that the
+        callee is still that function (for a class: that no class namespace
+        changed since, which empties ``{prefix}KS``)."""
+        found = {}
+        for index, callee in self.code.callees.items():
+            if self.depths[index] is None or self.instrs[index][0] != Op.CALL:
+                continue
+            count = self.instrs[index][1] + (index in self.receivers)
+            func = callee
+            if type(callee) is type:
+                func = lookup(callee, "__init__")
+                if type(func) is not Function or callee.__new__ is not object.__new__:
+                    continue
+                count += 1
+            code = func.code
+            if (code.flags & (CO_GENERATOR | CO_VARARGS | CO_VARKEYWORDS) or code.kwonlyargcount
+                    or code.argcount != count or code.cellvars or code.freevars or code.exception_table
+                    or len(code.ops) > MAX_INLINED or func.closure
+                    or func.vm.jit is not None and code not in func.vm.jit.blocked_functions
+                    or any(op in _NOT_INLINED for op in code.ops)):
+                continue
+            try:
+                inner = _Writer(code, self, index, self.depths[index] - self.instrs[index][1] - 1)
+            except Untranslatable:
+                continue
+            found[index] = inner
+            inner.constructs = type(callee) is type
+            self.names.update({f"{inner.prefix}F": callee, f"{inner.prefix}G": func.globals,
+                               f"{inner.prefix}K": code.consts, f"{inner.prefix}CODE": code})
+            if inner.constructs:
+                self.names[f"{inner.prefix}KS"] = classes = {callee}
+                FILLED_CACHES[id(classes)] = classes
+            self.max_depth = max(self.max_depth, inner.max_depth)
+        return found
+
     # --- Output ---
 
     def emit(self, indent: int, text: str) -> None:
         self.lines.append("    " * indent + text)
-        self.pcs.append(self.pc)
+        if self.parent is None:
+            self.pcs.append(self.pc)
+            self.inner.append(None)
+        else:
+            self.pcs.append(self.site)
+            self.inner.append((self.code, self.pc))
 
     def roots(self) -> list[str]:
-        return ([f"x{i}" for i in range(len(self.code.varnames))] + [f"s{i}" for i in range(self.max_depth)]
-                + [f"o{i}" for i in range(self.max_depth)])
+        own = [f"x{i}" for i in range(len(self.code.varnames))] + [f"s{i}" for i in range(self.max_depth)] \
+            + [f"o{i}" for i in range(self.max_depth)]
+        return own + [f"{inner.prefix}x{i}" for inner in self.inlined.values() for i in range(len(inner.code.varnames))]
 
     def source(self) -> str:
         code = self.code
@@ -192,10 +266,7 @@ class _Writer:
         self.emit(0, "def translated(" + ", ".join(["vm", "G", "C", "entry", *params]) + "):")
         self.emit(1, "heap = vm.heap")
         prologue = len(self.lines)
-        for local in sorted(set(self.owners.values())):
-            self.emit(1, f"t{local} = type(x{local})")
-            self.emit(1, f"try: d{local} = x{local}.__dict__")
-            self.emit(1, f"except AttributeError: d{local} = None")
+        self._read_owners(1)
         self.emit(1, "pc = 0")
         if self.loops:          # on-stack replacement enters at a loop's header
             self.emit(1, "if entry is not None:")
@@ -231,9 +302,45 @@ class _Writer:
         if setup:                          # only what the body uses: every call pays for it
             self.lines.insert(prologue, "    " + "; ".join(setup))
             self.pcs.insert(prologue + 1, 0)
+            self.inner.insert(prologue + 1, None)
         caches = "".join(f"{name} = {initial}\n" for name, initial in self.caches)
         self.pcs[1:1] = [0] * len(self.caches)
+        self.inner[1:1] = [None] * len(self.caches)
         return caches + "\n".join(self.lines) + "\n"
+
+    def _read_owners(self, indent: int) -> None:
+        """The class and instance dict of each parameter whose attributes the code reads through them."""
+        for local in sorted(set(self.owners.values())):
+            name = f"{self.prefix}x{local}"
+            self.emit(indent, f"{self.prefix}t{local} = type({name})")
+            self.emit(indent, f"try: {self.prefix}d{local} = {name}.__dict__")
+            self.emit(indent, f"except AttributeError: {self.prefix}d{local} = None")
+
+    def _inline(self, base: int, receiver: bool, indent: int) -> None:
+        """The inlined function's body at this writer's CALL: what a translated
+        call does (a step, one more frame of depth) around the callee's
+        instructions, its locals bound to the arguments and its result in the
+        callee's slot; a return leaves the ``while True:`` around it."""
+        inner = self.inlined[self.pc]
+        code = inner.code
+        nargs = code.argcount
+        values = ([f"object.__new__({inner.prefix}F)"] if inner.constructs else []) \
+            + ([f"o{base}"] if receiver else []) + [f"s{base + 1 + i}" for i in range(nargs - receiver - inner.constructs)]
+        self.emit(indent, "vm.depth += 1")
+        self.emit(indent, "try:")
+        self.emit(indent + 1, "vm.countdown -= 1")
+        self.emit(indent + 1, "if vm.countdown <= 0: vm.checkpoint()")
+        for i in range(len(code.varnames)):
+            self.emit(indent + 1, f"{inner.prefix}x{i} = {values[i] if i < nargs else 'U'}")
+        inner._read_owners(indent + 1)
+        self.emit(indent + 1, f"{inner.prefix}pc = 0")
+        self.emit(indent + 1, "while True:")
+        inner._chain(None, [], 0, len(inner.instrs) - 1, indent + 2)
+        inner.emit(indent + 2, f"raise lost({inner.prefix}pc)")
+        if inner.constructs:            # what construct does after __init__
+            self.emit(indent + 1, f"if s{base} is not None: raise init_result(s{base})")
+            self.emit(indent + 1, f"s{base} = heap.own({inner.prefix}x0)")
+        self.emit(indent, "finally: vm.depth -= 1")
 
     def _all_loops(self, loops: list[Loop]) -> list[Loop]:
         return [item for loop in loops for item in (loop, *self._all_loops(loop.children))]
@@ -259,7 +366,7 @@ class _Writer:
                 block_end += 1
             if self.depths[index] is not None:
                 self.pc = index
-                self.emit(indent, f"if pc == {index}:")
+                self.emit(indent, f"if {self.prefix}pc == {index}:")
                 for at in range(index, block_end + 1):
                     self._instruction(at, loop, indent + 1)
             index = block_end + 1
@@ -279,7 +386,7 @@ class _Writer:
                 self.emit(indent, f"if pc == {target}: break")
 
     def _goto(self, loop: Loop | None, target: int, indent: int) -> None:
-        self.emit(indent, f"pc = {target}")
+        self.emit(indent, f"{self.prefix}pc = {target}")
         if loop is None:
             return
         if target == loop.start:
@@ -315,14 +422,14 @@ class _Writer:
         elif op == Op.LOAD_CONST:
             out(f"{new} = {self._const(arg, self.raw[index])}")
         elif op == Op.LOAD_FAST:
-            out(f"{new} = x{arg}")
+            out(f"{new} = {self.prefix}x{arg}")
             if not self.assigned[index] >> arg & 1:
                 out(f"if {new} is U: raise unbound_local({code.varnames[arg]!r})")
         elif op == Op.STORE_FAST:
-            out(f"x{arg} = {top}")
+            out(f"{self.prefix}x{arg} = {top}")
         elif op == Op.DELETE_FAST:
-            out(f"if x{arg} is U: raise unbound_local({code.varnames[arg]!r})")
-            out(f"x{arg} = U")
+            out(f"if {self.prefix}x{arg} is U: raise unbound_local({code.varnames[arg]!r})")
+            out(f"{self.prefix}x{arg} = U")
         elif op == Op.LOAD_DEREF:
             out(f"{new} = C[{arg}].value")
             out(f"if {new} is U: raise unbound_deref(CODE, {arg})")
@@ -334,15 +441,15 @@ class _Writer:
         elif op == Op.LOAD_CLOSURE:
             out(f"{new} = C[{arg}]")
         elif op == Op.LOAD_GLOBAL:
-            out(f"{new} = G.get({arg!r}, U)")
+            out(f"{new} = {self.prefix}G.get({arg!r}, U)")
             out(f"if {new} is U:")
             out(f"    {new} = B.get({arg!r}, U)")
-            out(f"    if {new} is U: raise name_error({arg!r}, CODE, G, B)")
+            out(f"    if {new} is U: raise name_error({arg!r}, {self.prefix}CODE, {self.prefix}G, B)")
         elif op == Op.STORE_GLOBAL:
-            out(f"G[{arg!r}] = {top}")
+            out(f"{self.prefix}G[{arg!r}] = {top}")
         elif op == Op.DELETE_GLOBAL:
-            out(f"if {arg!r} not in G: raise name_error({arg!r}, CODE, G, B)")
-            out(f"del G[{arg!r}]")
+            out(f"if {arg!r} not in {self.prefix}G: raise name_error({arg!r}, {self.prefix}CODE, {self.prefix}G, B)")
+            out(f"del {self.prefix}G[{arg!r}]")
         elif op == Op.LOAD_ATTR:
             native = self.native.get(self.methods.get(index))
             if native is not None:      # the receiver in its slot and NATIVE in the callee's: the CALL does it
@@ -359,7 +466,7 @@ class _Writer:
                 kinds = self._cache("S", "set()")
                 owner = self.owners.get(index)
                 if owner is not None:
-                    out(f"if t{owner} in {kinds}: d{owner}[{arg!r}] = {below}")
+                    out(f"if {self.prefix}t{owner} in {kinds}: {self.prefix}d{owner}[{arg!r}] = {below}")
                 else:
                     out(f"if type({top}) in {kinds}: {top}.{arg} = {below}")
                 out(f"else: store_attribute({top}, {arg!r}, {below}, {kinds})")
@@ -430,9 +537,13 @@ class _Writer:
             out(f"{new} = next({top}, EXHAUSTED)")
             self._branch(loop, f"{new} is EXHAUSTED", arg, index + 1, indent)
         elif op == Op.RETURN_VALUE:
-            # what this activation's host calls handed back is done with (the interpreter drops it at safe points)
-            out("if len(TR) > mark: del TR[mark:]")
-            out(f"return {top}")
+            if self.parent is not None:     # inlined: the result in the callee's slot, out of its body
+                out(f"s{self.offset} = {top}")
+                out("break")
+            else:
+                # what this activation's host calls handed back is done with (the interpreter drops it at safe points)
+                out("if len(TR) > mark: del TR[mark:]")
+                out(f"return {top}")
         elif op == Op.RAISE_VARARGS:
             items = ", ".join(f"s{i}" for i in range(depth - arg, depth))
             out(f"raise do_raise(vm, [{items}], {arg})")
@@ -454,6 +565,15 @@ class _Writer:
             items = ", ".join(f"s{i}" for i in range(base + 1, base + 1 + arg))
             receiver = index in self.receivers     # the callee came from a fused LOAD_ATTR: maybe a receiver too
             args = f"[o{base}, {items}] if o{base} is not None else [{items}]" if receiver else f"[{items}]"
+            if index in self.inlined:      # the function inlined here, else the call below
+                test = f"o{base} is not None and " if receiver else ""
+                prefix = self.inlined[index].prefix
+                if self.inlined[index].constructs:
+                    test = f"{prefix}F in {prefix}KS and "
+                out(f"if {test}s{base} is {prefix}F and not lim and vm.depth < vm.translate_depth:")
+                self._inline(base, receiver, indent + 1)
+                out("else:")
+                out = lambda text: self.emit(indent + 1, text)      # noqa: E731
             if op == Op.CALL_KW:
                 out(f"s{base} = call_kw(vm, s{base}, {args}, {top})")
             elif index in self.native:
@@ -514,12 +634,12 @@ class _Writer:
 
     def _const(self, value: Any, index: int) -> str:
         if type(value) is int and not -2 ** 62 < value < 2 ** 62:
-            return f"K[{index}]"             # (the host's int-to-str limit)
+            return f"{self.prefix}K[{index}]"             # (the host's int-to-str limit)
         if type(value) in _SIMPLE_CONSTS and not (type(value) is float and not math.isfinite(value)):
             if type(value) is float and value == 0 and math.copysign(1, value) < 0:
-                return f"K[{index}]"
+                return f"{self.prefix}K[{index}]"
             return repr(value)
-        return f"K[{index}]"
+        return f"{self.prefix}K[{index}]"
 
     def _adopt(self, slot: str, out: Any) -> None:
         # ints first, the common case; the bounds are literals (a global would be negated every time)
@@ -569,7 +689,7 @@ class _Writer:
         none = f"; {receiver} = None" if method else ""
         if owner is not None:
             # the parameter's class and dict, read at entry (a class in a cache has a dict)
-            kind, attrs, obj = f"t{owner}", f"d{owner}", f"x{owner}"
+            kind, attrs, obj = f"{self.prefix}t{owner}", f"{self.prefix}d{owner}", f"{self.prefix}x{owner}"
             if method:
                 out(f"if {kind} in {by_class} and {name!r} not in {attrs}: {receiver} = {obj}; {slot} = {by_class}[{kind}]")
                 out(f"elif {kind} in {hosts}: {slot} = {obj}.{name}" + none)

@@ -62,7 +62,7 @@ def unwound(vm: "Interpreter", exc: BaseException, info: Translation, lineno: in
         if entry is not None:
             entry.pc = pc + 1
         elif getattr(exc, "traceback", ()) is None:
-            exc.traceback = stack_traceback(vm, code.line_at(pc))
+            exc.traceback = stack_traceback(vm, lineno)
         return exc
     from pvm.interp import is_script_exception
     if not is_script_exception(exc):
@@ -71,12 +71,21 @@ def unwound(vm: "Interpreter", exc: BaseException, info: Translation, lineno: in
         error = VMInternalError(f"internal error at {code.filename}:{code.line_at(pc)}: {type(exc).__name__}: {exc}")
         error.__cause__ = exc
         return error
+    _note_inlined(vm, exc, info, lineno)
     if entry is not None:
         entry.pc = pc + 1
         return exc
     note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(pc), code.name))
     exc.__traceback__ = None
     return exc
+
+
+def _note_inlined(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int) -> None:
+    """A script exception raised in a function inlined at a call: its activation first, as if called."""
+    inner = info.inner_at(lineno)
+    if inner is not None:
+        code, pc = inner
+        note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(pc), code.name))
 
 
 def caught(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int, entry: Frame | None) -> int:
@@ -88,6 +97,7 @@ def caught(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int
     if found is not None and not isinstance(exc, PvmError):
         from pvm.interp import is_script_exception
         if is_script_exception(exc):
+            _note_inlined(vm, exc, info, lineno)
             note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(pc), code.name))
             exc.__traceback__ = None
             return found[0]
@@ -123,10 +133,11 @@ def _activations(vm: "Interpreter") -> Iterator[Any]:
         frame = frame.f_back
 
 
-def stack_traceback(vm: "Interpreter", innermost_line: int | None = None) -> list[TracebackEntry]:
+def stack_traceback(vm: "Interpreter", innermost_lineno: int | None = None) -> list[TracebackEntry]:
     """Every script activation now, outermost first, each at its current
-    instruction; ``innermost_line`` for a translated activation whose host line
-    is past the one that failed."""
+    instruction (a function inlined there is an activation of its own);
+    ``innermost_lineno``, the Python line that failed, for a translated
+    activation whose host line is past it."""
     entries = []
     for activation in _activations(vm):
         if type(activation) is Frame:
@@ -134,10 +145,14 @@ def stack_traceback(vm: "Interpreter", innermost_line: int | None = None) -> lis
             entries.append(TracebackEntry(code.filename, code.line_at(max(activation.pc - 1, 0)), code.name))
             continue
         info, frame = activation
+        lineno = innermost_lineno if innermost_lineno is not None else frame.f_lineno
+        innermost_lineno = None
+        inner = info.inner_at(lineno)
+        if inner is not None:
+            code, pc = inner
+            entries.append(TracebackEntry(code.filename, code.line_at(pc), code.name))
         code = info.code
-        line = innermost_line if innermost_line is not None else info.line_of(frame.f_lineno)
-        innermost_line = None
-        entries.append(TracebackEntry(code.filename, line, code.name))
+        entries.append(TracebackEntry(code.filename, info.line_of(lineno), code.name))
     entries.reverse()
     return entries
 
@@ -357,8 +372,12 @@ def construct(vm: "Interpreter", cls: type, init: Function, args: list[Any], kwa
     else:
         result = vm.call_from_host(init, (obj, *args), kwargs or {})     # counts and binds as the trampoline's call
     if result is not None:
-        raise TypeError(f"__init__() should return None, not '{type(result).__name__}'")
+        raise init_result(result)
     return vm.heap.own(obj)
+
+
+def init_result(result: Any) -> TypeError:
+    return TypeError(f"__init__() should return None, not '{type(result).__name__}'")
 
 
 def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], count: int) -> Any:
@@ -445,5 +464,5 @@ NAMESPACE: dict[str, Any] = {
     "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
     "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
-    "store_attribute": store_attribute, "unwound": unwound, "caught": caught, "lost": lost,
+    "store_attribute": store_attribute, "init_result": init_result, "unwound": unwound, "caught": caught, "lost": lost,
 }

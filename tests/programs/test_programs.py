@@ -79,11 +79,17 @@ def test_program_under_gc_stress(path: Path) -> None:
     check_program(path, PVM_GC_STRESS="1")
 
 
-# Tier 0 alone, both ways: every program with everything translated at its first call
-# or back-edge, and every fifth program with nothing translated.
+# Tier 0 alone, three ways: every program with everything translated at its first call
+# or back-edge, every other one translated when hot (after the interpreter saw its calls,
+# so small callees are inlined), and every fifth program with nothing translated.
 @pytest.mark.parametrize("path", PROGRAMS, ids=program_id)
 def test_program_translated_eagerly(path: Path) -> None:
     check_program(path, "--jit=off", "--translate=eager")
+
+
+@pytest.mark.parametrize("path", PROGRAMS[1::2], ids=program_id)
+def test_program_translated_when_hot(path: Path) -> None:
+    check_program(path, "--jit=off")
 
 
 @pytest.mark.parametrize("path", PROGRAMS[::5], ids=program_id)

@@ -44,13 +44,15 @@ def outcome(raised: object) -> object:
 
 
 def agree(source: str, **options: object) -> tuple[str, object]:
-    """Run eagerly translated and interpreted; both must agree exactly."""
+    """Run eagerly translated, translated when hot (where calls the
+    interpreter saw are inlined) and interpreted; all must agree exactly."""
     before = len(translated.ERRORS)
-    out, raised, vm = run(source, "eager", **options)
     plain_out, plain_raised, plain_vm = run(source, "off", **options)
-    assert out == plain_out
-    assert outcome(raised) == outcome(plain_raised)
-    assert vm.steps + vm.interval - vm.countdown == plain_vm.steps + plain_vm.interval - plain_vm.countdown
+    for mode in ("eager", "on"):
+        out, raised, vm = run(source, mode, **options)
+        assert out == plain_out, mode
+        assert outcome(raised) == outcome(plain_raised), mode
+        assert vm.steps + vm.interval - vm.countdown == plain_vm.steps + plain_vm.interval - plain_vm.countdown
     assert translated.ERRORS[before:] == []
     return out, raised
 
@@ -260,6 +262,59 @@ PROGRAMS = {
             object.__setattr__(self, name, value)
         P.__setattr__ = trace
         print(p.total(P(9)))
+    """,
+    "inlined_calls": """
+        class V:
+            def __init__(self, x):
+                self.x = x
+            def get(self):
+                return self.x
+            def scaled(self, k):
+                if k > 2:
+                    return self.x * k
+                return self.x + k
+            def bad(self, k):
+                return self.x // k                       # ZeroDivisionError in an inlined callee
+        class W(V):
+            def get(self):
+                return -self.x
+        def add(a, b):
+            return a + b
+        def total(vs, n):
+            t = 0
+            for i in range(n):
+                for v in vs:
+                    t += v.get() + v.scaled(i) + add(i, t % 7)
+            return t
+        def guarded(v, k):
+            try:
+                return v.bad(k)
+            except ZeroDivisionError as e:
+                return 'caught ' + str(e)
+        vs = [V(1), V(2)]
+        for n in range(1, 5):
+            print(total(vs, n), guarded(vs[0], n % 2), guarded(vs[1], 1))
+        print(total([V(3), W(4)], 3))                  # another class at the same sites
+        def add(a, b):                                  # the inlined function rebound
+            return a * b
+        print(total(vs, 3))
+        def deep(n):
+            if n == 0:
+                return vs[0].get()
+            return deep(n - 1) + vs[1].get()
+        print(deep(50))
+        try:
+            deep(5000)                                  # RecursionError at the same depth
+        except RecursionError as e:
+            print('recursion', e)
+        def fails(v):
+            return v.bad(0) + 1
+        for i in range(3):
+            try:
+                fails(vs[0])
+            except ZeroDivisionError:
+                print('again', i)
+        fails(vs[1])                                    # the traceback names bad, inlined in fails
     """,
     "loops": """
         def f(n):
