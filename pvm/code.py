@@ -63,8 +63,9 @@ class Code:
     # argcount when a positional call of the translation needs no binding (no cells, keyword-only or
     # collecting parameters), else -1
     fast_args: int = field(default=-1, repr=False)
-    # the function or user class each CALL (by index) called last while interpreted with translation
-    # on: translation may inline the function (or the class's __init__) there (pvm.translate)
+    # while interpreted with translation on: the function or user class each CALL (by index) called
+    # last, and the class of the object each LOAD_ATTR of a property name read last; translation may
+    # inline the function (the class's __init__, the property's getter) there (pvm.translate)
     callees: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def line_at(self, index: int) -> int:

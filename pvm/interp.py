@@ -395,6 +395,8 @@ class Interpreter:
                                 if type(found) is Function:   # a method, bound as get_attribute would
                                     push(Method(found, value))
                                     continue
+                            if translate_calls and name in property_names:
+                                code.callees[pc - 1] = type(value)      # a getter translation may inline
                             push(get_attribute(value, name))
                         elif op == LOAD_FAST__LOAD_CONST:
                             value = locals_[arg[0]]
@@ -628,6 +630,8 @@ class Interpreter:
                             if type(found) is Function:
                                 stack[-1] = Method(found, value)
                                 continue
+                        if translate_calls and arg in property_names:
+                            code.callees[pc - 1] = type(value)
                         stack[-1] = get_attribute(value, arg)
                     elif op == LOAD_DEREF:
                         value = cells[arg].value

@@ -39,7 +39,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from pvm.classes import FILLED_CACHES, TRAMPOLINED, lookup
+from pvm.classes import FILLED_CACHES, TRAMPOLINED, Property, lookup
 from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.flow import JUMPS, TERMINATORS, Flow, Loop, Untranslatable
 from pvm.frames import decode
@@ -211,15 +211,27 @@ class _Writer:
         changed since, which empties ``{prefix}KS``)."""
         found = {}
         for index, callee in self.code.callees.items():
-            if self.depths[index] is None or self.instrs[index][0] != Op.CALL:
+            op, arg = self.instrs[index]
+            if self.depths[index] is None or index in self.methods:
                 continue
-            count = self.instrs[index][1] + (index in self.receivers)
-            func = callee
-            if type(callee) is type:
-                func = lookup(callee, "__init__")
-                if type(func) is not Function or callee.__new__ is not object.__new__:
+            if op == Op.LOAD_ATTR:          # callee: the class whose property it read
+                getter = lookup(callee, arg)
+                if type(getter) is not Property or not _plain_attribute(arg):
                     continue
-                count += 1
+                callee = func = getter.fget
+                count, base = 1, self.depths[index] - 1
+            elif op == Op.CALL:
+                count = arg + (index in self.receivers)
+                func, base = callee, self.depths[index] - arg - 1
+                if type(callee) is type:
+                    func = lookup(callee, "__init__")
+                    if callee.__new__ is not object.__new__:
+                        continue
+                    count += 1
+            else:
+                continue
+            if type(func) is not Function:
+                continue
             code = func.code
             if (code.flags & (CO_GENERATOR | CO_VARARGS | CO_VARKEYWORDS) or code.kwonlyargcount
                     or code.argcount != count or code.cellvars or code.freevars or code.exception_table
@@ -228,14 +240,14 @@ class _Writer:
                     or any(op in _NOT_INLINED for op in code.ops)):
                 continue
             try:
-                inner = _Writer(code, self, index, self.depths[index] - self.instrs[index][1] - 1)
+                inner = _Writer(code, self, index, base)
             except Untranslatable:
                 continue
             found[index] = inner
-            inner.constructs = type(callee) is type
+            inner.constructs = op == Op.CALL and type(callee) is type
             self.names.update({f"{inner.prefix}F": callee, f"{inner.prefix}G": func.globals,
                                f"{inner.prefix}K": code.consts, f"{inner.prefix}CODE": code})
-            if inner.constructs:
+            if type(callee) is type:        # the class, while its namespace (and its bases') stays
                 self.names[f"{inner.prefix}KS"] = classes = {callee}
                 FILLED_CACHES[id(classes)] = classes
             self.max_depth = max(self.max_depth, inner.max_depth)
@@ -316,7 +328,7 @@ class _Writer:
             self.emit(indent, f"try: {self.prefix}d{local} = {name}.__dict__")
             self.emit(indent, f"except AttributeError: {self.prefix}d{local} = None")
 
-    def _inline(self, base: int, receiver: bool, indent: int) -> None:
+    def _inline(self, values: list[str], indent: int) -> None:
         """The inlined function's body at this writer's CALL: what a translated
         call does (a step, one more frame of depth) around the callee's
         instructions, its locals bound to the arguments and its result in the
@@ -324,8 +336,7 @@ class _Writer:
         inner = self.inlined[self.pc]
         code = inner.code
         nargs = code.argcount
-        values = ([f"object.__new__({inner.prefix}F)"] if inner.constructs else []) \
-            + ([f"o{base}"] if receiver else []) + [f"s{base + 1 + i}" for i in range(nargs - receiver - inner.constructs)]
+        base = inner.offset
         self.emit(indent, "vm.depth += 1")
         self.emit(indent, "try:")
         self.emit(indent + 1, "vm.countdown -= 1")
@@ -456,6 +467,13 @@ class _Writer:
                 out(f"if type({top}) is {native[0]} and chk is None: o{top[1:]} = {top}; {top} = NATIVE")
                 out("else:")
                 self._load_attr(top, arg, lambda text: out("    " + text), True, self.owners.get(index))
+            elif index in self.inlined:     # a property's getter inlined here, else the load below
+                getters = self._cache("P", "{}")     # by class, the getter each one's property calls
+                out(f"if {getters}.get(type({top})) is {self.inlined[index].prefix}F and not lim "
+                    "and vm.depth < vm.translate_depth:")
+                self._inline([top], indent + 1)
+                out("else:")
+                self._load_attr(top, arg, lambda text: out("    " + text), False, self.owners.get(index), getters)
             else:
                 self._load_attr(top, arg, out, index in self.methods, self.owners.get(index))
         elif op == Op.STORE_ATTR:
@@ -568,10 +586,12 @@ class _Writer:
             if index in self.inlined:      # the function inlined here, else the call below
                 test = f"o{base} is not None and " if receiver else ""
                 prefix = self.inlined[index].prefix
+                values = [f"o{base}"] if receiver else []
                 if self.inlined[index].constructs:
                     test = f"{prefix}F in {prefix}KS and "
+                    values = [f"object.__new__({prefix}F)"]
                 out(f"if {test}s{base} is {prefix}F and not lim and vm.depth < vm.translate_depth:")
-                self._inline(base, receiver, indent + 1)
+                self._inline(values + [f"s{base + 1 + i}" for i in range(arg)], indent + 1)
                 out("else:")
                 out = lambda text: self.emit(indent + 1, text)      # noqa: E731
             if op == Op.CALL_KW:
@@ -669,7 +689,8 @@ class _Writer:
         self.caches.append((name, initial))
         return name
 
-    def _load_attr(self, slot: str, name: str, out: Any, method: bool, owner: int | None) -> None:
+    def _load_attr(self, slot: str, name: str, out: Any, method: bool, owner: int | None,
+                   by_class: str | None = None) -> None:
         """LOAD_ATTR through inline caches (their misses and fills are
         pvm.translated.load_attribute and load_method): the classes whose
         instances had the attribute (the host's own attribute read then finds
@@ -685,7 +706,7 @@ class _Writer:
             out(f"{slot} = get_attribute({slot}, {name!r})" + (f"; {receiver} = None" if method else ""))
             return
         kinds, hosts = self._cache("A", "set()"), self._cache("H", "set()")
-        by_class = self._cache("M" if method else "P", "{}")
+        by_class = by_class or self._cache("M" if method else "P", "{}")
         none = f"; {receiver} = None" if method else ""
         if owner is not None:
             # the parameter's class and dict, read at entry (a class in a cache has a dict)

@@ -314,6 +314,37 @@ PROGRAMS = {
                 fails(vs[0])
             except ZeroDivisionError:
                 print('again', i)
+        class T:
+            def __init__(self, s):
+                self.s = s
+            @property
+            def busy(self):
+                return self.s % 3 == 0 or self.s // self.s > 1
+        class U(T):
+            pass
+        def count(ts):
+            n = 0
+            for t in ts:
+                if t.busy:                                # an inlined getter, two classes
+                    n += 1
+            return n
+        ts = [T(i + 1) for i in range(5)] + [U(i + 1) for i in range(4)]
+        print(count(ts), count(ts), count(ts))
+        T.busy = property(lambda self: True)              # the getter replaced
+        print(count(ts))
+        del T.busy
+        T.busy = property(lambda self: self.s > 2)
+        print(count(ts))
+        def busy_zero(self):
+            return self.s // 0 > 1
+        T.busy = property(busy_zero)
+        def probe(ts):
+            return [t.busy for t in ts]
+        for i in range(3):
+            try:
+                probe(ts)
+            except ZeroDivisionError:
+                print('getter failed', i)
         fails(vs[1])                                    # the traceback names bad, inlined in fails
     """,
     "loops": """
