@@ -198,7 +198,7 @@ class Interpreter:
             translated = code.translated
             if translating and translated is None and code.profile.calls >= self.translate_calls \
                     and wanted(self, code):
-                translated = translation_for(self, code)
+                translated = translation_for(self, code, func.globals)
             if translating and translated:
                 result = translated_mod.run_from_host(self, translated, func, locals_)
             else:
@@ -509,7 +509,7 @@ class Interpreter:
                                 translated = callee.translated
                                 if translated is None and callee.profile.calls >= translate_calls \
                                         and wanted(self, callee):
-                                    translated = translation_for(self, callee)
+                                    translated = translation_for(self, callee, func.globals)
                                 if translated:
                                     if len(temp_roots) > roots_mark:
                                         del temp_roots[roots_mark:]
@@ -567,7 +567,7 @@ class Interpreter:
                             # the rest of this activation runs translated, from this loop's header
                             translated = code.translated
                             if translated is None:
-                                translated = translation_for(self, code)
+                                translated = translation_for(self, code, globals_)
                             if translated:
                                 frame.pc = pc
                                 new_locals = frame.locals

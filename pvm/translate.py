@@ -85,9 +85,9 @@ _NATIVE_METHODS = {
     ("get", 2): ("dict", "{out} = {o}.get({a})"),
 }
 MAX_INLINED = 40           # the longest function inlined at a call (pvm.translate._Writer._inlined_calls)
-# what an inlined function may not do: call, loop, make closures or generators
-_NOT_INLINED = frozenset({Op.CALL, Op.CALL_KW, Op.CALL_FUNCTION_EX, Op.JUMP_BACKWARD, Op.MAKE_FUNCTION,
-                          Op.YIELD_VALUE, Op.SEND, Op.LOAD_DEREF, Op.STORE_DEREF, Op.DELETE_DEREF, Op.LOAD_CLOSURE})
+# what an inlined function may not do: loop, make closures or generators, unpack a call's arguments
+_NOT_INLINED = frozenset({Op.CALL_FUNCTION_EX, Op.JUMP_BACKWARD, Op.MAKE_FUNCTION, Op.YIELD_VALUE, Op.SEND,
+                          Op.LOAD_DEREF, Op.STORE_DEREF, Op.DELETE_DEREF, Op.LOAD_CLOSURE})
 MAX_INSTRUCTIONS = 4000    # bigger code stays interpreted: the host's compile() cannot be interrupted by a limit
 
 
@@ -123,15 +123,16 @@ class Translation:
         return self.code.line_at(self.pc_at(lineno))
 
 
-def translate(code: Code, namespace: dict[str, Any]) -> tuple[Any, Translation]:
+def translate(code: Code, namespace: dict[str, Any], globals_: dict[str, Any]) -> tuple[Any, Translation]:
     """The Python function for ``code`` and its description; raises
     Untranslatable with the reason. ``namespace`` holds the runtime helpers the
-    source refers to (pvm.translated)."""
+    source refers to (pvm.translated); ``globals_`` is the module namespace the
+    code runs in (what it binds now only chooses the faster form of a read)."""
     if code.flags & CO_CLASS_BODY:
         raise Untranslatable("class bodies run in the interpreter")
     if len(code.ops) > MAX_INSTRUCTIONS:
         raise Untranslatable(f"longer than {MAX_INSTRUCTIONS} instructions")
-    writer = _Writer(code)
+    writer = _Writer(code, globals_)
     source = writer.source()
     consts = dict(namespace, K=code.consts, CODE=code, **writer.names)
     try:
@@ -150,8 +151,10 @@ class _Writer:
     function inlined at the parent's CALL ``site`` (its names start with
     ``prefix``, its stack slots from the callee's, ``offset``)."""
 
-    def __init__(self, code: Code, parent: "_Writer | None" = None, site: int = 0, offset: int = 0) -> None:
+    def __init__(self, code: Code, globals_: dict[str, Any], parent: "_Writer | None" = None, site: int = 0,
+                 offset: int = 0) -> None:
         self.code = code
+        self.globals = globals_
         self.instrs = code.decoded if code.decoded is not None else decode(code)
         self.raw = code.args
         for op, _ in self.instrs:
@@ -203,7 +206,7 @@ class _Writer:
 
     def _inlined_calls(self) -> dict[int, "_Writer"]:
         """The CALLs whose last callee (``code.callees``) is inlined: a small
-        function with no calls, loops, handlers or cells, called with exactly
+        function with no loops, handlers or cells, called with exactly
         its positional parameters, that the JIT is not waiting for; or a user
         class whose instances object.__new__ makes and whose __init__ is such
         a function. Its body runs in this function, behind a test that the
@@ -240,7 +243,7 @@ class _Writer:
                     or any(op in _NOT_INLINED for op in code.ops)):
                 continue
             try:
-                inner = _Writer(code, self, index, base)
+                inner = _Writer(code, func.globals, self, index, base)
             except Untranslatable:
                 continue
             found[index] = inner
@@ -452,7 +455,11 @@ class _Writer:
         elif op == Op.LOAD_CLOSURE:
             out(f"{new} = C[{arg}]")
         elif op == Op.LOAD_GLOBAL:
-            out(f"{new} = {self.prefix}G.get({arg!r}, U)")
+            if arg in self.globals:     # bound now: a subscript (a builtin's name: get, no exception)
+                out(f"try: {new} = {self.prefix}G[{arg!r}]")
+                out(f"except KeyError: {new} = U")
+            else:
+                out(f"{new} = {self.prefix}G.get({arg!r}, U)")
             out(f"if {new} is U:")
             out(f"    {new} = B.get({arg!r}, U)")
             out(f"    if {new} is U: raise name_error({arg!r}, {self.prefix}CODE, {self.prefix}G, B)")
@@ -530,7 +537,10 @@ class _Writer:
             out(f"{top} = heap.adopt(tuple({top}))")
         elif op == Op.COMPARE_OP:
             symbol = COMPARE_OPERATORS[self.raw[index]][0]
-            out(f"if chk is not None and type({top}) in CONTAINERS: chk(CMPOPS[{self.raw[index]}], [{below}, {top}], None)")
+            if not (self.instrs[index - 1][0] == Op.LOAD_CONST and index not in self.leaders
+                    and type(self.instrs[index - 1][1]) in _SIMPLE_CONSTS):     # a constant is no container
+                out(f"if chk is not None and type({top}) in CONTAINERS: "
+                    f"chk(CMPOPS[{self.raw[index]}], [{below}, {top}], None)")
             out(f"{below} = {below} {symbol} {top}")
         elif op == Op.IS_OP:
             out(f"{below} = {below} {'is not' if arg else 'is'} {top}")
@@ -556,7 +566,8 @@ class _Writer:
             self._branch(loop, f"{new} is EXHAUSTED", arg, index + 1, indent)
         elif op == Op.RETURN_VALUE:
             if self.parent is not None:     # inlined: the result in the callee's slot, out of its body
-                out(f"s{self.offset} = {top}")
+                if top != f"s{self.offset}":
+                    out(f"s{self.offset} = {top}")
                 out("break")
             else:
                 # what this activation's host calls handed back is done with (the interpreter drops it at safe points)

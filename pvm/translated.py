@@ -170,10 +170,11 @@ def translated_roots(vm: "Interpreter") -> Iterator[Any]:
                 yield from names.get(name, ())
 
 
-def translation_for(vm: "Interpreter", code: Code) -> Any:
-    """``code``'s translated function, translating it now, or REFUSED."""
+def translation_for(vm: "Interpreter", code: Code, globals_: dict[str, Any]) -> Any:
+    """``code``'s translated function, translating it now, or REFUSED
+    (``globals_``: the module namespace it runs in, as it is now)."""
     try:
-        function, info = translate(code, NAMESPACE)
+        function, info = translate(code, NAMESPACE, globals_)
     except Untranslatable as why:
         return _refuse(vm, code, str(why))
     except Exception as error:      # a bug in the translator: the interpreter runs the code, exactly
@@ -235,7 +236,7 @@ def start_generator(vm: "Interpreter", func: Function, frame: Frame) -> Any:
     code.profile.calls += 1
     translated = code.translated
     if translated is None:      # at the first call: a generator, once started, cannot change tiers
-        translated = translation_for(vm, code)
+        translated = translation_for(vm, code, func.globals)
     if not translated or vm.depth >= vm.translate_depth:
         return None
     body = translated(vm, func.globals, frame.cells, None, *frame.locals)
@@ -341,7 +342,7 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
                 return value
         translated = code.translated
         if translated is None and code.profile.calls >= vm.translate_calls and wanted(vm, code):
-            translated = translation_for(vm, code)
+            translated = translation_for(vm, code, func.globals)
         if translated and vm.depth < vm.translate_depth:
             return translated(vm, func.globals, cells_for(vm, func, args), None, *args)
     finally:

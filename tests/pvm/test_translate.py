@@ -347,6 +347,24 @@ PROGRAMS = {
                 print('getter failed', i)
         fails(vs[1])                                    # the traceback names bad, inlined in fails
     """,
+    "globals_that_come_and_go": """
+        K = 3
+        len = lambda x: -1                               # a global that shadows a builtin
+        def read():
+            return K + len([1, 2])
+        for i in range(3):
+            print(read())
+        del len                                          # the builtin again
+        print(read(), read())
+        del K
+        for i in range(2):
+            try:
+                read()
+            except NameError as e:
+                print(e)
+        K = 10
+        print(read())
+    """,
     "loops": """
         def f(n):
             out = []
@@ -624,7 +642,7 @@ def test_untranslatable_reasons_are_not_errors():
     from pvm.translate import Untranslatable, translate
     code = compile_source("class K:\n    x = 1\n", "t.src").consts[0]
     with pytest.raises(Untranslatable, match="class bodies"):
-        translate(code, translated.NAMESPACE)
+        translate(code, translated.NAMESPACE, {})
 
 
 @pytest.mark.parametrize("translate", [True, False, "eager"])
@@ -666,7 +684,7 @@ def test_names_that_are_not_identifiers_never_reach_the_source():
     code = compile_source(source, "t.src").consts[0]
     code.names = tuple("x; import os" if name == "attr" else name for name in code.names)
     code.decoded = None
-    function, info = translate(code, translated.NAMESPACE)
+    function, info = translate(code, translated.NAMESPACE, {})
     assert "import os" not in info.source.replace("'x; import os'", "")
 
 
@@ -677,4 +695,4 @@ def test_huge_constants_and_long_code():
     body = "".join(f"    x = x + {i}\n" for i in range(MAX_INSTRUCTIONS // 4 + 1))
     code = compile_source(f"def g(x):\n{body}    return x\n", "t.src").consts[0]
     with pytest.raises(Untranslatable, match="longer than"):
-        translate(code, translated.NAMESPACE)
+        translate(code, translated.NAMESPACE, {})
