@@ -60,8 +60,8 @@ class Code:
     profile: Profile = field(default_factory=Profile, repr=False)
     # tier 0's translation to a host function (pvm.translated): None until hot, False if refused
     translated: Any = field(default=None, repr=False)
-    # argcount when a positional call of the translation needs no binding (no cells, keyword-only or
-    # collecting parameters), else -1
+    # argcount when a positional call of the translation needs no binding (no keyword-only or
+    # collecting parameters, not a generator), else -1
     fast_args: int = field(default=-1, repr=False)
     # while interpreted with translation on: the function or user class each CALL (by index) called
     # last, and the class of the object each LOAD_ATTR of a property name read last; translation may

@@ -48,7 +48,7 @@ from pvm.heap import SMALL_INT, WORD_BYTES, Heap
 from pvm.measure import CONTAINERS
 from pvm.objects import Function, Module
 from pvm.opcodes import SUPERINSTRUCTIONS, Op
-from pvm.translated import MODES, REFUSED, loop_wanted, translated_roots, translation_for, wanted
+from pvm.translated import GROWABLE, MODES, REFUSED, loop_wanted, translated_roots, translation_for, wanted
 from pvm import translated as translated_mod
 from pvm.unwind import FRESH, catch, traceback_of
 
@@ -72,7 +72,6 @@ def is_script_exception(exc: BaseException) -> bool:
     return isinstance(exc, SCRIPT_EXCEPTIONS) or type(exc) is Exception or type(exc) is BaseException
 
 _BUILTIN_METHOD = type([].append)
-_GROWABLE = (list, dict, set)
 
 
 class Interpreter:
@@ -187,7 +186,8 @@ class Interpreter:
             self.depth += 1
             self.translated_reentries += 1
             try:
-                result = code.translated(self, func.globals, func.closure, None, *args)
+                cells = translated_mod.cells_for(self, func, args) if code.cell_params else func.closure
+                result = code.translated(self, func.globals, cells, None, *args)
             finally:
                 self.depth -= 1
                 self.translated_reentries -= 1
@@ -737,7 +737,7 @@ class Interpreter:
         heap = self.heap
         mark = len(heap.temp_roots)
         owner = func.__self__ if type(func) is _BUILTIN_METHOD else None
-        grows = type(owner) in _GROWABLE
+        grows = type(owner) in GROWABLE
         before = len(owner) if grows else 0
         try:
             result = func(*args, **kwargs) if kwargs else func(*args)

@@ -692,6 +692,12 @@ class _Writer:
         out("        if vm.countdown <= 0: vm.checkpoint()")
         out(f"        s{base} = {site}[1](vm, {site}[2], {site}[3], None, {arguments})")
         out("    finally: vm.depth -= 1")
+        # a host function or builtin type, outside a sandbox: what Interpreter._call_host does (no
+        # container of the function's grows; values callbacks return stay rooted to a safe point)
+        out(f"elif chk is None and (type(s{base}) is HOST_FUNCTION and type(s{base}.__self__) not in GROWABLE "
+            f"or type(s{base}) is type and s{base} in vm.callable_types):")
+        out(f"    s{base} = s{base}({items})")
+        self._adopt(f"s{base}", lambda text: out("    " + text))
         fits = f"{count + 1} if o{base} is not None else -1" if receiver else f"{count}"
         out(f"else: s{base} = call_at(vm, s{base}, {args}, {site}, {fits})")
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 # translation modes: (calls before a function is translated, back-edges before a loop is entered translated)
 MODES: dict[str, tuple[int, int] | None] = {"off": None, "on": (2, 100), "eager": (1, 1)}
+GROWABLE = (list, dict, set)     # containers whose builtin methods' growth a host call charges
 NATIVE: Any = object()      # a called method's slot when its CALL runs a builtin method itself (pvm.translate)
 OSR_ACTIVE = -1             # the pc of a frame whose loop runs translated
 REFUSED = False             # code.translated for code that stays with the interpreter
@@ -183,7 +184,7 @@ def translation_for(vm: "Interpreter", code: Code, globals_: dict[str, Any]) -> 
     global made
     made += 1
     code.translated = function
-    if not (code.cell_params or code.kwonlyargcount or code.flags & _SLOW_CALL):
+    if not (code.kwonlyargcount or code.flags & _SLOW_CALL):
         code.fast_args = code.argcount
     if vm.translate_log is not None:
         vm.translate_log(f"translated {code.qualname}")
@@ -320,7 +321,8 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
                 value = jit.enter(func, args)
                 if value is not NO_NATIVE:
                     return value
-            return code.translated(vm, func.globals, func.closure, None, *args)
+            return code.translated(vm, func.globals, cells_for(vm, func, args) if code.cell_params else func.closure,
+                                   None, *args)
         finally:
             vm.depth -= 1
     if kwargs is not None or len(args) != code.argcount or code.kwonlyargcount or code.flags & _SLOW_CALL:
@@ -367,7 +369,8 @@ def construct(vm: "Interpreter", cls: type, init: Function, args: list[Any], kwa
             vm.checkpoint()
         vm.depth += 1
         try:
-            result = code.translated(vm, init.globals, init.closure, None, obj, *args)
+            cells = cells_for(vm, init, [obj, *args]) if code.cell_params else init.closure
+            result = code.translated(vm, init.globals, cells, None, obj, *args)
         finally:
             vm.depth -= 1
     else:
@@ -388,7 +391,8 @@ def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], coun
     result = call(vm, func, args, None)
     if type(func) is Function:
         code = func.code
-        if code.fast_args == count and code.translated and (vm.jit is None or code in vm.jit.blocked_functions):
+        if code.fast_args == count and code.translated and not code.cell_params \
+                and (vm.jit is None or code in vm.jit.blocked_functions):
             site[:] = func, code.translated, func.globals, func.closure
     return result
 
@@ -457,6 +461,7 @@ def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, .
 
 NAMESPACE: dict[str, Any] = {
     "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "NATIVE": NATIVE, "WORD_BYTES": WORD_BYTES,
+    "HOST_FUNCTION": type(len), "GROWABLE": GROWABLE,
     "CONTAINERS": CONTAINERS,
     "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
     "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),

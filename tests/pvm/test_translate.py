@@ -347,6 +347,32 @@ PROGRAMS = {
                 print('getter failed', i)
         fails(vs[1])                                    # the traceback names bad, inlined in fails
     """,
+    "host_calls_and_cells": """
+        class Box:
+            def __init__(self, v):
+                self.v = v
+            def __len__(self):
+                return self.v
+        def host(xs, b):
+            out = [len(xs), len(b), str(len(xs)), int('7') + 1, list(range(3)), abs(-2),
+                   sorted(xs, key=lambda x: -x), isinstance(b, Box), max(xs, key=lambda x: x % 3),
+                   ''.join(['a', 'b']), tuple(x * 2 for x in xs)]
+            try:
+                type(iter(xs))()
+            except TypeError as e:
+                out.append(str(e))
+            try:
+                len(5)
+            except TypeError as e:
+                out.append(str(e))
+            return out
+        def counter(start):                              # a parameter in a cell: the fast call makes it
+            def bump():
+                return start + 1
+            return bump() + start
+        for i in range(3):
+            print(host([3, 1, 2], Box(i)), counter(i))
+    """,
     "globals_that_come_and_go": """
         K = 3
         len = lambda x: -1                               # a global that shadows a builtin
