@@ -88,6 +88,10 @@ MAX_INLINED = 40           # the longest function inlined at a call (pvm.transla
 # what an inlined function may not do: loop, make closures or generators, unpack a call's arguments
 _NOT_INLINED = frozenset({Op.CALL_FUNCTION_EX, Op.JUMP_BACKWARD, Op.MAKE_FUNCTION, Op.YIELD_VALUE, Op.SEND,
                           Op.LOAD_DEREF, Op.STORE_DEREF, Op.DELETE_DEREF, Op.LOAD_CLOSURE})
+MAX_NESTING = 60          # blocks nest in branches no deeper (the host's parser takes 100 indents)
+# what ends a block with _Writer._branch (a test, then the target or the next instruction)
+_BRANCHES = frozenset({Op.POP_JUMP_IF_FALSE, Op.POP_JUMP_IF_TRUE, Op.JUMP_IF_FALSE_OR_POP, Op.JUMP_IF_TRUE_OR_POP,
+                       Op.FOR_ITER})
 MAX_INSTRUCTIONS = 4000    # bigger code stays interpreted: the host's compile() cannot be interrupted by a limit
 
 
@@ -172,6 +176,8 @@ class _Writer:
                        for load, call in self.methods.items()
                        if self.instrs[call][0] == Op.CALL and (self.instrs[load][1], self.instrs[call][1]) in _NATIVE_METHODS}
         self.owners = self._owned_attributes()
+        self.nested = self._nested_blocks()
+        self.emitted: set[int] = set()     # nested blocks already written where their branch is
         self.pc = 0
         self.parent, self.site, self.offset = parent, site, offset
         self.constructs = False        # inlined: a class's __init__, for the instance it makes
@@ -190,6 +196,20 @@ class _Writer:
             self.prefix = f"i{site}_"
             self.lines, self.pcs, self.inner = parent.lines, parent.pcs, parent.inner
             self.caches, self.names, self.inlined = parent.caches, parent.names, {}
+
+    def _nested_blocks(self) -> set[int]:
+        """Blocks whose one way in is a conditional branch's fall-through: the
+        source has them in that branch's ``else:``, with no ``pc`` to set and
+        test (not handlers or loop headers, which other ways reach)."""
+        preds: Counter[int] = Counter()
+        for index, depth in enumerate(self.flow.depths):
+            if depth is not None:
+                preds.update(target for target, _ in self.flow.successors(index))
+        others = {handler for _, _, handler, _ in self.code.exception_table} \
+            | {loop.start for loop in self._all_loops(self.loops)}
+        return {index + 1 for index, (op, _) in enumerate(self.instrs)
+                if op in _BRANCHES and self.depths[index] is not None and preds[index + 1] == 1
+                and index + 1 not in others}
 
     def _owned_attributes(self) -> dict[int, int]:
         """The attribute loads and stores (by instruction) on a parameter the
@@ -378,7 +398,7 @@ class _Writer:
             block_end = index
             while block_end + 1 <= end and block_end + 1 not in self.leaders:
                 block_end += 1
-            if self.depths[index] is not None:
+            if self.depths[index] is not None and index not in self.emitted:
                 self.pc = index
                 self.emit(indent, f"if {self.prefix}pc == {index}:")
                 for at in range(index, block_end + 1):
@@ -412,7 +432,15 @@ class _Writer:
         self.emit(indent, f"if {test}:")
         self._goto(loop, taken, indent + 1)
         self.emit(indent, "else:")
-        self._goto(loop, fallthrough, indent + 1)
+        if fallthrough in self.nested and indent < MAX_NESTING:
+            self.emitted.add(fallthrough)
+            end = fallthrough
+            while end + 1 not in self.leaders:
+                end += 1
+            for at in range(fallthrough, end + 1):
+                self._instruction(at, loop, indent + 1)
+        else:
+            self._goto(loop, fallthrough, indent + 1)
 
     # --- Instructions ---
 

@@ -714,6 +714,17 @@ def test_names_that_are_not_identifiers_never_reach_the_source():
     assert "import os" not in info.source.replace("'x; import os'", "")
 
 
+def test_long_conditions_nest_no_deeper_than_the_host_parses():
+    # each test's fall-through nests in the one before: 150 of them would pass the host's 100 indents
+    test = " and ".join(f"n > {i}" for i in range(150))
+    source = f"def f(n):\n    if {test}:\n        return 1\n    return 0\n" + "for i in range(0, 160, 7):\n    print(f(i))\n"
+    out, _ = agree(source)
+    assert out.split() == [str(int(i > 149)) for i in range(0, 160, 7)]
+    from pvm.translate import translate
+    code = next(c for c in compile_source(source, "t.src").consts if getattr(c, "name", "") == "f")
+    translate(code, translated.NAMESPACE, {})        # translated, not refused by the host's parser
+
+
 def test_huge_constants_and_long_code():
     from pvm.translate import MAX_INSTRUCTIONS, Untranslatable, translate
     agree("def f(i):\n    return i + 10 ** 5000 - 10 ** 5000 + 123456789012345678901234567890\n"
