@@ -577,7 +577,7 @@ class _Writer:
         elif op == Op.JUMP_BACKWARD:
             out("vm.countdown -= 1")
             out("if vm.countdown <= 0: vm.checkpoint()")
-            out("if len(TR) > mark: del TR[mark:]")
+            out("if TR and len(TR) > mark: del TR[mark:]")
             out("if heap.collect_due: heap.collect()")
             self._goto(loop, arg, indent)
         elif op == Op.POP_JUMP_IF_FALSE:
@@ -599,7 +599,7 @@ class _Writer:
                 out("break")
             else:
                 # what this activation's host calls handed back is done with (the interpreter drops it at safe points)
-                out("if len(TR) > mark: del TR[mark:]")
+                out("if TR and len(TR) > mark: del TR[mark:]")
                 out(f"return {top}")
         elif op == Op.RAISE_VARARGS:
             items = ", ".join(f"s{i}" for i in range(depth - arg, depth))
