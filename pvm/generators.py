@@ -50,13 +50,46 @@ class Generator:
         return self
 
     def __next__(self) -> Any:
+        """A translated body (pvm.translate) runs as a host generator to its
+        next yield (a value) or return (StopIteration, whose value is the
+        result); an interpreted one resumes its frame."""
+        body = self.translated
+        if body is None:
+            return self._next_interpreted()
+        if self.running:
+            raise ValueError("generator already executing")
+        vm = self.vm
+        if vm.depth >= vm.max_depth:
+            raise vm.depth_exceeded()
+        vm.depth += 1
+        self.running = True
+        try:
+            value = next(body)
+        except StopIteration as exc:
+            self.frame = self.translated = None
+            if exc.value is None:
+                raise StopIteration from None
+            raise StopIteration(exc.value) from None
+        except RuntimeError as error:
+            self.frame = self.translated = None
+            if type(error.__cause__) is StopIteration and TB not in error.__dict__:   # the host's PEP 479 conversion
+                raise _raised_stop_iteration(error.__cause__) from error.__cause__
+            raise
+        except BaseException:
+            self.frame = self.translated = None
+            raise
+        finally:
+            self.running = False
+            vm.depth -= 1
+        vm.heap.temp_roots.append(value)    # rooted until the host call consuming it returns
+        return value
+
+    def _next_interpreted(self) -> Any:
         frame = self.frame
         if frame is None:
             raise StopIteration
         if self.running:
             raise ValueError("generator already executing")
-        if self.translated is not None:
-            return self._next_translated()
         if frame.pc:
             frame.stack.append(None)            # the value of the yield it is paused at
         self.running = True
@@ -77,35 +110,6 @@ class Generator:
         if value is None:
             raise StopIteration
         raise StopIteration(value)
-
-    def _next_translated(self) -> Any:
-        """__next__ of a translated body: the host generator runs to its next
-        yield (a value) or return (StopIteration, whose value is the result)."""
-        vm = self.vm
-        if vm.depth >= vm.max_depth:
-            raise vm.depth_exceeded()
-        vm.depth += 1
-        self.running = True
-        try:
-            value = next(self.translated)
-        except StopIteration as exc:
-            self.frame = self.translated = None
-            if exc.value is None:
-                raise StopIteration from None
-            raise StopIteration(exc.value) from None
-        except RuntimeError as error:
-            self.frame = self.translated = None
-            if type(error.__cause__) is StopIteration and TB not in error.__dict__:   # the host's PEP 479 conversion
-                raise _raised_stop_iteration(error.__cause__) from error.__cause__
-            raise
-        except BaseException:
-            self.frame = self.translated = None
-            raise
-        finally:
-            self.running = False
-            vm.depth -= 1
-        vm.heap.temp_roots.append(value)    # rooted until the host call consuming it returns
-        return value
 
     def __repr__(self) -> str:
         return f"<generator object {self.qualname} at {id(self):#x}>"
