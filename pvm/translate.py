@@ -139,6 +139,7 @@ def translate(code: Code, namespace: dict[str, Any], globals_: dict[str, Any]) -
     writer = _Writer(code, globals_)
     source = writer.source()
     consts = dict(namespace, K=code.consts, CODE=code, **writer.names)
+    consts.update((name, make()) for name, make in writer.caches)
     try:
         compiled = compile(source, f"<pvm {code.qualname}>", "exec")
     except (SyntaxError, RecursionError, MemoryError) as error:   # nesting past the host's limits
@@ -187,8 +188,8 @@ class _Writer:
             self.pcs: list[int] = [0]          # line numbers are 1-based
             # the inlined function and instruction of each line, where it comes from one (else None)
             self.inner: list[tuple[Code, int] | None] = [None]
-            # the inline caches: (name, initial value) of module globals of the source (mutated, never rebound)
-            self.caches: list[tuple[str, str]] = []
+            # the inline caches: (name, what makes it) of module globals of the source (mutated, never rebound)
+            self.caches: list[tuple[str, Any]] = []
             # what the source names besides the helpers: {prefix}CODE, {prefix}K, {prefix}F of inlined functions
             self.names: dict[str, Any] = {}
             self.inlined = self._inlined_calls()
@@ -338,10 +339,7 @@ class _Writer:
             self.lines.insert(prologue, "    " + "; ".join(setup))
             self.pcs.insert(prologue + 1, 0)
             self.inner.insert(prologue + 1, None)
-        caches = "".join(f"{name} = {initial}\n" for name, initial in self.caches)
-        self.pcs[1:1] = [0] * len(self.caches)
-        self.inner[1:1] = [None] * len(self.caches)
-        return caches + "\n".join(self.lines) + "\n"
+        return "\n".join(self.lines) + "\n"
 
     def _read_owners(self, indent: int) -> None:
         """The class and instance dict of each parameter whose attributes the code reads through them."""
@@ -503,7 +501,7 @@ class _Writer:
                 out("else:")
                 self._load_attr(top, arg, lambda text: out("    " + text), True, self.owners.get(index))
             elif index in self.inlined:     # a property's getter inlined here, else the load below
-                getters = self._cache("P", "{}")     # by class, the getter each one's property calls
+                getters = self._cache("P", dict)     # by class, the getter each one's property calls
                 out(f"if {getters}.get(type({top})) is {self.inlined[index].prefix}F and not lim "
                     "and vm.depth < vm.translate_depth:")
                 self._inline([top], indent + 1)
@@ -516,7 +514,7 @@ class _Writer:
                 out(f"set_attribute({top}, {arg!r}, {below})")
             else:
                 # inline cache: classes whose instances store plainly, while no class namespace changes
-                kinds = self._cache("S", "set()")
+                kinds = self._cache("S", set)
                 owner = self.owners.get(index)
                 if owner is not None:
                     out(f"if {self.prefix}t{owner} in {kinds}: {self.prefix}d{owner}[{arg!r}] = {below}")
@@ -710,7 +708,7 @@ class _Writer:
         """CALL with an inline cache: the function called last, when it is
         translated, needs no binding and the JIT is off or has given up on it, is entered directly
         (what pvm.translated.call does on that path, without the call to it)."""
-        site = self._cache("CS", "[None, None, None, None]")    # function, its translation, globals, closure
+        site = self._cache("CS", lambda: [None, None, None, None])    # function, its translation, globals, closure
         arguments = f"o{base}, {items}" if receiver else items
         test = f"o{base} is not None and " if receiver else ""
         out(f"if {test}s{base} is {site}[0] and vm.depth < vm.translate_depth:")
@@ -729,9 +727,9 @@ class _Writer:
         fits = f"{count + 1} if o{base} is not None else -1" if receiver else f"{count}"
         out(f"else: s{base} = call_at(vm, s{base}, {args}, {site}, {fits})")
 
-    def _cache(self, prefix: str, initial: str) -> str:
+    def _cache(self, prefix: str, make: Any) -> str:
         name = f"{prefix}{len(self.caches)}"
-        self.caches.append((name, initial))
+        self.caches.append((name, make))
         return name
 
     def _load_attr(self, slot: str, name: str, out: Any, method: bool, owner: int | None,
@@ -750,8 +748,8 @@ class _Writer:
         if not _plain_attribute(name):
             out(f"{slot} = get_attribute({slot}, {name!r})" + (f"; {receiver} = None" if method else ""))
             return
-        kinds, hosts = self._cache("A", "set()"), self._cache("H", "set()")
-        by_class = by_class or self._cache("M" if method else "P", "{}")
+        kinds, hosts = self._cache("A", set), self._cache("H", set)
+        by_class = by_class or self._cache("M" if method else "P", dict)
         none = f"; {receiver} = None" if method else ""
         if owner is not None:
             # the parameter's class and dict, read at entry (a class in a cache has a dict)
