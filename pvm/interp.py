@@ -431,9 +431,12 @@ class Interpreter:
                             if limited:
                                 stack[-1] = binary(arg[1], stack[-1], right)
                             else:
-                                value = arg[1](stack[-1], right)
+                                left = stack[-1]
+                                value = arg[1](left, right)
                                 if (type(value) is not int or not neg_small < value < small) and type(value) is not float:
                                     value = adopt(value)
+                                    if translate_calls and type(left) in plain_classes:
+                                        code.callees[pc - 1] = type(left)     # pc: past the BINARY_OP half
                                 stack[-1] = value
                         elif op == BINARY_OP__STORE_FAST:
                             if limited:               # charged while both operands are still rooted
@@ -441,9 +444,12 @@ class Interpreter:
                                 del stack[-2:]
                             else:
                                 right = pop()
-                                value = arg[0](pop(), right)
+                                left = pop()
+                                value = arg[0](left, right)
                                 if (type(value) is not int or not neg_small < value < small) and type(value) is not float:
                                     value = adopt(value)
+                                    if translate_calls and type(left) in plain_classes:
+                                        code.callees[pc - 1] = type(left)     # a special method translation may inline
                             locals_[arg[1]] = value
                             pc += 1
                     elif op == BINARY_OP:
@@ -453,9 +459,12 @@ class Interpreter:
                             stack[-1] = value
                         else:
                             right = pop()
-                            value = arg(stack[-1], right)
+                            left = stack[-1]
+                            value = arg(left, right)
                             if (type(value) is not int or not neg_small < value < small) and type(value) is not float:
                                 value = adopt(value)      # only what the heap must see: big ints, strs, containers
+                                if translate_calls and type(left) in plain_classes:
+                                    code.callees[pc - 1] = type(left)     # a special method translation may inline
                             stack[-1] = value
                     elif op == LOAD_CONST:
                         push(arg)

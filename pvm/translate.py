@@ -43,7 +43,7 @@ from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Co
 from pvm.flow import Flow, Loop, Untranslatable
 from pvm.frames import decode
 from pvm.objects import Function
-from pvm.opcodes import OPCODES, Op
+from pvm.opcodes import BINARY_OPERATORS, OPCODES, Op
 from pvm.translate_ops import NATIVE_METHODS, TRANSLATABLE, InstructionWriter, plain_attribute
 
 # the generated function's set-up, each line only if its name is used
@@ -184,13 +184,15 @@ class _Writer(InstructionWriter):
         return {index: local for index, local in sites.items() if counts[local] >= 2}
 
     def _inlined_calls(self) -> dict[int, "_Writer"]:
-        """The CALLs whose last callee (``code.callees``) is inlined: a small
-        function with no loops, handlers or cells, called with exactly
-        its positional parameters, that the JIT is not waiting for; or a user
-        class whose instances object.__new__ makes and whose __init__ is such
-        a function. Its body runs in this function, behind a test that the
-        callee is still that function (for a class: that no class namespace
-        changed since, which empties ``{prefix}KS``)."""
+        """The instructions whose last callee (``code.callees``) is inlined: at
+        a CALL, a small function with no loops, handlers or cells, called
+        with exactly its positional parameters, that the JIT is not waiting
+        for, or a user class whose instances object.__new__ makes and whose
+        __init__ is such a function; at a LOAD_ATTR, such a getter of a
+        property; at a binary operator, such a special method of the left
+        operand's class. Its body runs in this function, behind a test that
+        the callee is still that function (for a class: that no class
+        namespace changed since, which empties ``{prefix}KS``)."""
         found = {}
         for index, callee in self.code.callees.items():
             op, arg = self.instrs[index]
@@ -202,6 +204,11 @@ class _Writer(InstructionWriter):
                     continue
                 callee = func = getter.fget
                 count, base = 1, self.depths[index] - 1
+            elif op == Op.BINARY_OP and not BINARY_OPERATORS[self.raw[index]][0].endswith("="):
+                # callee: the class of a left operand whose special method made the result
+                func = lookup(callee, "__" + BINARY_OPERATORS[self.raw[index]][1].rstrip("_") + "__")
+                count, base = 2, self.depths[index] - 2
+                self.names[f"i{index}_R"] = frozenset({callee, int, float})     # right operands it takes
             elif op == Op.CALL:
                 count = arg + (index in self.receivers)
                 func, base = callee, self.depths[index] - arg - 1

@@ -159,6 +159,12 @@ class InstructionWriter:
         elif op == Op.BINARY_OP:
             symbol = BINARY_OPERATORS[self.raw[index]][0]
             out(f"if lim: {below} = vm._binary(BINOPS[{self.raw[index]}], {below}, {top})")
+            if index in self.inlined:       # the left operand's special method, inlined (same type or a number right)
+                prefix = self.inlined[index].prefix
+                out(f"elif type({below}) in {prefix}KS and (r := type({top})) in {prefix}R "
+                    "and vm.depth < vm.translate_depth:")
+                self._inline([below, top], indent + 1)
+                out(f"    if {below} is NotImplemented: raise binop_error({symbol!r}, {prefix}F, r)")
             out("else:")
             if symbol.endswith("="):
                 out(f"    {below} {symbol} {top}")

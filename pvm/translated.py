@@ -380,6 +380,12 @@ def construct(vm: "Interpreter", cls: type, init: Function, args: list[Any], kwa
     return vm.heap.own(obj)
 
 
+def binop_error(symbol: str, left: type, right: type) -> TypeError:
+    """An operator whose left operand's special method returned NotImplemented
+    (the right one has no reflected method that takes it: an int, a float or the same class)."""
+    return TypeError(f"unsupported operand type(s) for {symbol}: '{left.__name__}' and '{right.__name__}'")
+
+
 def init_result(result: Any) -> TypeError:
     return TypeError(f"__init__() should return None, not '{type(result).__name__}'")
 
@@ -470,5 +476,5 @@ NAMESPACE: dict[str, Any] = {
     "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
     "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
-    "store_attribute": store_attribute, "init_result": init_result, "unwound": unwound, "caught": caught, "lost": lost,
+    "store_attribute": store_attribute, "init_result": init_result, "binop_error": binop_error, "unwound": unwound, "caught": caught, "lost": lost,
 }

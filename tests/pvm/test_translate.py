@@ -345,6 +345,48 @@ PROGRAMS = {
                 probe(ts)
             except ZeroDivisionError:
                 print('getter failed', i)
+        class P2:
+            def __init__(self, x):
+                self.x = x
+            def __add__(self, other):
+                if type(other) is P2:
+                    return P2(self.x + other.x)
+                if other == 0:
+                    return NotImplemented
+                return P2(self.x + other)
+            def __mul__(self, k):
+                return P2(self.x * k)
+            def __rmul__(self, k):
+                return P2(-self.x)
+            def __sub__(self, other):
+                return P2(self.x // other.x)           # ZeroDivisionError inside the operator
+        class Q2(P2):
+            def __radd__(self, other):
+                return P2(1000)
+        def ops(a, b, k):
+            c = a + b + k                             # same class, then an int on the right
+            d = a * 2.5 + a
+            e = 3 * a                                 # reflected: the generic path
+            f = a + Q2(1)                             # a subclass on the right takes its __radd__ first
+            return c.x, d.x, e.x, f.x
+        for i in range(4):
+            print(ops(P2(i), P2(1), 2))
+        try:
+            P2(1) + P2(2) + 0
+        except TypeError as e:
+            print(e)
+        def nothing(a, k):
+            return a + k
+        for i in range(4):
+            try:
+                print(nothing(P2(i), 1 if i < 2 else 0).x)   # NotImplemented once inlined
+            except TypeError as e:
+                print(e)
+        P2.__mul__ = lambda self, k: P2(0)            # the method replaced
+        print(ops(P2(5), P2(1), 1))
+        def divide(a, b):
+            return a - b
+        print(divide(P2(6), P2(2)).x, divide(P2(6), P2(3)).x)
         fails(vs[1])                                    # the traceback names bad, inlined in fails
     """,
     "host_calls_and_cells": """
