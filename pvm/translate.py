@@ -51,6 +51,7 @@ _SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("B", "B =
           ("chk", "chk = vm.host_call_check"), ("lim", "lim = heap.limit is not None or vm.host_call_check is not None"))
 _SETUP_NAMES = re.compile(r"\b(" + "|".join(name for name, _ in _SETUP) + r")\b")
 MAX_INLINED = 40           # the longest function inlined at a call (pvm.translate._Writer._inlined_calls)
+MAX_INLINE_NESTING = 2     # functions inlined in an inlined function, no deeper
 # what an inlined function may not do: loop, make closures or generators, unpack a call's arguments
 _NOT_INLINED = frozenset({Op.CALL_FUNCTION_EX, Op.JUMP_BACKWARD, Op.MAKE_FUNCTION, Op.YIELD_VALUE, Op.SEND,
                           Op.LOAD_DEREF, Op.STORE_DEREF, Op.DELETE_DEREF, Op.LOAD_CLOSURE})
@@ -70,15 +71,15 @@ class Translation:
     roots: tuple[str, ...]        # the generated function's locals that may hold VM values (C and ST: lists of them)
     source: str
     function_code: Any            # the host code object it was compiled to
-    inner: tuple[tuple[Code, int] | None, ...]   # per line: the inlined function's code and instruction, if any
+    inner: tuple[tuple[tuple[Code, int], ...] | None, ...]   # per line: the inlined activations, outermost first
 
     def pc_at(self, lineno: int) -> int:
         """The instruction that generated Python line ``lineno`` (the CALL, in an inlined function)."""
         return self.pcs[lineno] if 0 < lineno < len(self.pcs) else 0
 
-    def inner_at(self, lineno: int) -> tuple[Code, int] | None:
-        """The inlined function and its instruction that generated Python line ``lineno``, if one did."""
-        return self.inner[lineno] if 0 < lineno < len(self.inner) else None
+    def inner_at(self, lineno: int) -> tuple[tuple[Code, int], ...]:
+        """The activations of inlined functions (code, instruction; outermost first) Python line ``lineno`` runs in."""
+        return (self.inner[lineno] or ()) if 0 < lineno < len(self.inner) else ()
 
     def line_of(self, lineno: int) -> int:
         """The script line of the instruction that generated Python line ``lineno``."""
@@ -142,19 +143,21 @@ class _Writer(InstructionWriter):
         self.constructs = False        # inlined: a class's __init__, for the instance it makes
         if parent is None:
             self.prefix = ""
+            self.nesting = 0
             self.lines: list[str] = []
             self.pcs: list[int] = [0]          # line numbers are 1-based
-            # the inlined function and instruction of each line, where it comes from one (else None)
-            self.inner: list[tuple[Code, int] | None] = [None]
+            # per line, the activations of inlined functions it runs in, outermost first: (code, instruction)
+            self.inner: list[tuple[tuple[Code, int], ...] | None] = [None]
             # the inline caches: (name, what makes it) of module globals of the source (mutated, never rebound)
             self.caches: list[tuple[str, Any]] = []
             # what the source names besides the helpers: {prefix}CODE, {prefix}K, {prefix}F of inlined functions
             self.names: dict[str, Any] = {}
-            self.inlined = self._inlined_calls()
         else:
-            self.prefix = f"i{site}_"
+            self.prefix = f"{parent.prefix}i{site}_"
+            self.nesting = parent.nesting + 1
             self.lines, self.pcs, self.inner = parent.lines, parent.pcs, parent.inner
-            self.caches, self.names, self.inlined = parent.caches, parent.names, {}
+            self.caches, self.names = parent.caches, parent.names
+        self.inlined = self._inlined_calls() if self.nesting < MAX_INLINE_NESTING else {}
 
     def _nested_blocks(self) -> set[int]:
         """Blocks whose one way in is a conditional branch's fall-through: the
@@ -208,7 +211,7 @@ class _Writer(InstructionWriter):
                 # callee: the class of a left operand whose special method made the result
                 func = lookup(callee, "__" + BINARY_OPERATORS[self.raw[index]][1].rstrip("_") + "__")
                 count, base = 2, self.depths[index] - 2
-                self.names[f"i{index}_R"] = frozenset({callee, int, float})     # right operands it takes
+                self.names[f"{self.prefix}i{index}_R"] = frozenset({callee, int, float})     # right operands it takes
             elif op == Op.CALL:
                 count = arg + (index in self.receivers)
                 func, base = callee, self.depths[index] - arg - 1
@@ -246,17 +249,21 @@ class _Writer(InstructionWriter):
 
     def emit(self, indent: int, text: str) -> None:
         self.lines.append("    " * indent + text)
-        if self.parent is None:
-            self.pcs.append(self.pc)
-            self.inner.append(None)
-        else:
-            self.pcs.append(self.site)
-            self.inner.append((self.code, self.pc))
+        chain = []
+        writer, pc = self, self.pc
+        while writer.parent is not None:          # an inlined function's line: where each caller is
+            chain.append((writer.code, pc))
+            writer, pc = writer.parent, writer.site
+        self.pcs.append(pc)
+        self.inner.append(tuple(reversed(chain)) or None)
 
     def roots(self) -> list[str]:
-        own = [f"x{i}" for i in range(len(self.code.varnames))] + [f"s{i}" for i in range(self.max_depth)] \
-            + [f"o{i}" for i in range(self.max_depth)]
-        return own + [f"{inner.prefix}x{i}" for inner in self.inlined.values() for i in range(len(inner.code.varnames))]
+        """The locals that may hold VM values: the slots, and the locals of this code and of what is inlined in it."""
+        return [f"s{i}" for i in range(self.max_depth)] + [f"o{i}" for i in range(self.max_depth)] + self._locals()
+
+    def _locals(self) -> list[str]:
+        return [f"{self.prefix}x{i}" for i in range(len(self.code.varnames))] \
+            + [name for inner in self.inlined.values() for name in inner._locals()]
 
     def source(self) -> str:
         code = self.code

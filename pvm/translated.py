@@ -82,10 +82,8 @@ def unwound(vm: "Interpreter", exc: BaseException, info: Translation, lineno: in
 
 
 def _note_inlined(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int) -> None:
-    """A script exception raised in a function inlined at a call: its activation first, as if called."""
-    inner = info.inner_at(lineno)
-    if inner is not None:
-        code, pc = inner
+    """A script exception raised in functions inlined at calls: their activations first, as if called."""
+    for code, pc in reversed(info.inner_at(lineno)):
         note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(pc), code.name))
 
 
@@ -148,9 +146,7 @@ def stack_traceback(vm: "Interpreter", innermost_lineno: int | None = None) -> l
         info, frame = activation
         lineno = innermost_lineno if innermost_lineno is not None else frame.f_lineno
         innermost_lineno = None
-        inner = info.inner_at(lineno)
-        if inner is not None:
-            code, pc = inner
+        for code, pc in reversed(info.inner_at(lineno)):
             entries.append(TracebackEntry(code.filename, code.line_at(pc), code.name))
         code = info.code
         entries.append(TracebackEntry(code.filename, info.line_of(lineno), code.name))

@@ -387,7 +387,18 @@ PROGRAMS = {
         def divide(a, b):
             return a - b
         print(divide(P2(6), P2(2)).x, divide(P2(6), P2(3)).x)
-        fails(vs[1])                                    # the traceback names bad, inlined in fails
+        def leaf(k):
+            return 10 // k
+        def mid(k):
+            return leaf(k) + 1                          # inlined in outer, leaf inlined in it
+        def outer(k):
+            return mid(k) * 2
+        print(outer(1), outer(2), outer(5))
+        try:
+            outer(0)
+        except ZeroDivisionError as e:
+            print('nested', e)
+        outer(0)                                        # the traceback names outer, mid and leaf
     """,
     "host_calls_and_cells": """
         class Box:
