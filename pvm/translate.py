@@ -318,8 +318,10 @@ class _Writer(InstructionWriter):
         for local in sorted(set(self.owners.values())):
             name = f"{self.prefix}x{local}"
             self.emit(indent, f"{self.prefix}t{local} = type({name})")
-            self.emit(indent, f"try: {self.prefix}d{local} = {name}.__dict__")
-            self.emit(indent, f"except AttributeError: {self.prefix}d{local} = None")
+            self.emit(indent, f"if {name} is None: {self.prefix}d{local} = None")     # (None often is: no exception)
+            self.emit(indent, "else:")
+            self.emit(indent + 1, f"try: {self.prefix}d{local} = {name}.__dict__")
+            self.emit(indent + 1, f"except AttributeError: {self.prefix}d{local} = None")
 
     def _inline(self, values: list[str], indent: int) -> None:
         """The inlined function's body at this writer's CALL: what a translated

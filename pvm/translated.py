@@ -389,14 +389,32 @@ def init_result(result: Any) -> TypeError:
 def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], count: int) -> Any:
     """``call`` from a call site whose inline cache missed: the callee is
     remembered there when ``count`` arguments (the site's own) enter it with
-    no binding, it is translated and the JIT is off or has given up on it."""
+    no binding, it is translated and the JIT is off or has given up on it;
+    such a callee (the site's other one, at a site that calls several) is
+    entered as the site's fast path enters it."""
+    if _fits(vm, func, count):
+        site[:] = func, func.code.translated, func.globals, func.closure
+        if vm.depth < vm.translate_depth:
+            vm.depth += 1
+            try:
+                vm.countdown -= 1
+                if vm.countdown <= 0:
+                    vm.checkpoint()
+                return func.code.translated(vm, func.globals, func.closure, None, *args)
+            finally:
+                vm.depth -= 1
     result = call(vm, func, args, None)
-    if type(func) is Function:
-        code = func.code
-        if code.fast_args == count and code.translated and not code.cell_params \
-                and (vm.jit is None or code in vm.jit.blocked_functions):
-            site[:] = func, code.translated, func.globals, func.closure
+    if _fits(vm, func, count):          # translated by this call
+        site[:] = func, func.code.translated, func.globals, func.closure
     return result
+
+
+def _fits(vm: "Interpreter", func: Any, count: int) -> bool:
+    if type(func) is not Function:
+        return False
+    code = func.code
+    return bool(code.fast_args == count and code.translated and not code.cell_params
+                and (vm.jit is None or code in vm.jit.blocked_functions))
 
 
 def load_attribute(obj: Any, name: str, kinds: set[type], hosts: set[type], getters: dict[Any, Any]) -> Any:
