@@ -192,7 +192,7 @@ def script_exception(exc: Exception) -> Exception:
     script can meet (its args kept when they are plain values), otherwise a
     RuntimeError ``"TypeName: message"``. StopIteration becomes a RuntimeError
     too (it would silently end a ``map`` over the host function)."""
-    from pvm.interp import SCRIPT_EXCEPTIONS
+    from pvm.unwind import SCRIPT_EXCEPTIONS
 
     kind = type(exc)
     if kind.__module__ == "builtins" and issubclass(kind, SCRIPT_EXCEPTIONS) and not issubclass(kind, StopIteration):

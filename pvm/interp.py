@@ -50,26 +50,12 @@ from pvm.objects import Function, Module
 from pvm.opcodes import SUPERINSTRUCTIONS, Op
 from pvm.translated import GROWABLE, MODES, REFUSED, loop_wanted, translated_roots, translation_for, wanted
 from pvm import translated as translated_mod
-from pvm.unwind import FRESH, catch, traceback_of
+from pvm.unwind import FRESH, catch, is_script_exception, traceback_of
 
 DEFAULT_MAX_DEPTH = 1000          # frames, as CPython's default recursion limit counts them
 HOST_RECURSION_CAP = 10_000      # the host recursion limit pvm sets while it runs, at most
 NO_CHECKPOINT = 1 << 62           # steps between checkpoints when nothing is limited
 _EXHAUSTED: Any = object()         # FOR_ITER's sentinel for a finished iterator
-
-# Host exception types a script may meet; anything else escaping an
-# instruction is a bug in pvm.
-SCRIPT_EXCEPTIONS = (ArithmeticError, LookupError, ValueError, TypeError, NameError, AttributeError,
-                     AssertionError, RecursionError, ImportError, StopIteration, MemoryError,
-                     NotImplementedError, RuntimeError, SystemExit, Instance)
-
-
-def is_script_exception(exc: BaseException) -> bool:
-    """Whether ``exc`` is the script's to see: an exception of the kinds scripts
-    meet or raise (a NameError Python raised by itself is a bug in pvm)."""
-    if type(exc) in (NameError, UnboundLocalError):
-        return getattr(exc, "pvm_raised", False)
-    return isinstance(exc, SCRIPT_EXCEPTIONS) or type(exc) is Exception or type(exc) is BaseException
 
 _BUILTIN_METHOD = type([].append)
 

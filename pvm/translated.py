@@ -28,7 +28,7 @@ from pvm.measure import CONTAINERS
 from pvm.objects import Function
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, Op
 from pvm.translate import Translation, Untranslatable, translate
-from pvm.unwind import do_raise, note_raised
+from pvm.unwind import do_raise, is_script_exception, note_raised
 
 if TYPE_CHECKING:
     from pvm.interp import Interpreter
@@ -65,7 +65,6 @@ def unwound(vm: "Interpreter", exc: BaseException, info: Translation, lineno: in
         elif getattr(exc, "traceback", ()) is None:
             exc.traceback = stack_traceback(vm, lineno)
         return exc
-    from pvm.interp import is_script_exception
     if not is_script_exception(exc):
         if not isinstance(exc, Exception):
             return exc                    # KeyboardInterrupt: the host's, not the script's
@@ -94,7 +93,6 @@ def caught(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int
     code = info.code
     found = code.handler_at(pc)
     if found is not None and not isinstance(exc, PvmError):
-        from pvm.interp import is_script_exception
         if is_script_exception(exc):
             _note_inlined(vm, exc, info, lineno)
             note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(pc), code.name))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pvm.classes import Instance
 from pvm.errors import TracebackEntry
 from pvm.frames import Frame
 
@@ -32,6 +33,20 @@ if TYPE_CHECKING:
     from pvm.interp import Interpreter
 
 TB = "__pvm_tb__"
+
+# Host exception types a script may meet; anything else escaping an
+# instruction is a bug in pvm.
+SCRIPT_EXCEPTIONS = (ArithmeticError, LookupError, ValueError, TypeError, NameError, AttributeError,
+                     AssertionError, RecursionError, ImportError, StopIteration, MemoryError,
+                     NotImplementedError, RuntimeError, SystemExit, Instance)
+
+
+def is_script_exception(exc: BaseException) -> bool:
+    """Whether ``exc`` is the script's to see: an exception of the kinds scripts
+    meet or raise (a NameError Python raised by itself is a bug in pvm)."""
+    if type(exc) in (NameError, UnboundLocalError):
+        return getattr(exc, "pvm_raised", False)
+    return isinstance(exc, SCRIPT_EXCEPTIONS) or type(exc) is Exception or type(exc) is BaseException
 
 
 def traceback_of(exc: BaseException) -> list[TracebackEntry]:
