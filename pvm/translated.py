@@ -411,7 +411,7 @@ def _fits(vm: "Interpreter", func: Any, count: int) -> bool:
     if type(func) is not Function:
         return False
     code = func.code
-    return bool(code.fast_args == count and code.translated and not code.cell_params
+    return bool(0 <= count == code.fast_args and code.translated and not code.cell_params
                 and (vm.jit is None or code in vm.jit.blocked_functions))
 
 

@@ -419,12 +419,18 @@ PROGRAMS = {
             except TypeError as e:
                 out.append(str(e))
             return out
+        def kw(a, *, b=1):
+            return a + b
+        holder = Box(0)
+        holder.fn = kw                                   # called as a method site with no receiver
+        def through(h):
+            return h.fn(3) + h.fn(4, b=2)
         def counter(start):                              # a parameter in a cell: the fast call makes it
             def bump():
                 return start + 1
             return bump() + start
         for i in range(3):
-            print(host([3, 1, 2], Box(i)), counter(i))
+            print(host([3, 1, 2], Box(i)), counter(i), through(holder))
     """,
     "globals_that_come_and_go": """
         K = 3
