@@ -189,13 +189,14 @@ class _Writer(InstructionWriter):
     def _inlined_calls(self) -> dict[int, "_Writer"]:
         """The instructions whose last callee (``code.callees``) is inlined: at
         a CALL, a small function with no loops, handlers or cells, called
-        with exactly its positional parameters, that the JIT is not waiting
-        for, or a user class whose instances object.__new__ makes and whose
-        __init__ is such a function; at a LOAD_ATTR, such a getter of a
-        property; at a binary operator, such a special method of the left
-        operand's class. Its body runs in this function, behind a test that
-        the callee is still that function (for a class: that no class
-        namespace changed since, which empties ``{prefix}KS``)."""
+        with exactly its positional parameters (a plain function only if the
+        JIT is off or gave up on it), or a user class whose instances
+        object.__new__ makes and whose __init__ is such a function; at a
+        LOAD_ATTR, such a getter of a property; at a binary operator, such a
+        special method of the left operand's class. Its body runs in this
+        function, behind a test that the callee is still that function (for a
+        class: that no class namespace changed since, which empties
+        ``{prefix}KS``)."""
         found = {}
         for index, callee in self.code.callees.items():
             op, arg = self.instrs[index]
@@ -225,10 +226,13 @@ class _Writer(InstructionWriter):
             if type(func) is not Function:
                 continue
             code = func.code
+            # a plain function is the JIT's to compile while it has not given up on it; one that takes an
+            # instance first (a method, __init__, a getter, an operator) the JIT never compiles
+            jit_first = op == Op.CALL and index not in self.receivers and type(callee) is not type \
+                and func.vm.jit is not None and code not in func.vm.jit.blocked_functions
             if (code.flags & (CO_GENERATOR | CO_VARARGS | CO_VARKEYWORDS) or code.kwonlyargcount
                     or code.argcount != count or code.cellvars or code.freevars or code.exception_table
-                    or len(code.ops) > MAX_INLINED or func.closure
-                    or func.vm.jit is not None and code not in func.vm.jit.blocked_functions
+                    or len(code.ops) > MAX_INLINED or func.closure or jit_first
                     or any(op in _NOT_INLINED for op in code.ops)):
                 continue
             try:
