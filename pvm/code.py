@@ -63,9 +63,10 @@ class Code:
     # argcount when a positional call of the translation needs no binding (no keyword-only or
     # collecting parameters, not a generator), else -1
     fast_args: int = field(default=-1, repr=False)
-    # while interpreted with translation on: the function or user class each CALL (by index) called
-    # last, and the class of the object each LOAD_ATTR of a property name read last; translation may
-    # inline the function (the class's __init__, the property's getter) there (pvm.translate)
+    # while interpreted with translation on, by instruction: the function or user class each CALL
+    # called last, the class of the object each LOAD_ATTR of a property name read last, the class of a
+    # binary operator's left operand whose special method made its result; translation may inline the
+    # function (the class's __init__, the property's getter, the special method) there (pvm.translate)
     callees: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def line_at(self, index: int) -> int:

@@ -41,7 +41,7 @@ from pvm.code import Code
 from pvm.errors import PvmError, ScriptError, TracebackEntry, VMInternalError
 from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, name_error, unbound_deref, unbound_local
 from pvm.handlers import HANDLERS, call_ex_arguments
-from pvm.classes import NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Instance, Method, lookup
+from pvm.classes import NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Method, lookup
 from pvm.code import CO_GENERATOR
 from pvm.generators import Generator
 from pvm.heap import SMALL_INT, WORD_BYTES, Heap
