@@ -161,27 +161,25 @@ def is_abstract(value: Any) -> bool:
 
 def _trampoline(vm: "Interpreter", name: str) -> Callable[..., Any]:
     """The host special method ``name``: calls what pvm's lookup finds."""
-    if name == "__init__":
-        def init(self: Any, /, *args: Any, **kwargs: Any) -> None:   # `self=` may be a script keyword
-            result = call_special(vm, self, name, args, kwargs)
-            if result is not None:
-                raise TypeError(f"__init__() should return None, not '{type(result).__name__}'")
-        return init
-
-    def special(self: Any, /, *args: Any, **kwargs: Any) -> Any:
-        method = lookup(type(self), name)      # call_special, inlined: operators on instances call this
+    def special(self: Any, /, *args: Any, **kwargs: Any) -> Any:     # `self=` may be a script keyword
+        method = lookup(type(self), name)
         if type(method) is Function:
             return vm.call_from_host(method, (self, *args), kwargs)
         return bind(method, self, type(self))(*args, **kwargs)
+
+    if name == "__init__":
+        def init(self: Any, /, *args: Any, **kwargs: Any) -> None:
+            result = special(self, *args, **kwargs)
+            if result is not None:
+                raise init_result(result)
+        return init
     special.__name__ = name
     return special
 
 
-def call_special(vm: "Interpreter", obj: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    method = lookup(type(obj), name)
-    if type(method) is Function:
-        return vm.call_from_host(method, (obj, *args), kwargs)
-    return bind(method, obj, type(obj))(*args, **kwargs)
+def init_result(result: Any) -> TypeError:
+    """What an __init__ that returned something raises."""
+    return TypeError(f"__init__() should return None, not '{type(result).__name__}'")
 
 
 # --- Lookup ---

@@ -186,7 +186,8 @@ class Flow:
                 known[depth] = known[depth - arg]
             elif op == Op.SWAP:
                 top, other = known.pop(depth - 1, None), known.pop(depth - arg, None)
-                known.update({slot: local for slot, local in ((depth - arg, top), (depth - 1, other)) if local is not None})
+                moved = ((depth - arg, top), (depth - 1, other))
+                known.update({slot: local for slot, local in moved if local is not None})
             elif op in (Op.STORE_FAST, Op.DELETE_FAST):
                 known = {slot: local for slot, local in known.items() if slot < after and local != arg}
             elif op in _ONE_RESULT:

@@ -132,9 +132,9 @@ class _Writer(InstructionWriter):
         self.methods = flow.method_calls(plain_attribute)
         self.receivers = set(self.methods.values())     # CALLs whose callee slot has a receiver slot
         # the CALLs of a method NATIVE_METHODS has (by its LOAD_ATTR's name and the CALL's count)
-        self.native = {call: NATIVE_METHODS[self.instrs[load][1], self.instrs[call][1]]
-                       for load, call in self.methods.items()
-                       if self.instrs[call][0] == Op.CALL and (self.instrs[load][1], self.instrs[call][1]) in NATIVE_METHODS}
+        named = {call: (self.instrs[load][1], self.instrs[call][1]) for load, call in self.methods.items()
+                 if self.instrs[call][0] == Op.CALL}
+        self.native = {call: NATIVE_METHODS[key] for call, key in named.items() if key in NATIVE_METHODS}
         self.owners = self._owned_attributes()
         self.nested = self._nested_blocks()
         self.emitted: set[int] = set()     # nested blocks already written where their branch is
@@ -212,7 +212,6 @@ class _Writer(InstructionWriter):
                 # callee: the class of a left operand whose special method made the result
                 func = lookup(callee, "__" + BINARY_OPERATORS[self.raw[index]][1].rstrip("_") + "__")
                 count, base = 2, self.depths[index] - 2
-                self.names[f"{self.prefix}i{index}_R"] = frozenset({callee, int, float})     # right operands it takes
             elif op == Op.CALL:
                 count = arg + (index in self.receivers)
                 func, base = callee, self.depths[index] - arg - 1
@@ -243,6 +242,8 @@ class _Writer(InstructionWriter):
             inner.constructs = op == Op.CALL and type(callee) is type
             self.names.update({f"{inner.prefix}F": callee, f"{inner.prefix}G": func.globals,
                                f"{inner.prefix}K": code.consts, f"{inner.prefix}CODE": code})
+            if op == Op.BINARY_OP:          # the right operands it takes
+                self.names[f"{inner.prefix}R"] = frozenset({callee, int, float})
             if type(callee) is type:        # the class, while its namespace (and its bases') stays
                 self.names[f"{inner.prefix}KS"] = classes = {callee}
                 FILLED_CACHES[id(classes)] = classes

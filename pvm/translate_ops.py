@@ -386,7 +386,8 @@ class InstructionWriter:
             # the parameter's class and dict, read at entry (a class in a cache has a dict)
             kind, attrs, obj = f"{self.prefix}t{owner}", f"{self.prefix}d{owner}", f"{self.prefix}x{owner}"
             if method:
-                out(f"if {kind} in {by_class} and {name!r} not in {attrs}: {receiver} = {obj}; {slot} = {by_class}[{kind}]")
+                out(f"if {kind} in {by_class} and {name!r} not in {attrs}: "
+                    f"{receiver} = {obj}; {slot} = {by_class}[{kind}]")
                 out(f"elif {kind} in {hosts}: {slot} = {obj}.{name}" + none)
                 out(f"else: {receiver}, {slot} = load_method({obj}, {name!r}, {kinds}, {hosts}, {by_class})")
                 return

@@ -16,7 +16,8 @@ import sys
 from typing import TYPE_CHECKING, Any, Iterator
 
 from pvm.attributes import ALLOWED_ATTRIBUTES, get_attribute, set_attribute
-from pvm.classes import FILLED_CACHES, NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Instance, Method, Property, lookup
+from pvm.classes import (FILLED_CACHES, NS, PLAIN_STORE_CLASSES, PROPERTY_NAMES, Instance, Method, Property,
+                         init_result, lookup)
 from pvm.code import CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.errors import PvmError, TracebackEntry, VMInternalError
 from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, check_unpackable, name_error, unbound_deref, \
@@ -380,9 +381,6 @@ def binop_error(symbol: str, left: type, right: type) -> TypeError:
     return TypeError(f"unsupported operand type(s) for {symbol}: '{left.__name__}' and '{right.__name__}'")
 
 
-def init_result(result: Any) -> TypeError:
-    return TypeError(f"__init__() should return None, not '{type(result).__name__}'")
-
 
 def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], count: int) -> Any:
     """``call`` from a call site whose inline cache missed: the callee is
@@ -488,5 +486,6 @@ NAMESPACE: dict[str, Any] = {
     "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
     "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
-    "store_attribute": store_attribute, "init_result": init_result, "binop_error": binop_error, "unwound": unwound, "caught": caught, "lost": lost,
+    "store_attribute": store_attribute, "init_result": init_result, "binop_error": binop_error,
+    "unwound": unwound, "caught": caught, "lost": lost,
 }
