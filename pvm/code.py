@@ -68,10 +68,13 @@ class Code:
     # binary operator's left operand whose special method made its result; translation may inline the
     # function (the class's __init__, the property's getter, the special method) there (pvm.translate)
     callees: dict[int, Any] = field(default_factory=dict, repr=False)
+    line_starts: list[int] = field(default_factory=list, repr=False)   # the linetable's starts, made at first use
 
     def line_at(self, index: int) -> int:
         """The source line of instruction ``index``."""
-        starts = [start for start, _ in self.linetable]
+        starts = self.line_starts
+        if len(starts) != len(self.linetable):
+            starts[:] = [start for start, _ in self.linetable]
         pos = bisect.bisect_right(starts, index) - 1
         return self.linetable[pos][1] if pos >= 0 else self.firstlineno
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pvm.classes import FILLED_CACHES, Property, lookup
@@ -72,6 +72,32 @@ class Translation:
     source: str
     function_code: Any            # the host code object it was compiled to
     inner: tuple[tuple[tuple[Code, int], ...] | None, ...]   # per line: the inlined activations, outermost first
+    # the Python line of each host instruction (offset // 2), made when first asked: a traceback's
+    # tb_lineno costs a scan of the whole line table, which for a long translation is the price of a catch
+    offset_lines: list[int] = field(default_factory=list, init=False, compare=False, repr=False)
+    sites: dict[int, tuple[int, int, int | None, tuple[tuple[Code, int], ...]]] = field(
+        default_factory=dict, init=False, compare=False, repr=False)     # site_at's answers
+
+    def site_at(self, offset: int) -> tuple[int, int, int | None, tuple[tuple[Code, int], ...]]:
+        """Where the host instruction at byte ``offset`` failed: its Python line, the instruction, that
+        instruction's handler (None: none in this activation) and the inlined activations, innermost first."""
+        site = self.sites.get(offset)
+        if site is None:
+            lineno = self.line_at_offset(offset)
+            pc = self.pc_at(lineno)
+            found = self.code.handler_at(pc)
+            site = self.sites[offset] = (lineno, pc, None if found is None else found[0],
+                                         tuple(reversed(self.inner_at(lineno))))
+        return site
+
+    def line_at_offset(self, offset: int) -> int:
+        """The Python line of the host instruction at byte ``offset`` (a traceback's or frame's lasti)."""
+        lines = self.offset_lines
+        if not lines:
+            lines.extend([0] * (len(self.function_code.co_code) // 2))
+            for start, end, line in self.function_code.co_lines():
+                lines[start // 2:end // 2] = [line or 0] * ((end - start) // 2)
+        return lines[offset // 2] if 0 <= offset // 2 < len(lines) else 0
 
     def pc_at(self, lineno: int) -> int:
         """The instruction that generated Python line ``lineno`` (the CALL, in an inlined function)."""
@@ -303,12 +329,12 @@ class _Writer(InstructionWriter):
             self.emit(indent, "except GeneratorExit: raise")     # closed unfinished (the host dropped it)
         self.emit(indent, "except BaseException as e:")
         if table:
-            self.emit(indent + 1, "pc = caught(vm, e, INFO, e.__traceback__.tb_lineno, entry)")
+            self.emit(indent + 1, "pc = caught(vm, e, INFO, e.__traceback__.tb_lasti, entry)")
             for handler in sorted({handler for _, _, handler, _ in table}):
                 if self.depths[handler] is not None:
                     self.emit(indent + 1, f"if pc == {handler}: s{self.depths[handler] - 1} = e")
         else:
-            self.emit(indent + 1, "raise unwound(vm, e, INFO, e.__traceback__.tb_lineno, entry)")
+            self.emit(indent + 1, "raise unwound(vm, e, INFO, e.__traceback__.tb_lasti, entry)")
         body = "\n".join(self.lines[prologue:])
         used = set(re.findall(_SETUP_NAMES, body))
         setup = [text for name, text in _SETUP if name in used]

@@ -24,8 +24,7 @@ from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Op, Operan
 _GENERIC = frozenset({
     Op.DELETE_ATTR, Op.DELETE_SUBSCR, Op.BUILD_SET, Op.BUILD_MAP, Op.SET_ADD, Op.MAP_ADD,
     Op.LIST_EXTEND, Op.SET_UPDATE, Op.DICT_UPDATE, Op.UNPACK_EX, Op.FORMAT_VALUE,
-    Op.DICT_MERGE, Op.PUSH_EXC_INFO, Op.POP_EXCEPT, Op.CHECK_EXC_MATCH, Op.RERAISE, Op.BEFORE_WITH,
-    Op.WITH_EXCEPT_START,
+    Op.DICT_MERGE, Op.BEFORE_WITH, Op.WITH_EXCEPT_START,
 })
 _INLINE = frozenset({
     Op.POP_TOP, Op.COPY, Op.SWAP, Op.LOAD_CONST, Op.LOAD_FAST, Op.STORE_FAST, Op.DELETE_FAST, Op.LOAD_DEREF,
@@ -36,7 +35,7 @@ _INLINE = frozenset({
     Op.RAISE_VARARGS, Op.LOAD_ASSERTION_ERROR, Op.CALL, Op.CALL_KW, Op.CALL_FUNCTION_EX, Op.MAKE_FUNCTION,
     Op.BUILD_TUPLE, Op.LIST_APPEND, Op.UNPACK_SEQUENCE, Op.YIELD_VALUE, Op.SEND, Op.UNARY_POSITIVE,
     Op.UNARY_INVERT, Op.CONTAINS_OP, Op.GET_ITER, Op.BUILD_LIST, Op.BUILD_SLICE, Op.BUILD_STRING,
-    Op.LIST_TO_TUPLE,
+    Op.LIST_TO_TUPLE, Op.PUSH_EXC_INFO, Op.POP_EXCEPT, Op.CHECK_EXC_MATCH, Op.RERAISE,
 })
 TRANSLATABLE = _INLINE | _GENERIC
 _SIMPLE_CONSTS = (int, float, str, bool, type(None))
@@ -244,6 +243,14 @@ class InstructionWriter:
             self._goto(loop, arg, indent + 1)
             out("else:")
             self._goto(loop, index + 1, indent + 1)
+        elif op == Op.PUSH_EXC_INFO:
+            out(f"{new} = {top}; {top} = vm.handling; vm.handling = {new}")
+        elif op == Op.POP_EXCEPT:
+            out(f"vm.handling = {top}")
+        elif op == Op.CHECK_EXC_MATCH:
+            out(f"{top} = check_exc_match({below}, {top})")
+        elif op == Op.RERAISE:
+            out(f"vm.raising = RERAISED; raise {top}")
         elif op == Op.LOAD_ASSERTION_ERROR:
             out(f"{new} = AssertionError")
         elif op in (Op.CALL, Op.CALL_KW):

@@ -29,7 +29,7 @@ from pvm.measure import CONTAINERS
 from pvm.objects import Function
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, Op
 from pvm.translate import Translation, Untranslatable, translate
-from pvm.unwind import do_raise, is_script_exception, note_raised
+from pvm.unwind import RERAISED, check_exc_match, do_raise, is_script_exception, note_raised
 
 if TYPE_CHECKING:
     from pvm.interp import Interpreter
@@ -52,13 +52,13 @@ def lost(pc: int) -> VMInternalError:
     return VMInternalError(f"translated code lost its place (pc {pc})")
 
 
-def unwound(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int, entry: Frame | None) -> BaseException:
-    """What a translated activation raises when ``exc`` leaves it (Python line
-    ``lineno`` failed): the exception with this activation in its traceback,
-    as the interpreter's pvm.unwind.catch records a frame. An activation that
-    continues an interpreted frame (``entry``) leaves the recording to the
-    interpreter, at the failing instruction."""
-    pc = info.pc_at(lineno)
+def unwound(vm: "Interpreter", exc: BaseException, info: Translation, offset: int, entry: Frame | None) -> BaseException:
+    """What a translated activation raises when ``exc`` leaves it (the host
+    instruction at ``offset`` failed): the exception with this activation in its
+    traceback, as the interpreter's pvm.unwind.catch records a frame. An
+    activation that continues an interpreted frame (``entry``) leaves the
+    recording to the interpreter, at the failing instruction."""
+    lineno, pc, _, inlined = info.site_at(offset)
     code = info.code
     if isinstance(exc, PvmError):
         if entry is not None:
@@ -72,34 +72,28 @@ def unwound(vm: "Interpreter", exc: BaseException, info: Translation, lineno: in
         error = VMInternalError(f"internal error at {code.filename}:{code.line_at(pc)}: {type(exc).__name__}: {exc}")
         error.__cause__ = exc
         return error
-    _note_inlined(vm, exc, info, lineno)
+    for inner_code, inner_pc in inlined:      # functions inlined at calls: their activations first, as if called
+        note_raised(vm, exc, inner_code, inner_pc)
     if entry is not None:
         entry.pc = pc + 1
         return exc
-    note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(pc), code.name))
+    note_raised(vm, exc, code, pc)
     exc.__traceback__ = None
     return exc
 
 
-def _note_inlined(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int) -> None:
-    """A script exception raised in functions inlined at calls: their activations first, as if called."""
-    for code, pc in reversed(info.inner_at(lineno)):
-        note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(pc), code.name))
-
-
-def caught(vm: "Interpreter", exc: BaseException, info: Translation, lineno: int, entry: Frame | None) -> int:
-    """The handler (instruction index) in this activation that takes ``exc``,
-    recorded as pvm.unwind.catch records it; raises what leaves otherwise."""
-    pc = info.pc_at(lineno)
-    code = info.code
-    found = code.handler_at(pc)
-    if found is not None and not isinstance(exc, PvmError):
-        if is_script_exception(exc):
-            _note_inlined(vm, exc, info, lineno)
-            note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(pc), code.name))
-            exc.__traceback__ = None
-            return found[0]
-    raise unwound(vm, exc, info, lineno, entry)
+def caught(vm: "Interpreter", exc: BaseException, info: Translation, offset: int, entry: Frame | None) -> int:
+    """The handler (instruction index) in this activation that takes ``exc``
+    (the host instruction at ``offset`` failed), recorded as
+    pvm.unwind.catch records it; raises what leaves otherwise."""
+    _, pc, handler, inlined = info.site_at(offset)
+    if handler is not None and not isinstance(exc, PvmError) and is_script_exception(exc):
+        for inner_code, inner_pc in inlined:
+            note_raised(vm, exc, inner_code, inner_pc)
+        note_raised(vm, exc, info.code, pc)
+        exc.__traceback__ = None
+        return handler
+    raise unwound(vm, exc, info, offset, entry)
 
 
 def translation_of(frame: Any) -> Translation | None:
@@ -143,7 +137,7 @@ def stack_traceback(vm: "Interpreter", innermost_lineno: int | None = None) -> l
             entries.append(TracebackEntry(code.filename, code.line_at(max(activation.pc - 1, 0)), code.name))
             continue
         info, frame = activation
-        lineno = innermost_lineno if innermost_lineno is not None else frame.f_lineno
+        lineno = innermost_lineno if innermost_lineno is not None else info.line_at_offset(frame.f_lasti)
         innermost_lineno = None
         for code, pc in reversed(info.inner_at(lineno)):
             entries.append(TracebackEntry(code.filename, code.line_at(pc), code.name))
@@ -484,6 +478,7 @@ NAMESPACE: dict[str, Any] = {
     "get_attribute": get_attribute,
     "set_attribute": set_attribute, "unbound_local": unbound_local, "unbound_deref": unbound_deref,
     "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
+    "check_exc_match": check_exc_match, "RERAISED": RERAISED,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
     "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
     "store_attribute": store_attribute, "init_result": init_result, "binop_error": binop_error,

@@ -6,7 +6,8 @@ deriving from them: pvm.classes), so host code raises them as it always does.
 When one reaches the interpreter loop, ``catch``:
 
 1. records the frame in the exception's traceback (``TB``: a list of
-   TracebackEntry, innermost first) unless it is being re-raised (``raise``
+   ``(code, instruction)``, innermost first, made into TracebackEntry lines
+   only when read) unless it is being re-raised (``raise``
    alone, RERAISE), which keeps the traceback it had;
 2. chains it: an exception raised while another is being handled gets that one
    as ``__context__`` (cycles broken as CPython breaks them);
@@ -26,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pvm.classes import Instance
+from pvm.code import Code
 from pvm.errors import TracebackEntry
 from pvm.frames import Frame
 
@@ -36,9 +38,10 @@ TB = "__pvm_tb__"
 
 # Host exception types a script may meet; anything else escaping an
 # instruction is a bug in pvm.
-SCRIPT_EXCEPTIONS = (ArithmeticError, LookupError, ValueError, TypeError, NameError, AttributeError,
+# Instance first: a script's own exception classes are what exception-heavy scripts raise.
+SCRIPT_EXCEPTIONS = (Instance, ArithmeticError, LookupError, ValueError, TypeError, NameError, AttributeError,
                      AssertionError, RecursionError, ImportError, StopIteration, MemoryError,
-                     NotImplementedError, RuntimeError, SystemExit, Instance)
+                     NotImplementedError, RuntimeError, SystemExit)
 
 
 def is_script_exception(exc: BaseException) -> bool:
@@ -51,20 +54,16 @@ def is_script_exception(exc: BaseException) -> bool:
 
 def traceback_of(exc: BaseException) -> list[TracebackEntry]:
     """The frames ``exc`` passed through, outermost first."""
-    return list(reversed(exc.__dict__.get(TB, ())))
+    return [TracebackEntry(code.filename, code.line_at(index), code.name)
+            for code, index in reversed(exc.__dict__.get(TB, ()))]
 
 
-def _record(exc: BaseException, frame: Frame, pc: int) -> None:
-    code = frame.code
-    _append(exc, TracebackEntry(code.filename, code.line_at(max(pc - 1, 0)), code.name))
-
-
-def _append(exc: BaseException, entry: TracebackEntry) -> None:
+def _append(exc: BaseException, code: Code, index: int) -> None:
     tb = exc.__dict__.get(TB)
     if tb is None:
-        exc.__dict__[TB] = [entry]
+        exc.__dict__[TB] = [(code, index)]
     else:
-        tb.append(entry)
+        tb.append((code, index))
 
 
 def chain(exc: BaseException, handling: BaseException | None) -> None:
@@ -83,9 +82,9 @@ def chain(exc: BaseException, handling: BaseException | None) -> None:
     exc.__context__ = handling
 
 
-def note_raised(vm: "Interpreter", exc: BaseException, entry: TracebackEntry) -> None:
+def note_raised(vm: "Interpreter", exc: BaseException, code: Code, index: int) -> None:
     """What the first activation ``exc`` meets does before looking for a
-    handler: chain and record it (``entry``), by how it was raised."""
+    handler: chain and record it (at instruction ``index`` of ``code``), by how it was raised."""
     how = vm.raising
     vm.raising = FRESH
     if how == RERAISED:
@@ -97,14 +96,13 @@ def note_raised(vm: "Interpreter", exc: BaseException, entry: TracebackEntry) ->
         exc.__suppress_context__ = False
         exc.__context__ = None
         chain(exc, vm.handling)
-    _append(exc, entry)
+    _append(exc, code, index)
 
 
 def catch(vm: "Interpreter", exc: BaseException, frame: Frame) -> Frame:
     """The frame whose handler takes ``exc`` (its pc and stack set up), or
     re-raise ``exc`` out of the loop whose entry frame is the last one searched."""
-    code = frame.code
-    note_raised(vm, exc, TracebackEntry(code.filename, code.line_at(max(frame.pc - 1, 0)), code.name))
+    note_raised(vm, exc, frame.code, max(frame.pc - 1, 0))
     while True:
         found = frame.code.handler_at(frame.pc - 1)
         if found is not None:
@@ -118,7 +116,7 @@ def catch(vm: "Interpreter", exc: BaseException, frame: Frame) -> Frame:
             raise exc
         vm.depth -= 1
         frame = vm.top_frame = back
-        _record(exc, frame, frame.pc)
+        _append(exc, frame.code, max(frame.pc - 1, 0))
 
 
 # How the exception arriving at ``catch`` was raised (Interpreter.raising).
