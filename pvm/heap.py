@@ -126,7 +126,12 @@ class Heap:
     def __init__(self, *, pause: float = DEFAULT_PAUSE, floor: int = DEFAULT_FLOOR,
                  limit: int | None = None, stress: bool = False) -> None:
         self.objects: dict[int, Any] = {}
-        self.stats = HeapStats()
+        self._stats = HeapStats()
+        # what the stats count, kept where registering pays least: bytes charged before the
+        # current debt, objects registered before the last sweep, the registry's size after it
+        self._charged = 0
+        self._registered = 0
+        self._kept = 0
         self.pause = pause
         self.floor = floor
         self.limit = limit
@@ -143,27 +148,37 @@ class Heap:
         self.limit_error: Callable[[int, int], BaseException] = _memory_error
         self._collecting = False
 
+    @property
+    def stats(self) -> HeapStats:
+        stats = self._stats
+        stats.bytes_allocated = self._charged + self.debt
+        stats.objects_allocated = self._registered + len(self.objects) - self._kept
+        return stats
+
     # --- Allocation and charging ---
 
     def charge(self, nbytes: int, new: Any = None) -> None:
         """Account ``nbytes`` just allocated (``new`` is the object, if any)."""
-        self.stats.bytes_allocated += nbytes
         self.debt += nbytes
         if self.debt >= self.threshold:
-            self.collect_due = True
-            if self.stress or (self.limit is not None
-                               and self.stats.live_bytes + self.debt > self.limit):
-                self.collect(extra_roots=(new,))
-                if self.limit is not None and self.stats.live_bytes > self.limit:
-                    self._refuse(0)
+            self._indebted(new)
+
+    def _indebted(self, new: Any) -> None:
+        """The debt reached the threshold: a collection is due, and runs now
+        under stress or when the limit would be passed (``new`` kept alive)."""
+        self.collect_due = True
+        if self.stress or (self.limit is not None and self._stats.live_bytes + self.debt > self.limit):
+            self.collect(extra_roots=(new,))
+            if self.limit is not None and self._stats.live_bytes > self.limit:
+                self._refuse(0)
 
     def reserve(self, nbytes: int) -> None:
         """Refuse up front an allocation of ``nbytes`` that cannot fit under the
         limit even after a full collection. Callers keep every operand in a frame."""
-        if self.limit is None or self.stats.live_bytes + self.debt + nbytes <= self.limit:
+        if self.limit is None or self._stats.live_bytes + self.debt + nbytes <= self.limit:
             return
         self.collect()
-        if self.stats.live_bytes + nbytes > self.limit:
+        if self._stats.live_bytes + nbytes > self.limit:
             self._refuse(nbytes)
 
     def _refuse(self, nbytes: int) -> None:
@@ -171,8 +186,9 @@ class Heap:
 
     def _register(self, obj: Any) -> Any:
         self.objects[id(obj)] = obj
-        self.stats.objects_allocated += 1
-        self.charge(size_of(obj), obj)
+        self.debt += size_of(obj)
+        if self.debt >= self.threshold:
+            self._indebted(obj)
         return obj
 
     def new_list(self, items: Iterable[Any] = ()) -> list[Any]:
@@ -198,7 +214,12 @@ class Heap:
         """Register a new object made for a script that no one registered yet: an
         instance pvm.translated.construct made, or a native module's (its class's
         ``pvm_bytes`` is what it holds on the host, charged until it dies)."""
-        return self._register(obj)
+        self.objects[id(obj)] = obj
+        self.debt += (HEADER_BYTES + WORD_BYTES * (1 + 2 * len(obj.__dict__)) if isinstance(obj, Instance)
+                      else getattr(type(obj), "pvm_bytes", 0))
+        if self.debt >= self.threshold:
+            self._indebted(obj)
+        return obj
 
     def adopt(self, obj: Any) -> Any:
         """Own or charge a value that host code (an operator, a builtin) created."""
@@ -258,13 +279,16 @@ class Heap:
             return
         self._collecting = True
         start = time.perf_counter()
+        self._registered += len(self.objects) - self._kept
         try:
             marked, live = self._mark(list(self.roots()) + list(extra_roots))
             freed = self._sweep(marked)
         finally:
             self._collecting = False
+            self._kept = len(self.objects)
         pause = time.perf_counter() - start
-        stats = self.stats
+        stats = self._stats
+        self._charged += self.debt
         stats.collections += 1
         stats.total_pause += pause
         stats.max_pause = max(stats.max_pause, pause)

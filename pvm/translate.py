@@ -38,18 +38,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from pvm.classes import FILLED_CACHES, Property, lookup
+from pvm.classes import FILLED_CACHES, NS, Property, lookup
 from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.flow import Flow, Loop, Untranslatable
 from pvm.frames import decode
-from pvm.objects import Function
+from pvm.objects import Function, Module
 from pvm.opcodes import BINARY_OPERATORS, OPCODES, Op
 from pvm.translate_ops import NATIVE_METHODS, TRANSLATABLE, InstructionWriter, plain_attribute
 
 # the generated function's set-up, each line only if its name is used
 _SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("B", "B = vm.builtins"),
           ("chk", "chk = vm.host_call_check"), ("lim", "lim = heap.limit is not None or vm.host_call_check is not None"))
-_SETUP_NAMES = re.compile(r"\b(" + "|".join(name for name, _ in _SETUP) + r")\b")
+_SETUP_USES = tuple((re.compile(rf"\b{name}\b"), text) for name, text in _SETUP)   # searched one by one: stops early
 MAX_INLINED = 40           # the longest function inlined at a call (pvm.translate._Writer._inlined_calls)
 MAX_INLINE_NESTING = 2     # functions inlined in an inlined function, no deeper
 # what an inlined function may not do: loop, make closures or generators, unpack a call's arguments
@@ -155,7 +155,10 @@ class _Writer(InstructionWriter):
         self.depths = [None if depth is None else depth + offset for depth in flow.depths]
         # slot names: an instruction at the deepest point may push one more
         self.max_depth = max((d for d in self.depths if d is not None), default=0) + 2
-        self.methods = flow.method_calls(plain_attribute)
+        # a global class's or module's attribute called is a plain call: nothing to bind, and the call
+        # site's fast path and inlining then apply to a static method or a module's function
+        self.methods = {load: call for load, call in flow.method_calls(plain_attribute).items()
+                        if not self._global_namespace(load)}
         self.receivers = set(self.methods.values())     # CALLs whose callee slot has a receiver slot
         # the CALLs of a method NATIVE_METHODS has (by its LOAD_ATTR's name and the CALL's count)
         named = {call: (self.instrs[load][1], self.instrs[call][1]) for load, call in self.methods.items()
@@ -198,6 +201,14 @@ class _Writer(InstructionWriter):
         return {index + 1 for index, (op, _) in enumerate(self.instrs)
                 if op in _BRANCHES and self.depths[index] is not None and preds[index + 1] == 1
                 and index + 1 not in others}
+
+    def _global_namespace(self, index: int) -> bool:
+        """Whether the object of LOAD_ATTR ``index`` is a global bound now to a user class or a module."""
+        op, name = self.instrs[index - 1]
+        if op != Op.LOAD_GLOBAL or index in self.leaders:
+            return False
+        value = self.globals.get(name)
+        return type(value) is Module or type(value) is type and NS in value.__dict__
 
     def _owned_attributes(self) -> dict[int, int]:
         """The attribute loads and stores (by instruction) on a parameter the
@@ -336,8 +347,7 @@ class _Writer(InstructionWriter):
         else:
             self.emit(indent + 1, "raise unwound(vm, e, INFO, e.__traceback__.tb_lasti, entry)")
         body = "\n".join(self.lines[prologue:])
-        used = set(re.findall(_SETUP_NAMES, body))
-        setup = [text for name, text in _SETUP if name in used]
+        setup = [text for use, text in _SETUP_USES if use.search(body)]
         if setup:                          # only what the body uses: every call pays for it
             self.lines.insert(prologue, "    " + "; ".join(setup))
             self.pcs.insert(prologue + 1, 0)

@@ -47,6 +47,7 @@ _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 NATIVE_METHODS = {
     ("append", 1): ("list", "{o}.append({a}); heap.charge(WORD_BYTES)"),
     ("pop", 0): ("list", "{out} = {o}.pop()"),
+    ("pop", 1): ("list", "{out} = {o}.pop({a})"),
     ("add", 1): ("set", "n = len({o}); {o}.add({a})\nif len({o}) > n: heap.charge(WORD_BYTES)"),
     ("remove", 1): ("set", "{o}.remove({a})"),
     ("discard", 1): ("set", "{o}.discard({a})"),
@@ -131,6 +132,14 @@ class InstructionWriter:
                 self._inline([top], indent + 1)
                 out("else:")
                 self._load_attr(top, arg, lambda text: out("    " + text), False, self.owners.get(index), getters)
+            elif self.instrs[index - 1][0] == Op.LOAD_GLOBAL and index not in self.leaders and plain_attribute(arg):
+                # a global's attribute: a class's own (a static method, a constant) is read once per class
+                classes = self._cache("Q", dict)
+                none = f"; o{top[1:]} = None" if index in self.methods else ""
+                out(f"if type({top}) is type and {top} in {classes}: {top} = {classes}[{top}]{none}")
+                out("else:")
+                self._load_attr(top, arg, lambda text: out("    " + text), index in self.methods, None,
+                                classes=classes)
             else:
                 self._load_attr(top, arg, out, index in self.methods, self.owners.get(index))
         elif op == Op.STORE_ATTR:
@@ -371,7 +380,7 @@ class InstructionWriter:
         return name
 
     def _load_attr(self, slot: str, name: str, out: Any, method: bool, owner: int | None,
-                   by_class: str | None = None) -> None:
+                   by_class: str | None = None, classes: str | None = None) -> None:
         """LOAD_ATTR through inline caches (their misses and fills are
         pvm.translated.load_attribute and load_method): the classes whose
         instances had the attribute (the host's own attribute read then finds
@@ -381,8 +390,11 @@ class InstructionWriter:
         holds while no class namespace changes: a change empties them
         (pvm.classes.FILLED_CACHES), so the guards need no version check.
         A called method (``method``) goes in the slot and the instance in the
-        receiver slot ``o<n>`` (None otherwise): no bound method is made."""
+        receiver slot ``o<n>`` (None otherwise): no bound method is made.
+        The misses fill ``classes`` too, when given: by user class, what
+        reading the attribute on the class itself gave, if nothing was bound."""
         receiver = "o" + slot[1:]
+        extra = f", {classes}" if classes else ""
         if not plain_attribute(name):
             out(f"{slot} = get_attribute({slot}, {name!r})" + (f"; {receiver} = None" if method else ""))
             return
@@ -416,8 +428,8 @@ class InstructionWriter:
         out(f"    {slot} = get_attribute({slot}, {name!r}) if v is U else v" + none)
         out(f"elif type({slot}) in {hosts}: {slot} = {slot}.{name}" + none)
         if method:
-            out(f"else: {receiver}, {slot} = load_method({slot}, {name!r}, {kinds}, {hosts}, {by_class})")
+            out(f"else: {receiver}, {slot} = load_method({slot}, {name!r}, {kinds}, {hosts}, {by_class}{extra})")
         else:
             out(f"elif type({slot}) in {by_class}:")
             out(f"    f = {by_class}[type({slot})]; {slot} = f.vm.call_from_host(f, ({slot},), {{}})")
-            out(f"else: {slot} = load_attribute({slot}, {name!r}, {kinds}, {hosts}, {by_class})")
+            out(f"else: {slot} = load_attribute({slot}, {name!r}, {kinds}, {hosts}, {by_class}{extra})")

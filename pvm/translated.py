@@ -407,22 +407,24 @@ def _fits(vm: "Interpreter", func: Any, count: int) -> bool:
                 and (vm.jit is None or code in vm.jit.blocked_functions))
 
 
-def load_attribute(obj: Any, name: str, kinds: set[type], hosts: set[type], getters: dict[Any, Any]) -> Any:
+def load_attribute(obj: Any, name: str, kinds: set[type], hosts: set[type], getters: dict[Any, Any],
+                   classes: dict[type, Any] | None = None) -> Any:
     """LOAD_ATTR past its inline caches (pvm.translate): as load_method, a
     method bound, and a property's getter remembered by class."""
     getter = property_getter(obj, name) if name in PROPERTY_NAMES else None
     if getter is not None:
         _remember(getters, type(obj), getter)
-    receiver, value = load_method(obj, name, kinds, hosts, None)
+    receiver, value = load_method(obj, name, kinds, hosts, None, classes)
     return value if receiver is None else Method(value, receiver)
 
 
 def load_method(obj: Any, name: str, kinds: set[type], hosts: set[type],
-                methods: dict[Any, Any] | None) -> tuple[Any, Any]:
+                methods: dict[Any, Any] | None, classes: dict[type, Any] | None = None) -> tuple[Any, Any]:
     """A called method's LOAD_ATTR past its inline caches: (receiver or None,
     callee) by the interpreter's fast path for plain instances, else pvm's
     attribute rules; fills the caches that apply (instances that have it,
-    builtin types that allow it, the function found by class)."""
+    builtin types that allow it, the function found by class, by user class
+    what the class's own attribute gave when nothing was bound)."""
     kind = type(obj)
     if kind in PLAIN_STORE_CLASSES and name not in PROPERTY_NAMES:
         attrs = obj.__dict__
@@ -438,7 +440,10 @@ def load_method(obj: Any, name: str, kinds: set[type], hosts: set[type],
         return None, get_attribute(obj, name)
     if name in ALLOWED_ATTRIBUTES.get(kind, ()):
         hosts.add(kind)
-    return None, get_attribute(obj, name)
+    value = get_attribute(obj, name)
+    if classes is not None and kind is type and NS in obj.__dict__ and type(value) is not Method:
+        _remember(classes, obj, value)
+    return None, value
 
 
 def store_attribute(obj: Any, name: str, value: Any, kinds: set[type]) -> None:

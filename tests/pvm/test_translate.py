@@ -13,7 +13,8 @@ from lang import compile_source
 from pvm import translated
 from pvm.errors import ScriptError
 from pvm.heap import Heap
-from pvm.interp import Interpreter
+from pvm.interp import Interpreter, stdlib_dir
+from pvm.loader import load_source_module
 from pvm.sandbox import LimitExceeded, Limits, install
 
 
@@ -21,7 +22,7 @@ def run(source: str, mode: str, *, stress: bool = False, limits: Limits | None =
         max_depth: int | None = None) -> tuple[str, object, Interpreter]:
     """(output, the ScriptError/LimitExceeded raised or None, the VM)."""
     out: list[str] = []
-    vm = Interpreter(write=out.append, heap=Heap(stress=stress))
+    vm = Interpreter(write=out.append, heap=Heap(stress=stress), loader=load_source_module, search_path=[stdlib_dir()])
     vm.set_translation(mode)
     if max_depth is not None:
         vm.max_depth = max_depth
@@ -205,6 +206,61 @@ PROGRAMS = {
             while True:
                 xs.pop()
         drain([1, 2])                                    # pop from empty list, with its traceback
+    """,
+    "list_pop_at_an_index": """
+        def f(xs, i):
+            return xs.pop(i), xs
+        print(f([1, 2, 3], 0), f([1, 2, 3], -1), f([4, 5], True))
+        for bad in ([], 'x', 10 ** 30):
+            try:
+                f([1], bad)
+            except (TypeError, IndexError, OverflowError) as e:
+                print(type(e).__name__, e)
+        f([], 0)
+    """,
+    "global_classes_and_modules": """
+        import math
+        class Shape:
+            sides = 3
+            @staticmethod
+            def area(a, b):
+                return a * b
+            @classmethod
+            def make(cls, n):
+                return cls.__name__ + str(n)
+            def name(self):
+                return 'shape'
+        class Square(Shape):
+            sides = 4
+        def f(n):
+            total = 0
+            for i in range(n):
+                total += Shape.area(i, 2) + Shape.sides + Square.sides
+                total += int(math.sqrt(i * i))
+                print(Shape.make(i), Square.make(i), Shape.make is Shape.make, Shape.name(Shape()))
+            return total
+        print(f(3))
+        Shape.area = staticmethod(lambda a, b: a - b)    # the class changes: every read sees it
+        Square.sides = 40
+        print(f(3))
+        Shape = Square()                                 # the global is an instance now
+        try:
+            f(1)
+        except TypeError as e:
+            print(e)
+        def g(n):
+            return Shape.name() + str(n)
+        print(g(1), g(2))
+        math = [1, 2]                                    # a module's name rebound to a list
+        def h():
+            return math.pop(), math.pop(0), math
+        print(h())
+        class Broken:
+            pass
+        Shape = Broken
+        def k():
+            return Shape.missing()
+        k()
     """,
     "owned_attributes": """
         import math
