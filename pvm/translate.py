@@ -33,7 +33,6 @@ tracebacks and limit reports.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,10 +45,11 @@ from pvm.objects import Function, Module
 from pvm.opcodes import BINARY_OPERATORS, OPCODES, Op
 from pvm.translate_ops import NATIVE_METHODS, TRANSLATABLE, InstructionWriter, plain_attribute
 
-# the generated function's set-up, each line only if its name is used
-_SETUP = (("TR", "TR = heap.temp_roots"), ("mark", "mark = len(TR)"), ("B", "B = vm.builtins"),
-          ("chk", "chk = vm.host_call_check"), ("lim", "lim = heap.limit is not None or vm.host_call_check is not None"))
-_SETUP_USES = tuple((re.compile(rf"\b{name}\b"), text) for name, text in _SETUP)   # searched one by one: stops early
+# the generated function's set-up, each line only if the body holds a use of its name: a plain substring
+# test (a regular expression took milliseconds per long body); a string constant that contains the
+# name only costs the line
+_SETUP = ((("TR",), "TR = heap.temp_roots"), (("mark",), "mark = len(TR)"), (("B.get(", "G, B)"), "B = vm.builtins"),
+          (("chk",), "chk = vm.host_call_check"), (("lim",), "lim = heap.limit is not None or vm.host_call_check is not None"))
 MAX_INLINED = 40           # the longest function inlined at a call (pvm.translate._Writer._inlined_calls)
 MAX_INLINE_NESTING = 2     # functions inlined in an inlined function, no deeper
 # what an inlined function may not do: loop, make closures or generators, unpack a call's arguments
@@ -347,7 +347,7 @@ class _Writer(InstructionWriter):
         else:
             self.emit(indent + 1, "raise unwound(vm, e, INFO, e.__traceback__.tb_lasti, entry)")
         body = "\n".join(self.lines[prologue:])
-        setup = [text for use, text in _SETUP_USES if use.search(body)]
+        setup = [text for uses, text in _SETUP if any(use in body for use in uses)]
         if setup:                          # only what the body uses: every call pays for it
             self.lines.insert(prologue, "    " + "; ".join(setup))
             self.pcs.insert(prologue + 1, 0)

@@ -155,9 +155,13 @@ class InstructionWriter:
                     out(f"if type({top}) in {kinds}: {top}.{arg} = {below}")
                 out(f"else: store_attribute({top}, {arg!r}, {below}, {kinds})")
         elif op == Op.BINARY_SUBSCR:
-            out(f"if chk is not None and type({top}) is tuple: chk(hash, [{top}], None)")
-            out(f"{below} = {below}[{top}]")
-            self._adopt(below, out)
+            # an item of a list or a dict is the container's already: nothing new to own
+            out(f"if type({below}) is list and type({top}) is int: {below} = {below}[{top}]")
+            out(f"elif type({below}) is dict and type({top}) is not tuple: {below} = {below}[{top}]")
+            out("else:")
+            out(f"    if chk is not None and type({top}) is tuple: chk(hash, [{top}], None)")
+            out(f"    {below} = {below}[{top}]")
+            self._adopt(below, lambda text: out("    " + text))
         elif op == Op.STORE_SUBSCR:
             value, container, key = f"s{depth - 3}", below, top
             out(f"if chk is not None and type({key}) is tuple: chk(hash, [{key}], None)")
@@ -346,10 +350,11 @@ class InstructionWriter:
         return f"{self.prefix}K[{index}]"
 
     def _adopt(self, slot: str, out: Any) -> None:
-        # ints first, the common case; the bounds are literals (a global would be negated every time)
+        # ints first, the common case; the bounds are literals (a global would be negated every time);
+        # floats, bools and None are nobody's to own
         out(f"if type({slot}) is int:")
         out(f"    if not {-SMALL_INT} < {slot} < {SMALL_INT}: {slot} = heap.adopt({slot})")
-        out(f"elif type({slot}) is not float: {slot} = heap.adopt({slot})")
+        out(f"elif type({slot}) not in UNOWNED: {slot} = heap.adopt({slot})")
 
     def _call(self, base: int, count: int, items: str, receiver: bool, args: str, out: Any) -> None:
         """CALL with an inline cache: the function called last, when it is

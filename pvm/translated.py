@@ -476,6 +476,7 @@ def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, .
 
 NAMESPACE: dict[str, Any] = {
     "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "NATIVE": NATIVE, "WORD_BYTES": WORD_BYTES,
+    "UNOWNED": frozenset({float, bool, type(None)}),
     "HOST_FUNCTION": type(len), "GROWABLE": GROWABLE,
     "CONTAINERS": CONTAINERS,
     "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
