@@ -308,6 +308,9 @@ class Jit:
                     entry[source] = speculate(state, source_value(frame, source)) or OPAQUE
             base = len(frame.stack) - len(initial)
             initial = tuple(map(speculate, initial, frame.stack[base:]))
+            if None in initial:
+                reason = "it iterates (or a loop around it does) over a list of values native code does not take"
+                continue
             unit = Unit(self.vm.builtins, self.vm.host_call_check is None)
             try:
                 plan = unit.loop(code, frame.globals, region, record.header, entry, initial)

@@ -109,9 +109,12 @@ def _shallow_kind(value: Any) -> Any:
 def speculate(kind: Any, value: Any) -> Any:
     """The kind to compile a value keyed as ``kind`` as: a list, a tuple or a
     list iterator by its elements now (a wrong guess deoptimises until the
-    version is recompiled); None for a tuple native code cannot take."""
+    version is recompiled); None for a tuple native code cannot take, and
+    for an iterator over a list of what it cannot take (every entry would
+    deoptimise at the first element)."""
     if type(kind) is ListIter:
-        return ListIter(speculate(Kind.LIST_INT, value.__reduce__()[1][0]))
+        element = kind_of(value.__reduce__()[1][0])
+        return None if element is None else ListIter(element)
     if kind is Kind.LIST_INT:
         return kind_of(value) or Kind.LIST_INT     # a list of anything can still be appended to
     return kind_of(value) if type(kind) is TupleKey else kind

@@ -207,3 +207,21 @@ def test_an_iterator_a_local_also_holds_is_moved_on_where_the_loop_dropped_it():
         print(firsts[-1], list(it))
     """, loop_threshold=10)
     assert len([v for v in out.jit.versions if v.plan.mode == "loop"]) >= 2
+
+
+def test_a_loop_over_a_list_of_objects_is_refused_not_compiled_to_deoptimise():
+    out = both("""
+        class Item:
+            def __init__(self, n):
+                self.n = n
+        def run(items, k):
+            total = 0
+            for item in items:                 # native code would guess ints and exit at the first item
+                total += item.n * k
+            return total
+        items = [Item(i) for i in range(400)]
+        print(run(items, 2), run([], 3), run(items, 1))
+    """, loop_threshold=100, call_threshold=100)
+    assert loops_compiled(out) == []
+    assert any("over a list of values native code does not take" in reason
+               for reason in out.jit.refusals.values())
