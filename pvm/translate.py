@@ -37,7 +37,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from pvm.classes import FILLED_CACHES, NS, Property, lookup
+from pvm.classes import FILLED_CACHES, NS, Property, is_user_class, lookup
 from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.flow import Flow, Loop, Untranslatable
 from pvm.frames import decode
@@ -240,6 +240,8 @@ class _Writer(InstructionWriter):
             if self.depths[index] is None or index in self.methods:
                 continue
             if op == Op.LOAD_ATTR:          # callee: the class whose property it read
+                if not is_user_class(callee):     # a class's own attribute read: the callee is its metaclass
+                    continue
                 getter = lookup(callee, arg)
                 if type(getter) is not Property or not plain_attribute(arg):
                     continue
