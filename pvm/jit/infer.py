@@ -96,6 +96,7 @@ class Plan:
     guards: dict[tuple[int, str], tuple[dict[str, Any], str, Any]] = field(default_factory=dict)
     ret: Kind | None = None            # function regions: kind of the returned value
     returns: bool = False              # some path reaches RETURN_VALUE (function) / a back-edge (loop)
+    iterates: set[int] = field(default_factory=set)   # loops: the headers whose back-edge some path reaches
     appends: bool = False              # loops: some path appends to a list (the heap is charged afterwards)
     pending: bool = False              # some call's return kind was still unknown in the last round
 
@@ -187,7 +188,9 @@ class Unit:
         for plan in self.live():
             if plan.mode == "function" and not plan.returns:
                 raise Refused(f"{plan.label}: no path returns natively ({_first_exit(plan)})")
-        if root.mode == "loop" and not root.returns:
+        # a loop nest compiled from a hot header must run that loop's body natively, not only the paths
+        # around it (a native exit at every iteration is a compilation for nothing)
+        if root.mode == "loop" and root.entry not in root.iterates:
             raise Refused(f"the loop body always exits ({_first_exit(root)})")
         for plan in self.live():
             for namespace_id, name in plan.guards:
@@ -277,6 +280,7 @@ class _Inferrer:
             raise Refused("*args, **kwargs and keyword-only parameters are not compiled")
         plan.nodes, plan.written = [], set()
         plan.returns = plan.pending = plan.appends = False
+        plan.iterates = set()
         rets: set[Kind] = set()
         self._node(plan.entry, plan.initial, plan.entry_env)
         while self.work:
@@ -365,6 +369,7 @@ class _Inferrer:
         elif op in (Op.JUMP_FORWARD, Op.JUMP_BACKWARD):
             if op == Op.JUMP_BACKWARD and plan.mode == "loop":
                 plan.returns = True
+                plan.iterates.add(arg)
             return [(arg, tuple(stack), tuple(env))]
         elif op == Op.POP_TOP:
             stack.pop()

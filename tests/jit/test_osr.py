@@ -225,3 +225,21 @@ def test_a_loop_over_a_list_of_objects_is_refused_not_compiled_to_deoptimise():
     assert loops_compiled(out) == []
     assert any("over a list of values native code does not take" in reason
                for reason in out.jit.refusals.values())
+
+
+def test_a_hot_loop_whose_every_iteration_exits_is_refused_even_inside_a_loop_that_iterates():
+    out = both("""
+        def f(xs, n):
+            total = 0
+            while n > 0:
+                k = len(xs)
+                while k:                        # hot: every iteration meets a slice native code leaves
+                    xs[:k] = xs[k - 1::-1]
+                    total += xs[0]
+                    k -= 1
+                n -= 1
+            return total
+        print(f(list(range(20)), 300))
+    """, loop_threshold=100, call_threshold=100)
+    assert loops_compiled(out) == []
+    assert any(reason.startswith("the loop body always exits") for reason in out.jit.refusals.values())
