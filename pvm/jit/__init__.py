@@ -25,7 +25,11 @@ Tiers: a function compiles at tier 1 (quick LLVM pipeline) after
 code object (on-stack replacement at the loop header). A version that has
 been entered ``tier2_calls`` times, or a loop that ran ``tier2_steps``
 steps natively, is recompiled at tier 2 (O3, callees inlined). A version
-that deoptimises ``max_failures`` times is left to tier 0.
+that deoptimises ``max_failures`` times is left to tier 0. With
+``compile_leaves`` 0 (mode 'on'), a function with no loop and no call is
+left to tier 0 at its first call: entered from tier 0 it would cost more in
+the native entry than it runs, and tier 0 inlines it into its callers; it is
+still compiled into the native code that calls it.
 """
 
 from __future__ import annotations
@@ -41,20 +45,24 @@ from pvm.jit.feedback import (MISSING, OPAQUE, FunctionRecord, LoopRecord, Tuple
                                entry_stack, header_kinds, source_value, speculate)
 from pvm.jit.kinds import Kind
 from pvm.objects import Function
+from pvm.opcodes import Op
 
 if TYPE_CHECKING:
     from pvm.jit.infer import Unit
     from pvm.jit.native import Version
 
 MODES = {
-    "on": dict(call_threshold=100, loop_threshold=1000, tier2_calls=2000, tier2_steps=1_000_000, max_failures=10),
-    "eager": dict(call_threshold=1, loop_threshold=1, tier2_calls=2000, tier2_steps=1_000_000, max_failures=10),
+    "on": dict(call_threshold=100, loop_threshold=1000, tier2_calls=2000, tier2_steps=1_000_000, max_failures=10,
+               compile_leaves=0),
+    "eager": dict(call_threshold=1, loop_threshold=1, tier2_calls=2000, tier2_steps=1_000_000, max_failures=10,
+                  compile_leaves=1),
 }
 MAX_VERSIONS = 8          # signatures per function or loop before it is left to tier 0
 STATE_SITE = 3            # pvm.jit.irutils.STATE_SITE
 STATE_ENTRIES = 4         # pvm.jit.irutils.STATE_ENTRIES
 SIDE_EXIT_STEPS = 16      # a loop that side-exits after fewer native steps than this is failing
 DECLINED = 64             # entries with refused kinds (and none compiled) before code is left to tier 0
+_LOOPS_AND_CALLS = frozenset({Op.JUMP_BACKWARD, Op.CALL, Op.CALL_KW, Op.CALL_FUNCTION_EX})
 APPEND_STEPS = 1 << 16    # a loop that appends hands back this often, so the heap is charged (and limited) in time
 
 
@@ -83,10 +91,12 @@ class Jit:
         self.tier2_calls: int = options.pop("tier2_calls")
         self.tier2_steps: int = options.pop("tier2_steps")
         self.max_failures: int = options.pop("max_failures")
+        self.compile_leaves: int = options.pop("compile_leaves")
         if options:
             raise TypeError(f"unknown JIT settings: {', '.join(options)}")
         self.functions: dict[Code, FunctionRecord] = {}
         self.blocked_functions: set[Code] = set()      # left to tier 0 for good: calls skip `enter`
+        self.not_leaves: set[Code] = set()             # seen to loop or call (compile_leaves 0)
         self.loops: dict[tuple[Code, int], LoopRecord] = {}
         # a loop nest compiled from one of its headers is not compiled again from the others
         self.region_owners: dict[tuple[Code, tuple[int, int]], LoopRecord] = {}
@@ -125,6 +135,14 @@ class Jit:
 
     def _enter_cold(self, func: Function, locals_: list[Any]) -> Any:
         code = func.code
+        if not self.compile_leaves and code not in self.not_leaves:
+            if not any(op in _LOOPS_AND_CALLS for op in code.ops):
+                record = self.functions[code] = FunctionRecord(code)
+                self.refusals[code.qualname] = "no loop and no call: tier 0 runs it for less than a native entry costs"
+                record.blocked = "a leaf"
+                self.blocked_functions.add(code)
+                return NO_NATIVE
+            self.not_leaves.add(code)
         if code.profile.calls < self.call_threshold:
             return NO_NATIVE
         record = self.functions[code] = FunctionRecord(code)

@@ -273,3 +273,29 @@ def test_star_args_kwargs_and_keyword_only_parameters_stay_in_tier0():
     reason = "*args, **kwargs and keyword-only parameters are not compiled"
     assert {label: out.jit.refusals[label] for label in ("total()", "scale(int)", "opts()", "opts@11")} == {
         label: reason for label in ("total()", "scale(int)", "opts()", "opts@11")}
+
+
+LEAF_AND_LOOP = textwrap.dedent("""
+    def scaled(x):
+        return x * 3 + 1
+    def total(n):
+        t = 0
+        for i in range(n):
+            t += scaled(i)
+        return t
+    acc = 0
+    for i in range(300):
+        acc += scaled(i)
+    print(acc, total(3000))
+""")
+
+
+def test_a_leaf_called_from_tier_0_is_left_there_and_compiled_into_native_callers():
+    on = run_source(LEAF_AND_LOOP, "on", call_threshold=10, loop_threshold=100)
+    assert on.stdout == f"{sum(i * 3 + 1 for i in range(300))} {sum(i * 3 + 1 for i in range(3000))}\n"
+    assert on.jit.refusals["scaled"].startswith("no loop and no call")
+    labels = [v.plan.label for v in on.jit.versions]
+    assert "total@6" in labels and not any(label.startswith("scaled") for label in labels)   # it runs inside
+    assert sum(v.stats.steps for v in on.jit.versions) >= 2900
+    eager = run_source(LEAF_AND_LOOP, "eager")
+    assert "scaled(int)" in [v.plan.label for v in eager.jit.versions]
