@@ -61,7 +61,7 @@ MAX_VERSIONS = 8          # signatures per function or loop before it is left to
 STATE_SITE = 3            # pvm.jit.irutils.STATE_SITE
 STATE_ENTRIES = 4         # pvm.jit.irutils.STATE_ENTRIES
 SIDE_EXIT_STEPS = 16      # a loop that side-exits after fewer native steps than this is failing
-DECLINED = 64             # entries with refused kinds (and none compiled) before code is left to tier 0
+DECLINED = 8              # entries with refused kinds (and none compiled) before code is left to tier 0
 _LOOPS_AND_CALLS = frozenset({Op.JUMP_BACKWARD, Op.CALL, Op.CALL_KW, Op.CALL_FUNCTION_EX})
 APPEND_STEPS = 1 << 16    # a loop that appends hands back this often, so the heap is charged (and limited) in time
 
