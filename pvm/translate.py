@@ -33,6 +33,7 @@ tracebacks and limit reports.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,9 +73,9 @@ class Translation:
     source: str
     function_code: Any            # the host code object it was compiled to
     inner: tuple[tuple[tuple[Code, int], ...] | None, ...]   # per line: the inlined activations, outermost first
-    # the Python line of each host instruction (offset // 2), made when first asked: a traceback's
-    # tb_lineno costs a scan of the whole line table, which for a long translation is the price of a catch
-    offset_lines: list[int] = field(default_factory=list, init=False, compare=False, repr=False)
+    # the host code's line table as (starts, ends, lines) of its ranges, made when first asked: a
+    # traceback's tb_lineno scans the whole table, which for a long translation is the price of a catch
+    line_ranges: list[list[int]] = field(default_factory=list, init=False, compare=False, repr=False)
     sites: dict[int, tuple[int, int, int | None, tuple[tuple[Code, int], ...]]] = field(
         default_factory=dict, init=False, compare=False, repr=False)     # site_at's answers
 
@@ -92,12 +93,12 @@ class Translation:
 
     def line_at_offset(self, offset: int) -> int:
         """The Python line of the host instruction at byte ``offset`` (a traceback's or frame's lasti)."""
-        lines = self.offset_lines
-        if not lines:
-            lines.extend([0] * (len(self.function_code.co_code) // 2))
-            for start, end, line in self.function_code.co_lines():
-                lines[start // 2:end // 2] = [line or 0] * ((end - start) // 2)
-        return lines[offset // 2] if 0 <= offset // 2 < len(lines) else 0
+        ranges = self.line_ranges
+        if not ranges:
+            ranges.extend(map(list, zip(*self.function_code.co_lines())))
+        starts, ends, lines = ranges
+        pos = bisect.bisect_right(starts, offset) - 1
+        return (lines[pos] or 0) if pos >= 0 and offset < ends[pos] else 0
 
     def pc_at(self, lineno: int) -> int:
         """The instruction that generated Python line ``lineno`` (the CALL, in an inlined function)."""

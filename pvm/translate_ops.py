@@ -350,11 +350,10 @@ class InstructionWriter:
         return f"{self.prefix}K[{index}]"
 
     def _adopt(self, slot: str, out: Any) -> None:
-        # ints first, the common case; the bounds are literals (a global would be negated every time);
-        # floats, bools and None are nobody's to own
-        out(f"if type({slot}) is int:")
-        out(f"    if not {-SMALL_INT} < {slot} < {SMALL_INT}: {slot} = heap.adopt({slot})")
-        out(f"elif type({slot}) not in UNOWNED: {slot} = heap.adopt({slot})")
+        # small ints first, the common case; the bounds are literals (a global would be negated every
+        # time); floats, bools and None are nobody's to own. One line: the host compiles it once per site
+        out(f"if not (type({slot}) is int and {-SMALL_INT} < {slot} < {SMALL_INT} or type({slot}) in UNOWNED): "
+            f"{slot} = heap.adopt({slot})")
 
     def _call(self, base: int, count: int, items: str, receiver: bool, args: str, out: Any) -> None:
         """CALL with an inline cache: the function called last, when it is
