@@ -73,6 +73,7 @@ class Translation:
     source: str
     function_code: Any            # the host code object it was compiled to
     inner: tuple[tuple[tuple[Code, int], ...] | None, ...]   # per line: the inlined activations, outermost first
+    callees_known: int                  # len(code.callees) when it was translated
     # the host code's line table as (starts, ends, lines) of its ranges, made when first asked: a
     # traceback's tb_lineno scans the whole table, which for a long translation is the price of a catch
     line_ranges: list[list[int]] = field(default_factory=list, init=False, compare=False, repr=False)
@@ -133,7 +134,7 @@ def translate(code: Code, namespace: dict[str, Any], globals_: dict[str, Any]) -
     exec(compiled, consts)
     function = consts["translated"]
     translation = consts["INFO"] = Translation(code, tuple(writer.pcs), tuple(writer.roots()), source,
-                                               function.__code__, tuple(writer.inner))
+                                               function.__code__, tuple(writer.inner), len(code.callees))
     return function, translation
 
 

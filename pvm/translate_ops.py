@@ -359,7 +359,10 @@ class InstructionWriter:
         """CALL with an inline cache: the function called last, when it is
         translated, needs no binding and the JIT is off or has given up on it, is entered directly
         (what pvm.translated.call does on that path, without the call to it)."""
-        site = self._cache("CS", lambda: [None, None, None, None])    # function, its translation, globals, closure
+        # function, its translation, globals, closure; then where a miss records its callee (Code.callees,
+        # the instruction) for a later translation to inline, as the interpreter records its calls
+        callees, pc = self.code.callees, self.pc
+        site = self._cache("CS", lambda: [None, None, None, None, callees, pc])
         arguments = f"o{base}, {items}" if receiver else items
         test = f"o{base} is not None and " if receiver else ""
         out(f"if {test}s{base} is {site}[0] and vm.depth < vm.translate_depth:")

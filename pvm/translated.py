@@ -42,6 +42,7 @@ OSR_ACTIVE = -1             # the pc of a frame whose loop runs translated
 REFUSED = False             # code.translated for code that stays with the interpreter
 
 EXHAUSTED: Any = object()
+GENERATOR_REVISIT = 8       # the generator call at which its translation is made again with what its calls recorded
 _SLOW_CALL = CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR      # calls that bind in pvm.frames
 
 made = 0      # translations made in this process: none, no translated activation to walk the stack for
@@ -227,6 +228,11 @@ def start_generator(vm: "Interpreter", func: Function, frame: Frame) -> Any:
     translated = code.translated
     if translated is None:      # at the first call: a generator, once started, cannot change tiers
         translated = translation_for(vm, code, func.globals)
+    elif translated and code.profile.calls == GENERATOR_REVISIT \
+            and len(code.callees) > translated.__globals__["INFO"].callees_known:
+        # translated before anything recorded its calls: again, now that its call sites have
+        # (generators already started keep the body they run)
+        translated = translation_for(vm, code, func.globals)
     if not translated or vm.depth >= vm.translate_depth:
         return None
     body = translated(vm, func.globals, frame.cells, None, *frame.locals)
@@ -382,8 +388,11 @@ def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], coun
     no binding, it is translated and the JIT is off or has given up on it;
     such a callee (the site's other one, at a site that calls several) is
     entered as the site's fast path enters it."""
+    callee = func.__func__ if type(func) is Method else func
+    if type(callee) is Function or type(callee) is type and NS in callee.__dict__:
+        site[4][site[5]] = callee
     if _fits(vm, func, count):
-        site[:] = func, func.code.translated, func.globals, func.closure
+        site[:4] = func, func.code.translated, func.globals, func.closure
         if vm.depth < vm.translate_depth:
             vm.depth += 1
             try:
@@ -395,7 +404,7 @@ def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], coun
                 vm.depth -= 1
     result = call(vm, func, args, None)
     if _fits(vm, func, count):          # translated by this call
-        site[:] = func, func.code.translated, func.globals, func.closure
+        site[:4] = func, func.code.translated, func.globals, func.closure
     return result
 
 

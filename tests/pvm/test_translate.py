@@ -668,6 +668,24 @@ PROGRAMS = {
             raise ValueError("x")
         list(boom())
     """,
+    "generators_translated_again": """
+        class Tok:
+            def __init__(self, kind, text):
+                self.kind = kind
+                self.text = text
+        def word(text):
+            return text.upper()
+        def tokens(text):
+            for i, ch in enumerate(text):
+                if ch == "!":
+                    raise ValueError("bang at %d" % i)
+                yield Tok("w" if ch.isalpha() else "o", word(ch) if i % 2 else ch)
+        for round_ in range(12):                          # translated at the first, again at the eighth
+            print(round_, [(t.kind, t.text) for t in tokens("ab+c" * (round_ % 3 + 1))])
+        Tok = lambda kind, text: (kind, text)             # the inlined constructor's class is gone
+        print(list(tokens("xy")))
+        list(tokens("q!"))
+    """,
     "arithmetic_edges": """
         def f(a, b):
             return a * b + (a ** 3) // (b or 1) - (a << 40) + (-a) % 7
@@ -713,6 +731,29 @@ def test_hot_code_is_translated_and_the_rest_is_reported():
     assert "translated square" in log
     assert "translated <module>" in log                 # its loop, entered at the header
     assert "left make to the interpreter: BUILD_CLASS runs in the interpreter" in log
+
+
+def test_a_generator_is_translated_again_once_its_calls_are_recorded():
+    log: list[str] = []
+    vm = Interpreter(write=[].append)
+    vm.translate_log = log.append
+    vm.run_module(compile_source(textwrap.dedent("""
+        class P:
+            def __init__(self, x):
+                self.x = x
+        def points(n):
+            for i in range(n):
+                yield P(i)
+        for k in range(20):
+            for p in points(5):
+                pass
+        def plain(n):
+            yield from range(n)
+        for k in range(20):
+            list(plain(3))
+    """), "t.src"))
+    assert log.count("translated points") == 2       # at its first call, and with P's __init__ inlined
+    assert log.count("translated plain") == 1        # nothing recorded: nothing to translate again
 
 
 def test_a_temporary_only_translated_code_holds_survives_collections():
