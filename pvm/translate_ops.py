@@ -359,10 +359,11 @@ class InstructionWriter:
         """CALL with an inline cache: the function called last, when it is
         translated, needs no binding and the JIT is off or has given up on it, is entered directly
         (what pvm.translated.call does on that path, without the call to it)."""
-        # function, its translation, globals, closure; then where a miss records its callee (Code.callees,
-        # the instruction) for a later translation to inline, as the interpreter records its calls
+        # function, its translation, globals, closure; where a miss records its callee (Code.callees, the
+        # instruction) for a later translation to inline, as the interpreter records its calls; the
+        # functions that fit the site (pvm.translated.call_at)
         callees, pc = self.code.callees, self.pc
-        site = self._cache("CS", lambda: [None, None, None, None, callees, pc])
+        site = self._cache("CS", lambda: [None, None, None, None, callees, pc, set()])
         arguments = f"o{base}, {items}" if receiver else items
         test = f"o{base} is not None and " if receiver else ""
         out(f"if {test}s{base} is {site}[0] and vm.depth < vm.translate_depth:")

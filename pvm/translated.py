@@ -42,6 +42,7 @@ OSR_ACTIVE = -1             # the pc of a frame whose loop runs translated
 REFUSED = False             # code.translated for code that stays with the interpreter
 
 EXHAUSTED: Any = object()
+POLYMORPHIC = 8            # the functions a call site remembers entering directly (pvm.translated.call_at)
 GENERATOR_REVISIT = 8       # the generator call at which its translation is made again with what its calls recorded
 _SLOW_CALL = CO_VARARGS | CO_VARKEYWORDS | CO_GENERATOR      # calls that bind in pvm.frames
 
@@ -381,31 +382,37 @@ def binop_error(symbol: str, left: type, right: type) -> TypeError:
     return TypeError(f"unsupported operand type(s) for {symbol}: '{left.__name__}' and '{right.__name__}'")
 
 
-
 def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], count: int) -> Any:
     """``call`` from a call site whose inline cache missed: the callee is
     remembered there when ``count`` arguments (the site's own) enter it with
     no binding, it is translated and the JIT is off or has given up on it;
     such a callee (the site's other one, at a site that calls several) is
-    entered as the site's fast path enters it."""
-    callee = func.__func__ if type(func) is Method else func
-    if type(callee) is Function or type(callee) is type and NS in callee.__dict__:
-        site[4][site[5]] = callee
-    if _fits(vm, func, count):
-        site[:4] = func, func.code.translated, func.globals, func.closure
-        if vm.depth < vm.translate_depth:
-            vm.depth += 1
-            try:
-                vm.countdown -= 1
-                if vm.countdown <= 0:
-                    vm.checkpoint()
-                return func.code.translated(vm, func.globals, func.closure, None, *args)
-            finally:
-                vm.depth -= 1
-    result = call(vm, func, args, None)
-    if _fits(vm, func, count):          # translated by this call
-        site[:4] = func, func.code.translated, func.globals, func.closure
-    return result
+    entered as the site's fast path enters it, and kept in the site's set of
+    those (a few; once a function fits it always does), so that it is
+    entered again without the test. A miss records its callee as the
+    interpreter records a call (Code.callees)."""
+    if not (type(func) is Function and count >= 0 and func in site[6]):
+        callee = func.__func__ if type(func) is Method else func
+        if type(callee) is Function or type(callee) is type and NS in callee.__dict__:
+            site[4][site[5]] = callee
+        if not _fits(vm, func, count):
+            result = call(vm, func, args, None)
+            if _fits(vm, func, count):          # translated by this call
+                site[:4] = func, func.code.translated, func.globals, func.closure
+            return result
+        if len(site[6]) < POLYMORPHIC:
+            site[6].add(func)
+    site[:4] = func, func.code.translated, func.globals, func.closure
+    if vm.depth >= vm.translate_depth:
+        return call(vm, func, args, None)
+    vm.depth += 1
+    try:
+        vm.countdown -= 1
+        if vm.countdown <= 0:
+            vm.checkpoint()
+        return func.code.translated(vm, func.globals, func.closure, None, *args)
+    finally:
+        vm.depth -= 1
 
 
 def _fits(vm: "Interpreter", func: Any, count: int) -> bool:

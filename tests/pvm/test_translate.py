@@ -686,6 +686,31 @@ PROGRAMS = {
         print(list(tokens("xy")))
         list(tokens("q!"))
     """,
+    "polymorphic_sites": """
+        class A:
+            def step(self, x):
+                return x + 1
+        class B:
+            def step(self, x):
+                return x * 2
+        def make(k):
+            def f(x):
+                return x - k
+            return f
+        fs = [make(k) for k in range(12)]
+        def run(objs, fs):
+            t = 0
+            for i in range(60):
+                t += objs[i % 2].step(i)          # a method site that calls two
+                t += fs[i % 12](i)                # a site that calls more than it remembers
+            return t
+        print(run([A(), B()], fs), run([B(), A()], fs[::-1]))
+        class C:
+            pass
+        c = C()
+        c.step = A.step                           # the same function, found without a receiver
+        run([c, A()], fs)
+    """,
     "arithmetic_edges": """
         def f(a, b):
             return a * b + (a ** 3) // (b or 1) - (a << 40) + (-a) % 7
