@@ -191,18 +191,29 @@ class _Writer(InstructionWriter):
         self.inlined = self._inlined_calls() if self.nesting < MAX_INLINE_NESTING else {}
 
     def _nested_blocks(self) -> set[int]:
-        """Blocks whose one way in is a conditional branch's fall-through: the
-        source has them in that branch's ``else:``, with no ``pc`` to set and
-        test (not handlers or loop headers, which other ways reach)."""
+        """Blocks whose one way in is a conditional branch: its fall-through,
+        or its jump forward within the same loop. The source has them in that
+        branch's ``if``/``else:``, with no ``pc`` to set and test (not handlers
+        or loop headers, which other ways reach)."""
         preds: Counter[int] = Counter()
         for index, depth in enumerate(self.flow.depths):
             if depth is not None:
                 preds.update(target for target, _ in self.flow.successors(index))
         others = {handler for _, _, handler, _ in self.code.exception_table} \
             | {loop.start for loop in self._all_loops(self.loops)}
-        return {index + 1 for index, (op, _) in enumerate(self.instrs)
-                if op in _BRANCHES and self.depths[index] is not None and preds[index + 1] == 1
-                and index + 1 not in others}
+        innermost: dict[int, Loop] = {}
+        for loop in self._all_loops(self.loops):       # outer loops first: inner ones overwrite them
+            innermost.update(dict.fromkeys(range(loop.start, loop.end + 1), loop))
+        nested = set()
+        for index, (op, target) in enumerate(self.instrs):
+            if op not in _BRANCHES or self.depths[index] is None:
+                continue
+            if preds[index + 1] == 1 and index + 1 not in others:
+                nested.add(index + 1)
+            if target > index + 1 and preds[target] == 1 and target not in others \
+                    and innermost.get(target) is innermost.get(index):
+                nested.add(target)
+        return nested
 
     def _global_namespace(self, index: int) -> bool:
         """Whether the object of LOAD_ATTR ``index`` is a global bound now to a user class or a module."""
@@ -447,16 +458,20 @@ class _Writer(InstructionWriter):
 
     def _branch(self, loop: Loop | None, test: str, taken: int, fallthrough: int, indent: int) -> None:
         self.emit(indent, f"if {test}:")
-        self._goto(loop, taken, indent + 1)
+        self._block_or_goto(loop, taken, indent + 1)
         self.emit(indent, "else:")
-        if fallthrough in self.nested and indent < MAX_NESTING:
-            self.emitted.add(fallthrough)
-            end = fallthrough
+        self._block_or_goto(loop, fallthrough, indent + 1)
+
+    def _block_or_goto(self, loop: Loop | None, target: int, indent: int) -> None:
+        """A branch's way to ``target``: the block itself when only this branch reaches it."""
+        if target in self.nested and target not in self.emitted and indent <= MAX_NESTING:
+            self.emitted.add(target)
+            end = target
             while end + 1 not in self.leaders:
                 end += 1
-            for at in range(fallthrough, end + 1):
-                self._instruction(at, loop, indent + 1)
+            for at in range(target, end + 1):
+                self._instruction(at, loop, indent)
         else:
-            self._goto(loop, fallthrough, indent + 1)
+            self._goto(loop, target, indent)
 
     # --- Instructions ---
