@@ -160,7 +160,7 @@ class _Writer(InstructionWriter):
         # a global class's or module's attribute called is a plain call: nothing to bind, and the call
         # site's fast path and inlining then apply to a static method or a module's function
         self.methods = {load: call for load, call in flow.method_calls(plain_attribute).items()
-                        if not self._global_namespace(load)}
+                        if not (type(self.global_read(load)) is Module or self.global_class(load))}
         self.receivers = set(self.methods.values())     # CALLs whose callee slot has a receiver slot
         # the CALLs of a method NATIVE_METHODS has (by its LOAD_ATTR's name and the CALL's count)
         named = {call: (self.instrs[load][1], self.instrs[call][1]) for load, call in self.methods.items()
@@ -215,13 +215,15 @@ class _Writer(InstructionWriter):
                 nested.add(target)
         return nested
 
-    def _global_namespace(self, index: int) -> bool:
-        """Whether the object of LOAD_ATTR ``index`` is a global bound now to a user class or a module."""
+    def global_read(self, index: int) -> Any:
+        """What the global whose attribute LOAD_ATTR ``index`` reads is bound to now (None: not a global's)."""
         op, name = self.instrs[index - 1]
-        if op != Op.LOAD_GLOBAL or index in self.leaders:
-            return False
-        value = self.globals.get(name)
-        return type(value) is Module or type(value) is type and NS in value.__dict__
+        return self.globals.get(name) if op == Op.LOAD_GLOBAL and index not in self.leaders else None
+
+    def global_class(self, index: int) -> bool:
+        """Whether LOAD_ATTR ``index`` reads an attribute of a global bound now to a user class."""
+        value = self.global_read(index)
+        return type(value) is type and NS in value.__dict__
 
     def _owned_attributes(self) -> dict[int, int]:
         """The attribute loads and stores (by instruction) on a parameter the

@@ -132,8 +132,8 @@ class InstructionWriter:
                 self._inline([top], indent + 1)
                 out("else:")
                 self._load_attr(top, arg, lambda text: out("    " + text), False, self.owners.get(index), getters)
-            elif self.instrs[index - 1][0] == Op.LOAD_GLOBAL and index not in self.leaders and plain_attribute(arg):
-                # a global's attribute: a class's own (a static method, a constant) is read once per class
+            elif self.global_class(index) and plain_attribute(arg):
+                # a global class's attribute: its own (a static method, a constant) is read once per class
                 classes = self._cache("Q", dict)
                 none = f"; o{top[1:]} = None" if index in self.methods else ""
                 out(f"if type({top}) is type and {top} in {classes}: {top} = {classes}[{top}]{none}")
