@@ -150,6 +150,8 @@ class Heap:
 
     @property
     def stats(self) -> HeapStats:
+        """The collector's statistics, brought up to date by this read (the
+        registration path counts nothing itself)."""
         stats = self._stats
         stats.bytes_allocated = self._charged + self.debt
         stats.objects_allocated = self._registered + len(self.objects) - self._kept
