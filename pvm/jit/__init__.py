@@ -137,10 +137,9 @@ class Jit:
         code = func.code
         if not self.compile_leaves and code not in self.not_leaves:
             if not any(op in _LOOPS_AND_CALLS for op in code.ops):
-                record = self.functions[code] = FunctionRecord(code)
-                self.refusals[code.qualname] = "no loop and no call: tier 0 runs it for less than a native entry costs"
-                record.blocked = "a leaf"
-                self.blocked_functions.add(code)
+                why = "no loop and no call: tier 0 runs it for less than a native entry costs"
+                self.refusals[code.qualname] = why
+                self._block(self.functions.setdefault(code, FunctionRecord(code)), why)
                 return NO_NATIVE
             self.not_leaves.add(code)
         if code.profile.calls < self.call_threshold:
