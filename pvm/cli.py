@@ -165,7 +165,9 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
         if options.stats:
             sys.stderr.write(heap.stats.report())
         if options.jit_log and vm.jit is not None:
-            sys.stderr.write(vm.jit.summary())
+            summary = vm.jit.summary()
+            if summary:
+                sys.stderr.write(summary + "\n")
     return EXIT_OK
 
 
