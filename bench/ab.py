@@ -3,7 +3,7 @@
 Usage::
 
     git worktree add /tmp/base HEAD~1        # the tree to compare against
-    python bench/ab.py --base /tmp/base loop fib richards [--runs 5] [--pvm-args=--jit=off]
+    python bench/ab.py --base /tmp/base loop fib richards [--runs 5] [--pvm-args=--jit=off] [--size large]
 
 Runs ``python -m pvm run`` of each bench program alternately with the base tree
 and this one first on ``PYTHONPATH`` (alternating cancels slow drifts of a shared
@@ -15,7 +15,6 @@ more than the change being measured.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import statistics
 import subprocess
@@ -24,13 +23,16 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+from run import CHILD_ENV, LARGE_SIZES  # noqa: E402  (bench/ is not a package)
 HERE = BENCH_DIR.parent
 
 
-def run(tree: Path, program: Path, pvm_args: list[str]) -> tuple[float, str]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+def run(tree: Path, program: Path, pvm_args: list[str], program_args: list[str]) -> tuple[float, str]:
+    env = {**CHILD_ENV, "PYTHONPATH": str(tree)}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pvm", "run", *pvm_args, program.name], cwd=program.parent,
+    proc = subprocess.run([sys.executable, "-m", "pvm", "run", *pvm_args, program.name, *program_args],
+                          cwd=program.parent,
                           env=env, capture_output=True, text=True, check=True)
     return time.perf_counter() - start, proc.stdout
 
@@ -40,17 +42,22 @@ def main() -> int:
     parser.add_argument("--base", type=Path, required=True, help="the other tree (a git worktree)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pvm-args", default="--jit=off")
+    parser.add_argument("--size", choices=("small", "large"), default="small",
+                        help="large: the size bench/run.py --size large passes (programs that have one)")
     parser.add_argument("programs", nargs="+", help="bench program stems, e.g. loop fib")
     args = parser.parse_args()
+    if args.size == "large" and not set(args.programs) <= set(LARGE_SIZES):
+        parser.error(f"--size large knows {', '.join(LARGE_SIZES)}")
     pvm_args = shlex.split(args.pvm_args)
     print(f"{'program':<14} {'base s':>8} {'this s':>8} {'this/base':>10}")
     for stem in args.programs:
         program = BENCH_DIR / f"{stem}.src"
+        program_args = [str(LARGE_SIZES[stem])] if args.size == "large" else []
         times: dict[str, list[float]] = {"base": [], "this": []}
         outputs = set()
         for _ in range(args.runs):
             for side, tree in (("base", args.base), ("this", HERE)):
-                seconds, out = run(tree, program, pvm_args)
+                seconds, out = run(tree, program, pvm_args, program_args)
                 times[side].append(seconds)
                 outputs.add(out)
         if len(outputs) != 1:
