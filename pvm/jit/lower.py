@@ -173,11 +173,11 @@ class _RegionLowering:
         self.blocks: dict[int, ir.Block] = {}
         self.node: Node = plan.nodes[0]
         self.at_start: list[Val] = []        # the stack when the current instruction began
-        self.tail: ir.Block | None = None
+        # loops: per kinds of the locals an exit writes back, the block that writes them and returns
+        self.tails: dict[tuple[tuple[int, Kind], ...], ir.Block] = {}
         self.exit_blocks: dict[tuple[int, str], ir.Block] = {}
         self.exit_id: ir.Value | None = None
         self.dropped: dict[int, ir.Value] = {}   # loops: per entry iterator, whether native code dropped it
-        self.returned: set[int] = set()      # slot positions some exit writes back
         self.position = {index: position for position, index in enumerate(plan.slots)}
         preds = [0] * len(plan.nodes)
         for node in plan.nodes:
@@ -289,7 +289,7 @@ class _RegionLowering:
             if node.id in self.starts:
                 b.position_at_end(self._block(node))
                 self._run_from(node, self._reload(node.stack))
-        self._finish_tail()
+        self._finish_tails()
 
     def _block(self, node: Node) -> ir.Block:
         block = self.blocks.get(node.id)
@@ -359,28 +359,27 @@ class _RegionLowering:
             for value in val.v if isinstance(val.v, tuple) else (val.v,):
                 b.store(self._to_bits(value), self._buf(position))
                 position += 1
-        if self.tail is None:
+        if self.exit_id is None:
             self.exit_id = self.entry_alloca(I32)
-            self.tail = self.fn.append_basic_block("writeback")
-        for position in self.plan.written:
-            state = node.env[position]
-            if has_value(state):
-                value = b.load(self._local(position, state), typ=u.LLTYPE[state])   # type: ignore[index]
-                b.store(self._to_bits(value), self._slot(("out", position), I64))
-                self.returned.add(position)
-        b.store(b.load(self.countdown, typ=I64), self._state(STATE_COUNTDOWN))
+        written = tuple((position, node.env[position]) for position in self.plan.written
+                        if has_value(node.env[position]))
+        tail = self.tails.get(written)
+        if tail is None:
+            tail = self.tails[written] = self.fn.append_basic_block("writeback")
         b.store(ir.Constant(I32, site), self.exit_id)
-        b.branch(self.tail)
+        b.branch(tail)
 
-    def _finish_tail(self) -> None:
-        """The block every loop exit ends in: the assigned locals go back to the buffer."""
-        if self.tail is None:
-            return
+    def _finish_tails(self) -> None:
+        """The blocks loop exits end in, one per kinds of the assigned locals (most exits share one,
+        which keeps the IR of a loop with many guards small): the locals go back to the buffer."""
         b = self.b
-        b.position_at_end(self.tail)
-        for position in sorted(self.returned):
-            b.store(b.load(self._slot(("out", position), I64), typ=I64), self._buf(position))
-        b.ret(b.load(self.exit_id, typ=I32))
+        for written, tail in self.tails.items():
+            b.position_at_end(tail)
+            for position, state in written:
+                value = b.load(self._local(position, state), typ=u.LLTYPE[state])   # type: ignore[index]
+                b.store(self._to_bits(value), self._buf(position))
+            b.store(b.load(self.countdown, typ=I64), self._state(STATE_COUNTDOWN))
+            b.ret(b.load(self.exit_id, typ=I32))
 
     # --- Instructions: emit one; return the node that follows, or None ---
 
