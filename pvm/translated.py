@@ -197,7 +197,8 @@ def wanted(vm: "Interpreter", code: Code) -> bool:
     if jit is None or code.flags & CO_GENERATOR:      # the JIT never compiles generators
         return True
     # code without loops: the JIT still gets every call first, and compiles it when it can
-    return code in jit.blocked_functions or not any(op == Op.JUMP_BACKWARD for op in code.ops)
+    return (code in jit.blocked_functions or not any(op == Op.JUMP_BACKWARD for op in code.ops)) \
+        and code not in jit.native_loop_codes
 
 
 def property_getter(obj: Any, name: str) -> Function | None:
@@ -213,12 +214,13 @@ def property_getter(obj: Any, name: str) -> Function | None:
 
 def loop_wanted(vm: "Interpreter", header_code: Code, header: int) -> bool:
     """Whether the loop at ``header`` should go on translated: once the JIT
-    (if on) has given up on it."""
+    (if on) has given up on it, and runs no other loop of the code natively
+    (the rest of the activation runs translated)."""
     jit = vm.jit
     if jit is None:
         return True
     record = jit.loops.get((header_code, header))
-    return record is not None and bool(record.blocked)
+    return record is not None and bool(record.blocked) and header_code not in jit.native_loop_codes
 
 
 def start_generator(vm: "Interpreter", func: Function, frame: Frame) -> Any:

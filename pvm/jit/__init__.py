@@ -97,6 +97,10 @@ class Jit:
         self.functions: dict[Code, FunctionRecord] = {}
         self.blocked_functions: set[Code] = set()      # left to tier 0 for good: calls skip `enter`
         self.not_leaves: set[Code] = set()             # seen to loop or call (compile_leaves 0)
+        # code with a loop that runs natively: tier 0 does not translate it, since translated code
+        # never enters native code at a loop header (a function's first loop, refused, would keep
+        # its hot second loop in tier 0 from then on)
+        self.native_loop_codes: set[Code] = set()
         self.loops: dict[tuple[Code, int], LoopRecord] = {}
         # a loop nest compiled from one of its headers is not compiled again from the others
         self.region_owners: dict[tuple[Code, tuple[int, int]], LoopRecord] = {}
@@ -242,6 +246,7 @@ class Jit:
             version = record.versions[key] = self._compile_loop(record, frame, key)
             if version is not None:
                 self.region_owners.setdefault((code, record.regions[0]), record)
+                self.native_loop_codes.add(code)
         if version is None:
             self._declined(record)
             return None, record, key, 0
@@ -430,8 +435,13 @@ class Jit:
 
     def _block(self, record: FunctionRecord | LoopRecord, why: str) -> None:
         record.blocked = why
+        code = record.code
         if isinstance(record, FunctionRecord):
-            self.blocked_functions.add(record.code)
+            self.blocked_functions.add(code)
+        elif code in self.native_loop_codes and not any(
+                other.code is code and not other.blocked and any(other.versions.values())
+                for other in self.loops.values()):
+            self.native_loop_codes.discard(code)
         label = record.code.qualname if isinstance(record, FunctionRecord) else \
             f"{record.code.qualname}@{record.code.line_at(record.header)}"
         self._say(f"left {label} to tier 0: {why}")

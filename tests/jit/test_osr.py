@@ -243,3 +243,24 @@ def test_a_hot_loop_whose_every_iteration_exits_is_refused_even_inside_a_loop_th
     """, loop_threshold=100, call_threshold=100)
     assert loops_compiled(out) == []
     assert any(reason.startswith("the loop body always exits") for reason in out.jit.refusals.values())
+
+
+def test_a_loop_left_to_tier0_does_not_take_the_native_loop_after_it_with_it():
+    # translated code never enters native code at a loop header: the activation must not go on
+    # translated from the first loop's header (nbody's advance, called again, ran its hot loop in tier 0)
+    out = both("""
+        def run(items, n):
+            pairs = []
+            for item in items:                 # refused: native code builds no tuples
+                pairs.append((item, item))
+            total = 0
+            i = 0
+            while i < n:
+                total += i % 7
+                i += 1
+            return total, len(pairs)
+        for _ in range(3):
+            print(run([1, 2, 3], 3000))
+    """, loop_threshold=100, call_threshold=100)
+    assert loops_compiled(out) == ["run@8"]
+    assert native_steps(out) > 2 * 3000
