@@ -15,7 +15,6 @@ it from one thread at a time.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections import OrderedDict
@@ -30,6 +29,7 @@ from pvm.heap import Heap
 from pvm.interp import Interpreter, stdlib_dir
 from pvm.natives import CAPABILITY_MODULES
 from pvm.objects import Function
+from pvm.pvmc import sha256
 from pvm.sandbox import LimitExceeded, Limits, install
 
 _CACHE_SIZE = 256
@@ -101,7 +101,7 @@ def _load_module(path: str) -> Code:
 
     with open(path, "rb") as handle:
         data = handle.read()
-    digest = hashlib.sha256(data).digest()
+    digest = sha256(data).digest()
     return _CODE.get(("import", path, digest), lambda: compile_bytes(data, path))
 
 

@@ -9,6 +9,7 @@ FILE: REASON``), 3 when a limit given on the command line ended the run. run, di
 from __future__ import annotations
 
 import argparse
+import functools
 import linecache
 import os
 import sys
@@ -21,14 +22,29 @@ from pvm.pvmc import InvalidBytecode
 EXIT_OK, EXIT_SCRIPT_ERROR, EXIT_USAGE, EXIT_LIMIT = 0, 1, 2, 3
 
 
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's formatter, given the width it would get from shutil, whose
+    import (4 ms, for bz2 and lzma) every start would pay: argparse makes a
+    formatter for each argument added."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return argparse.HelpFormatter(prog, width=(columns if columns > 0 else 80) - 2)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pvm",
+        prog="pvm", formatter_class=_help_formatter,
         description="pvm: a process virtual machine for a strict subset of Python. "
                     "Without a command, starts the interactive prompt.")
     parser.add_argument("--version", action="version", version=f"pvm {pvm.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = commands.add_parser("run", help="compile and run a program")
+    command = functools.partial(commands.add_parser, formatter_class=_help_formatter)
+    run = command("run", help="compile and run a program")
     limits = run.add_argument_group(
         "limits", "a run that exceeds one stops at once with 'pvm: ... limit exceeded' and exit status 3; "
                   "the script cannot catch it (none is set unless given)")
@@ -58,17 +74,17 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="withhold the time module (the host's clocks) from the program")
     run.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
-    compile_ = commands.add_parser("compile", help="compile a program to a .pvmc file")
+    compile_ = command("compile", help="compile a program to a .pvmc file")
     compile_.add_argument("file", help="program source (.src)")
     compile_.add_argument("-o", "--output", help="the compiled file (default: FILE with suffix .pvmc)")
-    dis = commands.add_parser("dis", help="disassemble a program's bytecode")
+    dis = command("dis", help="disassemble a program's bytecode")
     dis.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
     dis.add_argument("--quickened", action="store_true",
                      help="run the program first (tier 0, its output discarded) and show the instruction "
                           "lists tier 0 ran, superinstructions included")
-    check = commands.add_parser("check", help="compile (or load) and verify a program without running it")
+    check = command("check", help="compile (or load) and verify a program without running it")
     check.add_argument("file", help="program source (.src) or compiled program (.pvmc)")
-    commands.add_parser("repl", help="start the interactive prompt (the default)")
+    command("repl", help="start the interactive prompt (the default)")
     return parser
 
 

@@ -15,9 +15,13 @@ A file that decodes is still unverified: the loader runs ``pvm.verify`` on it.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 import zlib
+
+try:    # CPython's own SHA-256: hashlib would load OpenSSL first, 4 ms of every start-up
+    from _sha256 import sha256
+except ImportError:
+    from hashlib import sha256
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,12 +61,12 @@ def opcode_digest() -> bytes:
     """4 bytes that change whenever an opcode is added, removed, renumbered or
     changes operand kind: files from another table are refused, not misread."""
     table = ";".join(f"{info.number}:{info.name}:{info.operand.value}" for info in OPCODES)
-    return hashlib.sha256(table.encode()).digest()[:4]
+    return sha256(table.encode()).digest()[:4]
 
 
 def source_digest(source: bytes) -> bytes:
     """The SHA-256 of a module's source bytes, as stored in the header."""
-    return hashlib.sha256(source).digest()
+    return sha256(source).digest()
 
 
 @dataclass(frozen=True, slots=True)
