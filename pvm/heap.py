@@ -393,11 +393,20 @@ _FLOATS = frozenset({float, bool, type(None)})
 _INTS = frozenset({int, bool})
 
 
+# Set by the JIT once it has loaded LLVM (pvm.jit.heapscan): a list's items judged natively, True (only
+# immediates), False (something to visit) or None (ints to look at here).
+list_scan: Callable[[list[Any]], bool | None] | None = None
+
+
 def _only_immediates(items: list[Any] | set[Any]) -> bool:
     """Whether a container holds nothing the collector must visit: floats,
     bools and None, or ints that are all small (min and max, without NaNs
     to confuse them). A numeric array then costs C time, not a Python
     step per element."""
+    if list_scan is not None and type(items) is list:
+        verdict = list_scan(items)
+        if verdict is not None:
+            return verdict
     types = set(map(type, items))
     if types <= _FLOATS:
         return True

@@ -69,10 +69,12 @@ APPEND_STEPS = 1 << 16    # a loop that appends hands back this often, so the he
 def _backend() -> Any:
     """pvm.jit.native, imported on the first compilation: it loads llvmlite
     (~60 ms), which a program that never gets hot should not pay for."""
-    from pvm.jit import engine, native
+    from pvm import heap
+    from pvm.jit import engine, heapscan, native
 
     if engine.dump_requested() and engine.ENGINE.dump is None:
         engine.ENGINE.dump = lambda label, text: sys.stderr.write(f"; --- {label}\n{text}\n")
+    heap.list_scan = heapscan.list_scan      # LLVM is loaded now: the collector may use it too
     return native
 
 
