@@ -26,10 +26,13 @@ code object (on-stack replacement at the loop header). A version that has
 been entered ``tier2_calls`` times, or a loop that ran ``tier2_steps``
 steps natively, is recompiled at tier 2 (O3, callees inlined). A version
 that deoptimises ``max_failures`` times is left to tier 0. With
-``compile_leaves`` 0 (mode 'on'), a function with no loop and no call is
-left to tier 0 at its first call: entered from tier 0 it would cost more in
-the native entry than it runs, and tier 0 inlines it into its callers; it is
-still compiled into the native code that calls it.
+``first_call_refusals`` 1 (mode 'on'), a function is left to tier 0 at its
+first call when it has no loop and no call (entered from tier 0 it would
+cost more in the native entry than it runs, and tier 0 inlines it into its
+callers; it is still compiled into the native code that calls it), or when
+that call passes an argument native code never takes (an instance, a str, a
+dict: the function works on objects; tier 0 translates and inlines it from
+then on instead of waiting for the JIT to give up on it).
 """
 
 from __future__ import annotations
@@ -53,9 +56,9 @@ if TYPE_CHECKING:
 
 MODES = {
     "on": dict(call_threshold=100, loop_threshold=1000, tier2_calls=2000, tier2_steps=1_000_000, max_failures=10,
-               compile_leaves=0),
+               first_call_refusals=1),
     "eager": dict(call_threshold=1, loop_threshold=1, tier2_calls=2000, tier2_steps=1_000_000, max_failures=10,
-                  compile_leaves=1),
+                  first_call_refusals=0),
 }
 MAX_VERSIONS = 8          # signatures per function or loop before it is left to tier 0
 STATE_SITE = 3            # pvm.jit.irutils.STATE_SITE
@@ -93,12 +96,12 @@ class Jit:
         self.tier2_calls: int = options.pop("tier2_calls")
         self.tier2_steps: int = options.pop("tier2_steps")
         self.max_failures: int = options.pop("max_failures")
-        self.compile_leaves: int = options.pop("compile_leaves")
+        self.first_call_refusals: int = options.pop("first_call_refusals")
         if options:
             raise TypeError(f"unknown JIT settings: {', '.join(options)}")
         self.functions: dict[Code, FunctionRecord] = {}
         self.blocked_functions: set[Code] = set()      # left to tier 0 for good: calls skip `enter`
-        self.not_leaves: set[Code] = set()             # seen to loop or call (compile_leaves 0)
+        self.first_calls_seen: set[Code] = set()       # not refused at their first call (first_call_refusals 1)
         # code with a loop that runs natively: tier 0 does not translate it, since translated code
         # never enters native code at a loop header (a function's first loop, refused, would keep
         # its hot second loop in tier 0 from then on)
@@ -141,13 +144,17 @@ class Jit:
 
     def _enter_cold(self, func: Function, locals_: list[Any]) -> Any:
         code = func.code
-        if not self.compile_leaves and code not in self.not_leaves:
+        if self.first_call_refusals and code not in self.first_calls_seen:
+            why = ""
             if not any(op in _LOOPS_AND_CALLS for op in code.ops):
                 why = "no loop and no call: tier 0 runs it for less than a native entry costs"
+            elif None in argument_kinds(locals_[:code.argcount]):
+                why = "its first call passed an argument of a type native code does not take"
+            if why:
                 self.refusals[code.qualname] = why
                 self._block(self.functions.setdefault(code, FunctionRecord(code)), why)
                 return NO_NATIVE
-            self.not_leaves.add(code)
+            self.first_calls_seen.add(code)
         if code.profile.calls < self.call_threshold:
             return NO_NATIVE
         record = self.functions[code] = FunctionRecord(code)

@@ -299,3 +299,34 @@ def test_a_leaf_called_from_tier_0_is_left_there_and_compiled_into_native_caller
     assert sum(v.stats.steps for v in on.jit.versions) >= 2900
     eager = run_source(LEAF_AND_LOOP, "eager")
     assert "scaled(int)" in [v.plan.label for v in eager.jit.versions]
+
+
+FIRST_CALLS = textwrap.dedent("""
+    class P:
+        def __init__(self, x):
+            self.x = x
+    def weigh(p, n):
+        total = 0
+        for i in range(n):
+            total += p.x * i
+        return total
+    def scale(v, n):
+        total = 0
+        for i in range(n):
+            total += v * i
+        return total
+    print(sum(weigh(P(k), 10) for k in range(200)), scale(3, 10), scale(P(1), 0))
+""")
+
+
+def test_a_function_first_called_with_an_object_is_left_to_tier_0_at_that_call():
+    expected = f"{sum(k * 45 for k in range(200))} 135 0\n"
+    on = run_source(FIRST_CALLS, "on", call_threshold=10, loop_threshold=100)
+    assert on.stdout == expected
+    assert on.jit.refusals["weigh"].startswith("its first call passed an argument")
+    blocked = {code.qualname: code for code in on.jit.blocked_functions}
+    assert "scale" not in blocked            # first called with an int: the JIT may still compile it
+    assert blocked["weigh"].translated       # and tier 0 translated it without waiting for the JIT
+    eager = run_source(FIRST_CALLS, "eager")
+    assert eager.stdout == expected
+    assert "weigh" not in eager.jit.refusals
