@@ -192,6 +192,8 @@ class Unit:
         # around it (a native exit at every iteration is a compilation for nothing)
         if root.mode == "loop" and root.entry not in root.iterates:
             raise Refused(f"the loop body always exits ({_first_exit(root)})")
+        if root.mode == "loop" and not _iterates_past_inner_loops(root):
+            raise Refused(f"the loop body always exits (an inner loop never iterates: {_first_exit(root)})")
         for plan in self.live():
             for namespace_id, name in plan.guards:
                 if name in root.promoted and namespace_id == id(root.globals) and plan is not root:
@@ -207,6 +209,33 @@ def _first_exit(plan: Plan) -> str:
         return "no exit"
     node = min(exits, key=lambda n: n.pc)
     return f"line {plan.code.line_at(node.pc)}: {node.exit}"
+
+
+def _iterates_past_inner_loops(plan: Plan) -> bool:
+    """Whether a path reaches the entry loop's back-edge without leaving an
+    inner loop that never iterates natively: leaving one means it ran no
+    iteration (or broke out of its first), so the hot path around it exits
+    (raytrace's pixel loop around a sample loop that calls methods)."""
+    dead = [(start, end) for start, end in loops(plan.code).items()
+            if plan.start <= start and end <= plan.end and start not in plan.iterates
+            and not start <= plan.entry <= end]
+    if not dead:
+        return True
+    ops, args = plan.code.ops, plan.code.args
+    jump_back = Op.JUMP_BACKWARD.value
+    seen = {plan.nodes[0].id}
+    todo = [plan.nodes[0]]
+    while todo:
+        node = todo.pop()
+        if ops[node.pc] == jump_back and args[node.pc] == plan.entry:
+            return True
+        for succ in node.succ:
+            after = plan.nodes[succ]
+            if succ not in seen and not any(start <= node.pc <= end and not start <= after.pc <= end
+                                            for start, end in dead):
+                seen.add(succ)
+                todo.append(after)
+    return False
 
 
 def loops(code: Code) -> dict[int, int]:

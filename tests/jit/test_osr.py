@@ -264,3 +264,29 @@ def test_a_loop_left_to_tier0_does_not_take_the_native_loop_after_it_with_it():
     """, loop_threshold=100, call_threshold=100)
     assert loops_compiled(out) == ["run@8"]
     assert native_steps(out) > 2 * 3000
+
+
+def test_a_loop_around_an_inner_loop_that_never_iterates_natively_is_refused():
+    out = both("""
+        class Camera:
+            def ray(self, x):
+                return x * 2
+        def render(camera, n):
+            total = 0
+            for x in range(n):
+                for s in range(2):          # every iteration calls a method: it never iterates natively
+                    total += camera.ray(x + s)
+            return total
+        def count(camera, n):
+            total = 0
+            for x in range(n):
+                if x < 0:
+                    for s in range(2):      # never entered: the loop around it runs natively
+                        total += camera.ray(s)
+                total += x
+            return total
+        camera = Camera()
+        print(render(camera, 300), count(camera, 3000))
+    """, loop_threshold=100, call_threshold=100)
+    assert loops_compiled(out) == ["count@13"]
+    assert any("an inner loop never iterates" in reason for reason in out.jit.refusals.values())
