@@ -9,7 +9,6 @@ use, and the profiling counters the JIT reads.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
 from typing import Any
 
 # Code flags
@@ -24,51 +23,68 @@ CO_GENERATOR = 128     # calling it makes a generator (the body contains yield)
 CO_DOCSTRING = 256     # a function whose body starts with a string: consts[0] is its __doc__
 
 
-@dataclass(slots=True)
 class Profile:
     """Counters tier 0 keeps for the JIT: how hot a code object is."""
 
-    calls: int = 0
-    backedges: int = 0
+    __slots__ = ("calls", "backedges")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.backedges = 0
 
 
-@dataclass(slots=True, eq=False)
 class Code:
-    name: str                           # function name, '<module>', '<lambda>', '<listcomp>', ...
-    qualname: str                       # dotted path as CPython's __qualname__ ('f.<locals>.g')
-    filename: str
-    firstlineno: int
-    argcount: int                       # positional parameters (the first argcount varnames)
-    varnames: tuple[str, ...]           # fast locals: parameters first
-    cellvars: tuple[str, ...]           # locals captured by inner functions (cells made at entry)
-    freevars: tuple[str, ...]           # variables captured from enclosing functions
-    cell_params: tuple[int, ...]        # for each cellvar: index of the parameter it holds, or -1
-    names: tuple[str, ...]              # global, attribute and module names
-    consts: tuple[Any, ...]             # constants; nested Code objects are constants too
-    ops: tuple[int, ...]                # opcode per instruction
-    args: tuple[int, ...]               # operand per instruction
-    linetable: tuple[tuple[int, int], ...]  # (first instruction index, line) runs, ascending
-    max_stack: int
-    flags: int = 0
-    # (start, end, handler, depth): an exception raised by instructions
-    # start..end-1 truncates the stack to depth, pushes the exception and jumps
-    # to handler. Runs are disjoint and ascending (lang.assembler builds them).
-    exception_table: tuple[tuple[int, int, int, int], ...] = ()
-    kwonlyargcount: int = 0             # keyword-only parameters (the varnames after the positional ones)
-    decoded: list[Any] | None = field(default=None, repr=False)   # operands resolved (pvm.frames.decode)
-    quickened: list[Any] | None = field(default=None, repr=False)  # tier 0's, superinstructions fused in
-    profile: Profile = field(default_factory=Profile, repr=False)
-    # tier 0's translation to a host function (pvm.translated): None until hot, False if refused
-    translated: Any = field(default=None, repr=False)
-    # argcount when a positional call of the translation needs no binding (no keyword-only or
-    # collecting parameters, not a generator), else -1
-    fast_args: int = field(default=-1, repr=False)
-    # while interpreted with translation on, by instruction: the function or user class each CALL
-    # called last, the class of the object each LOAD_ATTR of a property name read last, the class of a
-    # binary operator's left operand whose special method made its result; translation may inline the
-    # function (the class's __init__, the property's getter, the special method) there (pvm.translate)
-    callees: dict[int, Any] = field(default_factory=dict, repr=False)
-    line_starts: list[int] = field(default_factory=list, repr=False)   # the linetable's starts, made at first use
+    """One function's, class body's or module's compiled form (plain slots
+    rather than a dataclass: ``dataclasses`` imports ``inspect``, 10 ms of
+    every start-up)."""
+
+    # the compiler's output, in the constructor's order
+    FIELDS = ("name", "qualname", "filename", "firstlineno", "argcount", "varnames", "cellvars", "freevars",
+              "cell_params", "names", "consts", "ops", "args", "linetable", "max_stack", "flags",
+              "exception_table", "kwonlyargcount")
+    __slots__ = FIELDS + ("decoded", "quickened", "profile", "translated", "fast_args", "callees", "line_starts")
+
+    def __init__(self, name: str, qualname: str, filename: str, firstlineno: int, argcount: int,
+                 varnames: tuple[str, ...], cellvars: tuple[str, ...], freevars: tuple[str, ...],
+                 cell_params: tuple[int, ...], names: tuple[str, ...], consts: tuple[Any, ...],
+                 ops: tuple[int, ...], args: tuple[int, ...], linetable: tuple[tuple[int, int], ...],
+                 max_stack: int, flags: int = 0, exception_table: tuple[tuple[int, int, int, int], ...] = (),
+                 kwonlyargcount: int = 0) -> None:
+        self.name = name                    # function name, '<module>', '<lambda>', '<listcomp>', ...
+        self.qualname = qualname            # dotted path as CPython's __qualname__ ('f.<locals>.g')
+        self.filename = filename
+        self.firstlineno = firstlineno
+        self.argcount = argcount            # positional parameters (the first argcount varnames)
+        self.varnames = varnames            # fast locals: parameters first
+        self.cellvars = cellvars            # locals captured by inner functions (cells made at entry)
+        self.freevars = freevars            # variables captured from enclosing functions
+        self.cell_params = cell_params      # for each cellvar: index of the parameter it holds, or -1
+        self.names = names                  # global, attribute and module names
+        self.consts = consts                # constants; nested Code objects are constants too
+        self.ops = ops                      # opcode per instruction
+        self.args = args                    # operand per instruction
+        self.linetable = linetable          # (first instruction index, line) runs, ascending
+        self.max_stack = max_stack
+        self.flags = flags
+        # (start, end, handler, depth): an exception raised by instructions
+        # start..end-1 truncates the stack to depth, pushes the exception and jumps
+        # to handler. Runs are disjoint and ascending (lang.assembler builds them).
+        self.exception_table = exception_table
+        self.kwonlyargcount = kwonlyargcount   # keyword-only parameters (the varnames after the positional ones)
+        self.decoded: list[Any] | None = None     # operands resolved (pvm.frames.decode)
+        self.quickened: list[Any] | None = None   # tier 0's, superinstructions fused in
+        self.profile = Profile()
+        # tier 0's translation to a host function (pvm.translated): None until hot, False if refused
+        self.translated: Any = None
+        # argcount when a positional call of the translation needs no binding (no keyword-only or
+        # collecting parameters, not a generator), else -1
+        self.fast_args = -1
+        # while interpreted with translation on, by instruction: the function or user class each CALL
+        # called last, the class of the object each LOAD_ATTR of a property name read last, the class of a
+        # binary operator's left operand whose special method made its result; translation may inline the
+        # function (the class's __init__, the property's getter, the special method) there (pvm.translate)
+        self.callees: dict[int, Any] = {}
+        self.line_starts: list[int] = []    # the linetable's starts, made at first use
 
     def line_at(self, index: int) -> int:
         """The source line of instruction ``index``."""

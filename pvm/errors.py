@@ -9,7 +9,7 @@ never shown to a script as one of its own exceptions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class PvmError(Exception):
@@ -47,8 +47,7 @@ class PvmCompileError(PvmSyntaxError):
     (``'return' outside function``, a limit exceeded, ...)."""
 
 
-@dataclass(frozen=True, slots=True)
-class TracebackEntry:
+class TracebackEntry(NamedTuple):
     filename: str
     line: int
     name: str

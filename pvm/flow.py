@@ -7,7 +7,6 @@ flags, and from the code's exception table."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
@@ -36,11 +35,13 @@ JUMPS = frozenset(info.number for info in OPCODES if info.flags & Flag.JUMP)
 TERMINATORS = frozenset(info.number for info in OPCODES if info.flags & Flag.TERMINATOR)
 
 
-@dataclass
 class Loop:
-    start: int
-    end: int                       # the last back-edge's index
-    children: list["Loop"]
+    __slots__ = ("start", "end", "children")
+
+    def __init__(self, start: int, end: int, children: list["Loop"]) -> None:
+        self.start = start
+        self.end = end                 # the last back-edge's index
+        self.children = children
 
 
 class Flow:

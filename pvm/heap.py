@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from pvm.classes import NS, Instance, Method, Property, Super
@@ -87,16 +86,19 @@ _BUILTIN_METHOD = type([].append)
 _REGISTERED = (list, dict, set, Function, Cell, Module)
 
 
-@dataclass(slots=True)
 class HeapStats:
-    collections: int = 0
-    total_pause: float = 0.0          # seconds
-    max_pause: float = 0.0            # seconds
-    bytes_allocated: int = 0          # charged since the VM started
-    objects_allocated: int = 0
-    objects_freed: int = 0
-    live_bytes: int = 0               # after the last collection
-    peak_live_bytes: int = 0
+    __slots__ = ("collections", "total_pause", "max_pause", "bytes_allocated", "objects_allocated",
+                 "objects_freed", "live_bytes", "peak_live_bytes")
+
+    def __init__(self) -> None:
+        self.collections = 0
+        self.total_pause = 0.0            # seconds
+        self.max_pause = 0.0              # seconds
+        self.bytes_allocated = 0          # charged since the VM started
+        self.objects_allocated = 0
+        self.objects_freed = 0
+        self.live_bytes = 0               # after the last collection
+        self.peak_live_bytes = 0
 
     def report(self) -> str:
         return (f"collections: {self.collections}\n"

@@ -13,8 +13,7 @@ Stack effects are written as ``(fallthrough, jumped)`` expressions of ``n``
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 
 class Operand(enum.Enum):
@@ -43,8 +42,7 @@ class Flag(enum.IntFlag):
     SUPER = 32           # a superinstruction: made by the pre-decoder, never in a code object
 
 
-@dataclass(frozen=True, slots=True)
-class OpInfo:
+class OpInfo(NamedTuple):
     name: str
     number: int
     operand: Operand

@@ -22,8 +22,7 @@ try:    # CPython's own SHA-256: hashlib would load OpenSSL first, 4 ms of every
     from _sha256 import sha256
 except ImportError:
     from hashlib import sha256
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pvm
 from pvm.code import Code
@@ -69,8 +68,7 @@ def source_digest(source: bytes) -> bytes:
     return sha256(source).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
     format_version: int
     pvm_version: str
     opcode_digest: bytes

@@ -40,7 +40,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Callable
 
 from pvm.costs import WORK_PER_STEP, charge_call
@@ -138,9 +137,8 @@ def format_limit_exceeded(error: LimitExceeded) -> str:
 
 # --- Limits ---
 
-@dataclass(frozen=True)
 class Limits:
-    """Per-VM limits; ``None`` switches one off.
+    """Per-VM limits; ``None`` switches one off. Immutable, compared by value.
 
     ``Limits()`` are the safe defaults a ``pvm.VM`` gets without arguments;
     ``Limits.unlimited()`` switches everything off (explicitly).
@@ -154,39 +152,50 @@ class Limits:
         max_output: bytes (UTF-8) that ``print`` may write per entry.
     """
 
-    max_steps: int | None = DEFAULT_MAX_STEPS
-    max_memory: int | None = DEFAULT_MAX_MEMORY
-    max_depth: int | None = DEFAULT_MAX_DEPTH
-    timeout: float | None = DEFAULT_TIMEOUT
-    max_output: int | None = DEFAULT_MAX_OUTPUT
+    FIELDS = ("max_steps", "max_memory", "max_depth", "timeout", "max_output")
+    __slots__ = FIELDS
 
-    def __post_init__(self) -> None:
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if value is None:
-                continue
-            numeric = (int, float) if item.name == "timeout" else (int,)
-            if type(value) not in numeric or value <= 0:
-                raise ValueError(f"Limits.{item.name} must be a positive "
-                                 f"{'number' if item.name == 'timeout' else 'int'} or None, not {value!r}")
+    def __init__(self, max_steps: int | None = DEFAULT_MAX_STEPS, max_memory: int | None = DEFAULT_MAX_MEMORY,
+                 max_depth: int | None = DEFAULT_MAX_DEPTH, timeout: float | None = DEFAULT_TIMEOUT,
+                 max_output: int | None = DEFAULT_MAX_OUTPUT) -> None:
+        for name, value in zip(Limits.FIELDS, (max_steps, max_memory, max_depth, timeout, max_output)):
+            if value is not None:
+                numeric = (int, float) if name == "timeout" else (int,)
+                if type(value) not in numeric or value <= 0:
+                    raise ValueError(f"Limits.{name} must be a positive "
+                                     f"{'number' if name == 'timeout' else 'int'} or None, not {value!r}")
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Limits are immutable: cannot set {name}; make new ones")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in Limits.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Limits and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"Limits({', '.join(f'{name}={getattr(self, name)!r}' for name in Limits.FIELDS)})"
 
     @classmethod
     def unlimited(cls, **overrides: Any) -> "Limits":
         """No limit at all, except those given: ``Limits.unlimited(timeout=2)``."""
-        values: dict[str, Any] = {item.name: None for item in fields(cls)}
-        values.update(overrides)
-        return cls(**values)
+        return cls(**{**dict.fromkeys(Limits.FIELDS), **overrides})
 
     @classmethod
     def from_cli(cls, options: Any) -> "Limits":
         """The limits of ``pvm run``: the flags given (attributes ``max_steps``,
         ``max_memory``, ``max_depth``, ``timeout``, ``max_output`` of an argparse
         namespace; missing or None means unlimited), nothing else."""
-        return cls.unlimited(**{item.name: getattr(options, item.name, None) for item in fields(cls)})
+        return cls.unlimited(**{name: getattr(options, name, None) for name in Limits.FIELDS})
 
     @property
     def any(self) -> bool:
-        return any(getattr(self, item.name) is not None for item in fields(self))
+        return any(value is not None for value in self._values())
 
 
 # --- Wiring ---

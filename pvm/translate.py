@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 from pvm.classes import FILLED_CACHES, NS, Property, is_user_class, lookup
@@ -63,22 +62,25 @@ _BRANCHES = frozenset({Op.POP_JUMP_IF_FALSE, Op.POP_JUMP_IF_TRUE, Op.JUMP_IF_FAL
 MAX_INSTRUCTIONS = 4000    # bigger code stays interpreted: the host's compile() cannot be interrupted by a limit
 
 
-@dataclass(frozen=True)
 class Translation:
     """What the runtime needs to know about one generated function."""
 
-    code: Code
-    pcs: tuple[int, ...]          # instruction index of each line of the generated source (1-based lines)
-    roots: tuple[str, ...]        # the generated function's locals that may hold VM values (C and ST: lists of them)
-    source: str
-    function_code: Any            # the host code object it was compiled to
-    inner: tuple[tuple[tuple[Code, int], ...] | None, ...]   # per line: the inlined activations, outermost first
-    callees_known: int                  # len(code.callees) when it was translated
-    # the host code's line table as (starts, ends, lines) of its ranges, made when first asked: a
-    # traceback's tb_lineno scans the whole table, which for a long translation is the price of a catch
-    line_ranges: list[list[int]] = field(default_factory=list, init=False, compare=False, repr=False)
-    sites: dict[int, tuple[int, int, int | None, tuple[tuple[Code, int], ...]]] = field(
-        default_factory=dict, init=False, compare=False, repr=False)     # site_at's answers
+    __slots__ = ("code", "pcs", "roots", "source", "function_code", "inner", "callees_known", "line_ranges",
+                 "sites")
+
+    def __init__(self, code: Code, pcs: tuple[int, ...], roots: tuple[str, ...], source: str, function_code: Any,
+                 inner: tuple[tuple[tuple[Code, int], ...] | None, ...], callees_known: int) -> None:
+        self.code = code
+        self.pcs = pcs                # instruction index of each line of the generated source (1-based lines)
+        self.roots = roots            # the generated function's locals that may hold VM values (C and ST: lists)
+        self.source = source
+        self.function_code = function_code    # the host code object it was compiled to
+        self.inner = inner            # per line: the inlined activations, outermost first
+        self.callees_known = callees_known    # len(code.callees) when it was translated
+        # the host code's line table as (starts, ends, lines) of its ranges, made when first asked: a
+        # traceback's tb_lineno scans the whole table, which for a long translation is the price of a catch
+        self.line_ranges: list[list[int]] = []
+        self.sites: dict[int, tuple[int, int, int | None, tuple[tuple[Code, int], ...]]] = {}   # site_at's answers
 
     def site_at(self, offset: int) -> tuple[int, int, int | None, tuple[tuple[Code, int], ...]]:
         """Where the host instruction at byte ``offset`` failed: its Python line, the instruction, that

@@ -10,7 +10,6 @@ per call and one comparison per back-edge.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 from pvm.code import Code
@@ -25,12 +24,23 @@ _RANGE_ITERATOR = type(iter(range(0)))
 _LIST_ITERATOR = type(iter([]))
 
 
-@dataclass(frozen=True)
 class TupleKey:
     """A key's kind of a tuple: the types of its items (cheap to take at every
     call; its kinds are looked at when compiling)."""
 
-    types: tuple[type, ...]
+    __slots__ = ("types",)
+
+    def __init__(self, types: tuple[type, ...]) -> None:
+        self.types = types
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is TupleKey and other.types == self.types
+
+    def __hash__(self) -> int:
+        return hash((TupleKey, self.types))
+
+    def __repr__(self) -> str:
+        return f"TupleKey({self.types!r})"
 
 
 def source_value(frame: Any, source: tuple[str, Any]) -> Any:
@@ -120,15 +130,15 @@ def speculate(kind: Any, value: Any) -> Any:
     return kind_of(value) if type(kind) is TupleKey else kind
 
 
-@dataclass
 class Stats:
     """Counters of one compiled version (native entries, exits by reason)."""
 
-    entries: int = 0
-    steps: int = 0                        # loops: steps (back-edges and calls) run natively
-    deopts: Counter[str] = field(default_factory=Counter)
-    guard_failures: int = 0
-    side_exits: int = 0                   # loops: exits to run an instruction native code does not
+    def __init__(self) -> None:
+        self.entries = 0
+        self.steps = 0                        # loops: steps (back-edges and calls) run natively
+        self.deopts: Counter[str] = Counter()
+        self.guard_failures = 0
+        self.side_exits = 0                   # loops: exits to run an instruction native code does not
 
     @property
     def failures(self) -> int:
@@ -136,23 +146,23 @@ class Stats:
         return sum(n for reason, n in self.deopts.items() if "step budget" not in reason) + self.guard_failures
 
 
-@dataclass
 class FunctionRecord:
     """A warm function: its compiled versions by (globals, argument kinds)."""
 
-    code: Code
-    versions: dict[tuple[int, tuple[Kind | None, ...]], Any] = field(default_factory=dict)
-    blocked: str = ""                     # why it stays in tier 0 for good
-    dropped: int = 0                      # versions thrown away because a guarded global changed
-    declined: int = 0                     # calls with no version to run (see Jit.DECLINED)
-    # The version that ran last, tried first on the next call, and what the
-    # fast path needs of it without attribute chains:
-    last: Any = None
-    entry: Any = None                     # its native builtin
-    globals: Any = None                   # the globals it was compiled against
-    argcount: int = 0
-    counts_steps: bool = False            # it can use steps (loops, calls): read the countdown back
-    countdown: Any = None                 # a memoryview of its countdown slot
+    def __init__(self, code: Code) -> None:
+        self.code = code
+        self.versions: dict[tuple[int, tuple[Kind | None, ...]], Any] = {}
+        self.blocked = ""                     # why it stays in tier 0 for good
+        self.dropped = 0                      # versions thrown away because a guarded global changed
+        self.declined = 0                     # calls with no version to run (see Jit.DECLINED)
+        # The version that ran last, tried first on the next call, and what the
+        # fast path needs of it without attribute chains:
+        self.last: Any = None
+        self.entry: Any = None                # its native builtin
+        self.globals: Any = None              # the globals it was compiled against
+        self.argcount = 0
+        self.counts_steps = False             # it can use steps (loops, calls): read the countdown back
+        self.countdown: Any = None            # a memoryview of its countdown slot
 
     def remember(self, version: Any) -> None:
         self.last = version
@@ -164,20 +174,21 @@ class FunctionRecord:
             self.countdown = version.countdown
 
 
-@dataclass
 class LoopRecord:
     """A warm loop of a code object, identified by its header. Native code
     is entered at this header but may run a whole enclosing loop nest: the
     candidate regions are tried outermost first."""
 
-    code: Code
-    header: int
-    regions: list[tuple[int, int]]        # (first, last instruction) of each loop around the header
-    touched: tuple[int, ...]              # fast locals of the outermost region
-    promoted: tuple[str, ...]             # globals the outermost region assigns
-    cells: tuple[int, ...]                # cells the outermost region reads and never assigns
-    versions: dict[tuple[Any, ...], Any] = field(default_factory=dict)
-    declined: int = 0                     # entries with no version to run (see Jit.DECLINED)
-    blocked: str = ""
-    dropped: int = 0
-    covered_by: "LoopRecord | None" = None   # the record of another header that compiled the same nest
+    def __init__(self, code: Code, header: int, regions: list[tuple[int, int]], touched: tuple[int, ...],
+                 promoted: tuple[str, ...], cells: tuple[int, ...]) -> None:
+        self.code = code
+        self.header = header
+        self.regions = regions                # (first, last instruction) of each loop around the header
+        self.touched = touched                # fast locals of the outermost region
+        self.promoted = promoted              # globals the outermost region assigns
+        self.cells = cells                    # cells the outermost region reads and never assigns
+        self.versions: dict[tuple[Any, ...], Any] = {}
+        self.declined = 0                     # entries with no version to run (see Jit.DECLINED)
+        self.blocked = ""
+        self.dropped = 0
+        self.covered_by: LoopRecord | None = None   # the record of another header that compiled the same nest

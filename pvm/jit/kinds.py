@@ -21,7 +21,6 @@ cannot disagree.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 import math
 import operator
 from typing import Any
@@ -50,33 +49,59 @@ class Kind(enum.Enum):
         return self.value
 
 
-@dataclass(frozen=True, slots=True)
 class ListOf:
     """A list whose elements are lists or tuples of one kind (speculated from
-    the first element; every read checks the element's type)."""
+    the first element; every read checks the element's type). Like every
+    composite kind, equal to one of its class made of equal kinds (they key
+    dicts) and never changed."""
 
-    element: Any
+    __slots__ = ("element",)
+
+    def __init__(self, element: Any) -> None:
+        self.element = element
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ListOf and other.element == self.element
+
+    def __hash__(self) -> int:
+        return hash((ListOf, self.element))
 
     def __repr__(self) -> str:
         return f"list[{self.element!r}]"
 
 
-@dataclass(frozen=True, slots=True)
 class TupleOf:
     """A tuple of numbers, lists and tuples of these kinds (unpacking checks
     its length and the type of every item)."""
 
-    items: tuple[Any, ...]
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[Any, ...]) -> None:
+        self.items = items
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is TupleOf and other.items == self.items
+
+    def __hash__(self) -> int:
+        return hash((TupleOf, self.items))
 
     def __repr__(self) -> str:
         return f"tuple[{', '.join(map(repr, self.items))}]"
 
 
-@dataclass(frozen=True, slots=True)
 class ListIter:
     """``iter(xs)`` of a list of some kind: the list and an index."""
 
-    of: Any
+    __slots__ = ("of",)
+
+    def __init__(self, of: Any) -> None:
+        self.of = of
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ListIter and other.of == self.of
+
+    def __hash__(self) -> int:
+        return hash((ListIter, self.of))
 
     def __repr__(self) -> str:
         return f"list_iterator[{self.of!r}]"

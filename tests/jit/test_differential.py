@@ -2,7 +2,6 @@
 print the same thing (values, and the error if one is raised)."""
 
 import contextlib
-import dataclasses
 import io
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -79,7 +78,7 @@ def bounded(source: str) -> bool:
     times over (3 ** 25 times its digits), which no runtime finishes. Tier 0
     under a memory limit and a timeout tells; the runs compared are unlimited."""
     def limit(vm):
-        install(vm, dataclasses.replace(Limits.unlimited(), max_memory=1 << 20, timeout=10.0))
+        install(vm, Limits.unlimited(max_memory=1 << 20, timeout=10.0))
 
     try:
         run_source(source, "off", setup=limit)

@@ -2,7 +2,6 @@
 real, so every exit must leave exactly the state tier 0 would have reached,
 and the heap must be charged for the growth."""
 
-import dataclasses
 import sys
 import textwrap
 
@@ -152,7 +151,7 @@ def test_appends_are_charged_to_the_heap_and_the_memory_limit_holds():
     """)
 
     def setup(vm):
-        install(vm, dataclasses.replace(Limits.unlimited(), max_memory=8 << 20))
+        install(vm, Limits.unlimited(max_memory=8 << 20))
 
     with pytest.raises(LimitExceeded) as tier0:
         run_source(source, "off", setup=setup)

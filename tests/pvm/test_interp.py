@@ -208,20 +208,19 @@ def test_steps_stay_exact_after_a_checkpoint_hook_raises():
 def test_fast_locals_in_class_bodies_are_unbound_not_missing():
     """Found by the .pvmc fuzzer: a (verified) class body that uses a fast local got
     an empty locals list; reading it must be a script error, not a crash of pvm."""
-    import dataclasses
-
     from pvm.code import Code
     from pvm.opcodes import Op
     from pvm.verify import verify
 
+    def replace(code: Code, **changes) -> Code:
+        return Code(**{name: changes.get(name, getattr(code, name)) for name in Code.FIELDS})
+
     module = compile_source("class C:\n    x = 1\n", "t.src")
     body = next(c for c in module.consts if isinstance(c, Code))
-    body = dataclasses.replace(body, varnames=("x",), ops=(Op.LOAD_FAST, Op.POP_TOP, *body.ops),
-                               args=(0, 0, *body.args), linetable=((0, body.firstlineno),) + tuple(
-                                   (start + 2, line) for start, line in body.linetable if start),
-                               decoded=None, quickened=None)
-    code = dataclasses.replace(module, consts=tuple(body if isinstance(c, Code) else c for c in module.consts),
-                               decoded=None, quickened=None)
+    body = replace(body, varnames=("x",), ops=(Op.LOAD_FAST, Op.POP_TOP, *body.ops),
+                   args=(0, 0, *body.args), linetable=((0, body.firstlineno),) + tuple(
+                       (start + 2, line) for start, line in body.linetable if start))
+    code = replace(module, consts=tuple(body if isinstance(c, Code) else c for c in module.consts))
     verify(code)
     with pytest.raises(ScriptError, match="UnboundLocalError"):
         Interpreter(write=lambda text: None).run_module(code)
