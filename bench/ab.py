@@ -10,6 +10,10 @@ and this one first on ``PYTHONPATH`` (alternating cancels slow drifts of a share
 machine), checks both print the same, and reports the median wall time of each
 and their ratio. CPython is not involved: on a noisy machine its own times vary
 more than the change being measured.
+
+``--base-args`` gives the base side options of its own: ``--base .
+--base-args=--jit=off --pvm-args=`` times this tree with the JIT off against
+the same tree with it on.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ HERE = BENCH_DIR.parent
 
 
 def run(tree: Path, program: Path, pvm_args: list[str], program_args: list[str]) -> tuple[float, str]:
-    env = {**CHILD_ENV, "PYTHONPATH": str(tree)}
+    env = {**CHILD_ENV, "PYTHONPATH": str(tree.resolve())}
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pvm", "run", *pvm_args, program.name, *program_args],
                           cwd=program.parent,
@@ -42,6 +46,7 @@ def main() -> int:
     parser.add_argument("--base", type=Path, required=True, help="the other tree (a git worktree)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pvm-args", default="--jit=off")
+    parser.add_argument("--base-args", default=None, help="the base side's pvm options (default: --pvm-args)")
     parser.add_argument("--size", choices=("small", "large"), default="small",
                         help="large: the size bench/run.py --size large passes (programs that have one)")
     parser.add_argument("programs", nargs="+", help="bench program stems, e.g. loop fib")
@@ -49,6 +54,7 @@ def main() -> int:
     if args.size == "large" and not set(args.programs) <= set(LARGE_SIZES):
         parser.error(f"--size large knows {', '.join(LARGE_SIZES)}")
     pvm_args = shlex.split(args.pvm_args)
+    base_args = pvm_args if args.base_args is None else shlex.split(args.base_args)
     print(f"{'program':<14} {'base s':>8} {'this s':>8} {'this/base':>10}")
     for stem in args.programs:
         program = BENCH_DIR / f"{stem}.src"
@@ -56,8 +62,8 @@ def main() -> int:
         times: dict[str, list[float]] = {"base": [], "this": []}
         outputs = set()
         for _ in range(args.runs):
-            for side, tree in (("base", args.base), ("this", HERE)):
-                seconds, out = run(tree, program, pvm_args, program_args)
+            for side, tree, options in (("base", args.base, base_args), ("this", HERE, pvm_args)):
+                seconds, out = run(tree, program, options, program_args)
                 times[side].append(seconds)
                 outputs.add(out)
         if len(outputs) != 1:
