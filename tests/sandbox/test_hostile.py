@@ -23,7 +23,6 @@ import os
 import resource
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -59,8 +58,9 @@ def expectation(path: Path) -> tuple[str, str, Limits]:
     limits = SUITE_LIMITS
     if "limits" in fields:
         changes = dict(item.split("=") for item in fields["limits"].split())
-        limits = replace(limits, **{key: None if value == "None" else float(value) if key == "timeout"
-                                    else int(value) for key, value in changes.items()})
+        limits = Limits(**{**{name: getattr(limits, name) for name in Limits.FIELDS},
+                           **{key: None if value == "None" else float(value) if key == "timeout"
+                              else int(value) for key, value in changes.items()}})
     return kind, detail, limits
 
 
