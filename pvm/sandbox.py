@@ -181,6 +181,10 @@ class Limits:
     def __repr__(self) -> str:
         return f"Limits({', '.join(f'{name}={getattr(self, name)!r}' for name in Limits.FIELDS)})"
 
+    def replace(self, **changes: Any) -> "Limits":
+        """These limits with some changed: ``limits.replace(timeout=10)``."""
+        return Limits(**{**{name: getattr(self, name) for name in Limits.FIELDS}, **changes})
+
     @classmethod
     def unlimited(cls, **overrides: Any) -> "Limits":
         """No limit at all, except those given: ``Limits.unlimited(timeout=2)``."""

@@ -189,3 +189,18 @@ def test_vm_reports_steps_and_memory(vm: pvm.VM) -> None:
     vm.run("big = list(range(1000))")
     vm._interp.heap.collect()      # live bytes are measured by a collection
     assert vm.memory >= 16 + 8 * 1000
+
+
+def test_limits_are_immutable_values_and_replace_makes_new_ones():
+    limits = pvm.Limits(max_steps=100)
+    assert limits == pvm.Limits(max_steps=100) and hash(limits) == hash(pvm.Limits(max_steps=100))
+    assert limits != pvm.Limits()
+    changed = limits.replace(timeout=1.5, max_output=None)
+    assert (changed.max_steps, changed.timeout, changed.max_output) == (100, 1.5, None)
+    assert limits.timeout == pvm.Limits().timeout         # the original is unchanged
+    with pytest.raises(AttributeError, match="immutable"):
+        limits.max_steps = 5
+    with pytest.raises(ValueError, match="positive"):
+        limits.replace(max_depth=0)
+    assert repr(pvm.Limits.unlimited(timeout=2)) == ("Limits(max_steps=None, max_memory=None, max_depth=None, "
+                                                     "timeout=2, max_output=None)")

@@ -58,9 +58,8 @@ def expectation(path: Path) -> tuple[str, str, Limits]:
     limits = SUITE_LIMITS
     if "limits" in fields:
         changes = dict(item.split("=") for item in fields["limits"].split())
-        limits = Limits(**{**{name: getattr(limits, name) for name in Limits.FIELDS},
-                           **{key: None if value == "None" else float(value) if key == "timeout"
-                              else int(value) for key, value in changes.items()}})
+        limits = limits.replace(**{key: None if value == "None" else float(value) if key == "timeout"
+                                   else int(value) for key, value in changes.items()})
     return kind, detail, limits
 
 
