@@ -391,7 +391,7 @@ class Heap:
 
 
 _SCANNED = 64                                 # containers this long are checked for references at C speed
-_FLOATS = frozenset({float, bool, type(None)})
+UNOWNED = frozenset({float, bool, type(None)})     # immediates: nothing to own, nothing to visit
 _INTS = frozenset({int, bool})
 
 
@@ -410,7 +410,7 @@ def _only_immediates(items: list[Any] | set[Any]) -> bool:
         if verdict is not None:
             return verdict
     types = set(map(type, items))
-    if types <= _FLOATS:
+    if types <= UNOWNED:
         return True
     return types <= _INTS and -SMALL_INT < min(items) and max(items) < SMALL_INT
 

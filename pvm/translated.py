@@ -24,7 +24,7 @@ from pvm.frames import NO_NATIVE, UNBOUND, Frame, bind_arguments, check_unpackab
     unbound_local, unpack
 from pvm.generators import Generator
 from pvm.handlers import HANDLERS, call_ex_arguments
-from pvm.heap import WORD_BYTES
+from pvm.heap import UNOWNED, WORD_BYTES
 from pvm.measure import CONTAINERS
 from pvm.objects import Function
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, Op
@@ -494,7 +494,7 @@ def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, .
 
 NAMESPACE: dict[str, Any] = {
     "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "NATIVE": NATIVE, "WORD_BYTES": WORD_BYTES,
-    "UNOWNED": frozenset({float, bool, type(None)}),
+    "UNOWNED": UNOWNED,
     "HOST_FUNCTION": type(len), "GROWABLE": GROWABLE,
     "CONTAINERS": CONTAINERS,
     "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),

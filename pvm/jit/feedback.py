@@ -15,7 +15,7 @@ from typing import Any
 from pvm.code import Code
 from pvm.frames import UNBOUND
 from pvm.objects import Cell
-from pvm.jit.kinds import LISTS, Kind, ListIter, kind_of
+from pvm.jit.kinds import LISTS, Composite, Kind, ListIter, kind_of
 
 MISSING: Any = object()      # absent from a namespace (a guard expects the name unbound)
 UNBOUND_KIND = "unbound"     # a local not assigned (at a loop header, or at a point of a region)
@@ -24,23 +24,18 @@ _RANGE_ITERATOR = type(iter(range(0)))
 _LIST_ITERATOR = type(iter([]))
 
 
-class TupleKey:
+class TupleKey(Composite):
     """A key's kind of a tuple: the types of its items (cheap to take at every
     call; its kinds are looked at when compiling)."""
 
-    __slots__ = ("types",)
+    __slots__ = ()
 
-    def __init__(self, types: tuple[type, ...]) -> None:
-        self.types = types
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is TupleKey and other.types == self.types
-
-    def __hash__(self) -> int:
-        return hash((TupleKey, self.types))
+    @property
+    def types(self) -> tuple[type, ...]:
+        return self.part
 
     def __repr__(self) -> str:
-        return f"TupleKey({self.types!r})"
+        return f"TupleKey({self.part!r})"
 
 
 def source_value(frame: Any, source: tuple[str, Any]) -> Any:

@@ -49,62 +49,62 @@ class Kind(enum.Enum):
         return self.value
 
 
-class ListOf:
-    """A list whose elements are lists or tuples of one kind (speculated from
-    the first element; every read checks the element's type). Like every
-    composite kind, equal to one of its class made of equal kinds (they key
-    dicts) and never changed."""
+class Composite:
+    """A kind made of one part (an element kind, item kinds, the types of a
+    tuple's items): equal to, and hashed as, one of its class with an equal
+    part, since kinds key dicts; never changed once made."""
 
-    __slots__ = ("element",)
+    __slots__ = ("part",)
 
-    def __init__(self, element: Any) -> None:
-        self.element = element
+    def __init__(self, part: Any) -> None:
+        self.part = part
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is ListOf and other.element == self.element
+        return type(other) is type(self) and other.part == self.part
 
     def __hash__(self) -> int:
-        return hash((ListOf, self.element))
+        return hash((type(self), self.part))
+
+
+class ListOf(Composite):
+    """A list whose elements are lists or tuples of one kind (speculated from
+    the first element; every read checks the element's type)."""
+
+    __slots__ = ()
+
+    @property
+    def element(self) -> Any:
+        return self.part
 
     def __repr__(self) -> str:
-        return f"list[{self.element!r}]"
+        return f"list[{self.part!r}]"
 
 
-class TupleOf:
+class TupleOf(Composite):
     """A tuple of numbers, lists and tuples of these kinds (unpacking checks
     its length and the type of every item)."""
 
-    __slots__ = ("items",)
+    __slots__ = ()
 
-    def __init__(self, items: tuple[Any, ...]) -> None:
-        self.items = items
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is TupleOf and other.items == self.items
-
-    def __hash__(self) -> int:
-        return hash((TupleOf, self.items))
+    @property
+    def items(self) -> tuple[Any, ...]:
+        return self.part
 
     def __repr__(self) -> str:
-        return f"tuple[{', '.join(map(repr, self.items))}]"
+        return f"tuple[{', '.join(map(repr, self.part))}]"
 
 
-class ListIter:
+class ListIter(Composite):
     """``iter(xs)`` of a list of some kind: the list and an index."""
 
-    __slots__ = ("of",)
+    __slots__ = ()
 
-    def __init__(self, of: Any) -> None:
-        self.of = of
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is ListIter and other.of == self.of
-
-    def __hash__(self) -> int:
-        return hash((ListIter, self.of))
+    @property
+    def of(self) -> Any:
+        return self.part
 
     def __repr__(self) -> str:
-        return f"list_iterator[{self.of!r}]"
+        return f"list_iterator[{self.part!r}]"
 
 
 class _Lists:
