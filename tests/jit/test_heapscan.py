@@ -50,3 +50,14 @@ def test_installed_when_the_jit_loads_llvm(monkeypatch):
     out = run_source("def f(n):\n    return n + 1\nprint(f(2))\n", "eager")
     assert out.stdout == "3\n"
     assert heap.list_scan is heapscan.list_scan
+
+
+def test_a_scan_that_fails_to_compile_leaves_the_collector_its_python_test(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("LLVM failed")
+
+    monkeypatch.setattr(heapscan, "_scan", None)
+    monkeypatch.setattr(heapscan.ENGINE, "compile", broken)
+    monkeypatch.setattr(heap, "list_scan", heapscan.list_scan)
+    marked_as_short_ones("[[7] * 10]", 16 + 10 * 8)      # the collection is still exact
+    assert heap.list_scan is None
