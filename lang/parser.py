@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Iterator, Optional
@@ -36,7 +35,9 @@ from lang import ast
 from lang.astbuilder import MAX_EXPR_DEPTH, AstBuilder
 from lang.parse_context import ParseContext, current, set_current
 from lang.syntax_errors import explain, lexer_error
+from pvm.codecache import private_directory
 from pvm.errors import PvmCompileError, PvmSyntaxError
+from pvm.loader import cache_enabled
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 MAX_PAREN_DEPTH = 200       # CPython's MAXLEVEL
@@ -169,23 +170,11 @@ class PythonIndenter(Indenter):
 # --- Building the parser ---
 
 def _cache_file() -> Optional[str]:
-    """A cache path in a directory only we can write, or None (then no cache)."""
-    digest = hashlib.sha256(GRAMMAR.read_bytes()).hexdigest()[:16]
-    candidates = []
-    if os.environ.get("XDG_CACHE_HOME"):
-        candidates.append(Path(os.environ["XDG_CACHE_HOME"]) / "pvm")
-    candidates.append(Path.home() / ".cache" / "pvm")
-    candidates.append(Path(tempfile.gettempdir()) / f"pvm-cache-{os.getuid() if hasattr(os, 'getuid') else 0}")
-    for directory in candidates:
-        try:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            info = directory.stat()
-            private = not hasattr(os, "getuid") or (info.st_uid == os.getuid() and not info.st_mode & 0o022)
-            if private and os.access(directory, os.W_OK):
-                return str(directory / f"grammar-{digest}.lark-cache")
-        except (OSError, RuntimeError):
-            continue
-    return None
+    """Where the parser's tables are cached, in pvm's private cache folder, or None."""
+    directory = private_directory() if cache_enabled() else None
+    if directory is None:
+        return None
+    return os.path.join(directory, f"grammar-{hashlib.sha256(GRAMMAR.read_bytes()).hexdigest()[:16]}.lark-cache")
 
 
 def _parser() -> Lark:

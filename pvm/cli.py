@@ -44,7 +44,10 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pvm {pvm.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     command = functools.partial(commands.add_parser, formatter_class=_help_formatter)
-    run = command("run", help="compile and run a program")
+    run = command("run", help="compile and run a program",
+                  epilog="caches: the compiled program in __pycache__/ beside it; tier 0's compiled translations and "
+                         "the JIT's machine code in ~/.cache/pvm/ (or $XDG_CACHE_HOME/pvm/), private to the user. "
+                         "PVM_NO_CACHE=1 turns every cache off.")
     limits = run.add_argument_group(
         "limits", "a run that exceeds one stops at once with 'pvm: ... limit exceeded' and exit status 3; "
                   "the script cannot catch it (none is set unless given)")
@@ -101,6 +104,15 @@ def _compile(path: str):  # -> Code
     return load_program(path)
 
 
+def _cache_translations() -> None:
+    """Generated code (translations, machine code) is cached per user, unless PVM_NO_CACHE."""
+    from pvm import codecache
+    from pvm.loader import cache_enabled
+
+    if cache_enabled():
+        codecache.enable()
+
+
 _SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -148,6 +160,7 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
     from pvm.sandbox import LimitExceeded, Limits, format_limit_exceeded, install
 
     code = _compile(path)
+    _cache_translations()
     heap = Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS)
     vm = Interpreter(write=sys.stdout.write, loader=load_source_module, search_path=script_search_path(path), heap=heap)
     vm.argv = [path, *options.args]
@@ -208,6 +221,7 @@ def cmd_dis(path: str, quickened: bool) -> int:
     from pvm.loader import load_source_module
     from pvm.report import format_script_error
 
+    _cache_translations()
     vm = Interpreter(loader=load_source_module, search_path=script_search_path(path))
     vm.argv = [path]
     status = EXIT_OK

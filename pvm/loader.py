@@ -96,10 +96,11 @@ def compile_to(source_path: str, output_path: str) -> None:
     """``pvm compile``: write the .pvmc of ``source_path`` (atomically)."""
     with open(source_path, "rb") as handle:
         data = handle.read()
-    _write_atomic(output_path, pvmc.dumps(compile_bytes(data, source_path), data))
+    write_atomic(output_path, pvmc.dumps(compile_bytes(data, source_path), data))
 
 
-def _write_atomic(path: str, data: bytes) -> None:
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed into place."""
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         with open(temporary, "wb") as handle:
@@ -146,7 +147,7 @@ def load_source_module(path: str) -> Code:
         code = compile_bytes(data, path)
         try:
             os.makedirs(os.path.join(os.path.dirname(path), CACHE_DIR), exist_ok=True)
-            _write_atomic(cache_path(path), pvmc.dumps(code, data))
+            write_atomic(cache_path(path), pvmc.dumps(code, data))
         except OSError:
             pass
     return code

@@ -38,6 +38,7 @@ from collections import Counter
 from typing import Any
 
 from pvm.classes import FILLED_CACHES, NS, Property, is_user_class, lookup
+from pvm.codecache import compile_source
 from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.flow import Flow, Loop, Untranslatable
 from pvm.frames import decode
@@ -130,7 +131,7 @@ def translate(code: Code, namespace: dict[str, Any], globals_: dict[str, Any]) -
     consts = dict(namespace, K=code.consts, CODE=code, **writer.names)
     consts.update((name, make()) for name, make in writer.caches)
     try:
-        compiled = compile(source, f"<pvm {code.qualname}>", "exec")
+        compiled = compile_source(source, f"<pvm {code.qualname}>")
     except (SyntaxError, RecursionError, MemoryError) as error:   # nesting past the host's limits
         raise Untranslatable(f"the host cannot compile it ({type(error).__name__})") from None
     exec(compiled, consts)

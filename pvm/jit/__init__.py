@@ -379,8 +379,9 @@ class Jit:
         self.compiles.append((version.plan.label, version.tier, ms))
         compiled = version.compiled
         assert compiled is not None
-        self._say(f"tier {version.tier} {version.plan.label}: {ms:.1f} ms (llvm: parse {compiled.ir_ms:.1f}, "
-                  f"opt {compiled.opt_ms:.1f}, codegen {compiled.codegen_ms:.1f})")
+        llvm = (f"machine code from the cache {compiled.codegen_ms:.1f}" if compiled.cached
+                else f"opt {compiled.opt_ms:.1f}, codegen {compiled.codegen_ms:.1f}")
+        self._say(f"tier {version.tier} {version.plan.label}: {ms:.1f} ms (llvm: parse {compiled.ir_ms:.1f}, {llvm})")
 
     # --- Failures ---
 
@@ -469,7 +470,8 @@ class Jit:
             ms = sum(t for label, _, t in self.compiles if label == version.plan.label)
             deopts = ", ".join(f"{n}x {where}" for where, n in stats.deopts.most_common(3))
             counted = "entries" if version.plan.mode == "loop" else "calls"
-            lines.append(f"{version.plan.label}: tier {version.tier}, compile {ms:.1f} ms, "
+            cached = " (machine code from the cache)" if version.compiled is not None and version.compiled.cached else ""
+            lines.append(f"{version.plan.label}: tier {version.tier}, compile {ms:.1f} ms{cached}, "
                          f"{version.entries} {counted}" + (f", deopts: {deopts}" if deopts else ""))
         lines.extend(f"{label}: refused: {reason}" for label, reason in self.refusals.items())
         return "\n".join(lines)

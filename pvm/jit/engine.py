@@ -15,6 +15,11 @@ runs only until tier 2 replaces it): milliseconds per function. Tier 2: the full
 module pipeline (which inlines the small callees that lowering put in the
 same module) and codegen level 3. Each tier has its own MCJIT engine because
 an engine owns one target machine, and so one codegen level.
+
+Machine code is cached across runs (pvm.codecache, when enabled) under the
+SHA-256 of the IR, the tier, the target, LLVM's version and this file (whose
+pipelines made it): MCJIT asks its object cache before generating code, and a
+hit skips verification, the passes and code generation.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import llvmlite.binding as llvm
+
+from pvm import codecache
 
 # libm functions that native code calls under private names, so LLVM neither
 # constant-folds nor rewrites them (pow(x, 2.0) -> x*x): results stay exactly
@@ -42,7 +49,8 @@ class Compiled:
     addresses: dict[str, int]
     ir_ms: float         # llvmlite.ir text -> parsed and verified module
     opt_ms: float        # IR optimisation passes
-    codegen_ms: float    # machine code generation (MCJIT finalize)
+    codegen_ms: float    # machine code generation (MCJIT finalize), or loading it from the cache
+    cached: bool         # the machine code came from pvm.codecache
 
     @property
     def total_ms(self) -> float:
@@ -56,6 +64,9 @@ class Engine:
         self._ready = False
         self._engines: dict[int, llvm.ExecutionEngine] = {}
         self._machines: dict[int, llvm.TargetMachine] = {}
+        self._cache_keys: dict[int, bytes] = {}
+        self._cached_object: bytes | None = None      # for the module being finalised, from the cache
+        self._cache_entry: str | None = None          # where its machine code goes, if generated
         self.dump: Callable[[str, str], None] | None = None   # (label, IR text), e.g. PVM_DUMP_LLVM
 
     def _init(self) -> None:
@@ -92,15 +103,27 @@ class Engine:
                 cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
                 opt=0 if tier == 1 else 3, jit=True)
             engine = self._engines[tier] = llvm.create_mcjit_compiler(llvm.parse_assembly(""), owned)
+            engine.set_object_cache(self._object_generated, lambda module: self._cached_object)
         return engine
 
-    def compile(self, ir_text: str, names: list[str], tier: int, label: str = "") -> Compiled:
-        """Optimise ``ir_text`` for ``tier`` and return the addresses of ``names``."""
-        machine = self._machine(tier)
-        start = time.perf_counter()
-        module = llvm.parse_assembly(ir_text)
-        module.verify()
-        parsed = time.perf_counter()
+    def _object_generated(self, module: llvm.ModuleRef, machine_code: bytes) -> None:
+        if self._cache_entry is not None:
+            codecache.store(self._cache_entry, machine_code)
+
+    def _cache_key(self, tier: int) -> bytes:
+        """What machine code depends on besides the IR: tier, target, LLVM, the passes."""
+        key = self._cache_keys.get(tier)
+        if key is None:
+            machine = self._machine(tier)
+            with open(__file__, "rb") as handle:
+                passes = handle.read()
+            key = self._cache_keys[tier] = b"\0".join((
+                str((tier, machine.triple, llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(),
+                     llvm.llvm_version_info)).encode(), passes))
+        return key
+
+    @staticmethod
+    def _optimise(module: llvm.ModuleRef, machine: llvm.TargetMachine, tier: int) -> None:
         if tier == 1:
             pass_builder = llvm.create_pass_builder(machine, llvm.create_pipeline_tuning_options(speed_level=1))
             manager = llvm.create_new_module_pass_manager()
@@ -116,15 +139,37 @@ class Engine:
             options.inlining_threshold = 400
             pass_builder = llvm.create_pass_builder(machine, options)
             pass_builder.getModulePassManager().run(module, pass_builder)
+
+    def compile(self, ir_text: str, names: list[str], tier: int, label: str = "",
+                symbols: dict[str, int] | None = None) -> Compiled:
+        """Optimise ``ir_text`` for ``tier`` and return the addresses of ``names``;
+        ``symbols`` binds the module's external symbols that name objects."""
+        machine = self._machine(tier)
+        start = time.perf_counter()
+        entry = None if self.dump is not None else codecache.entry("native", self._cache_key(tier), ir_text.encode())
+        cached = codecache.read(entry) if entry is not None else None
+        module = llvm.parse_assembly(ir_text)
+        if cached is None:
+            module.verify()
+        parsed = time.perf_counter()
+        if cached is None:
+            self._optimise(module, machine, tier)
         optimised = time.perf_counter()
         if self.dump is not None:
             self.dump(f"{label} (tier {tier}, optimised)", str(module))
         engine = self._engine(tier)
-        engine.add_module(module)
-        engine.finalize_object()
+        for name, address in (symbols or {}).items():
+            llvm.add_symbol(name, address)
+        self._cached_object, self._cache_entry = cached, entry
+        try:
+            engine.add_module(module)
+            engine.finalize_object()
+        finally:
+            self._cached_object = self._cache_entry = None
         addresses = {name: engine.get_function_address(name) for name in names}
         done = time.perf_counter()
-        return Compiled(addresses, (parsed - start) * 1e3, (optimised - parsed) * 1e3, (done - optimised) * 1e3)
+        return Compiled(addresses, (parsed - start) * 1e3, (optimised - parsed) * 1e3, (done - optimised) * 1e3,
+                        cached is not None)
 
 
 def dump_requested() -> bool:

@@ -20,8 +20,11 @@ successful call is in ``state[STATE_COUNTDOWN]``.
 
 Native code runs with the GIL held (a builtin always does), reads the
 argument objects only during the call, and creates nothing but the result.
-Addresses baked into the IR (the state block, the sentinel, the guarded
-dicts, names and values) are kept alive by the Version that owns the code.
+The objects it refers to (the state block, the sentinel, the guarded dicts,
+names and values) are kept alive by the Version that owns the code, and are
+external symbols of the module, bound to their addresses when it is loaded:
+the IR, and so the machine code pvm.codecache keeps for it, is the same in
+every run.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from typing import Any
 from llvmlite import ir
 
 from pvm.jit import irutils as u
-from pvm.jit.irutils import F64, I64, NATIVE_DEPTH, PTR, STATE_COUNTDOWN, STATE_ENTRIES, STATE_SITE, i64
+from pvm.jit.irutils import (F64, I8, I64, NATIVE_DEPTH, PTR, STATE_COUNTDOWN, STATE_ENTRIES, STATE_SITE,
+                             STATE_SIZE, i64)
 from pvm.jit.kinds import Kind
 
 GUARD_FAILED, KIND_MISMATCH, TIER_UP = -1, -2, -3
@@ -69,9 +73,18 @@ class _EntryBuilder:
         self.fn = ir.Function(module, ir.FunctionType(PTR, [PTR, PTR, I64]), name)
         self.entry = self.fn.append_basic_block("entry")
         self.b = ir.IRBuilder(self.entry)
-        self.state = self.b.inttoptr(i64(state), PTR)
-        self.sentinel = sentinel
+        self.addresses: dict[str, int] = {}      # external symbol -> the address it is bound to
+        # an untyped pointer, as every other pointer here (instcombine folds the casts away)
+        self.state = self.b.inttoptr(self.b.ptrtoint(self._symbol(state, ir.ArrayType(I64, STATE_SIZE)), I64), PTR)
+        self.sentinel = self._symbol(sentinel, I8)
         self.failures: dict[int, ir.Block] = {}
+
+    def _symbol(self, address: int, typ: ir.Type) -> ir.Value:
+        name = f"{self.fn.name}.{len(self.addresses)}"
+        self.addresses[name] = address
+        symbol = ir.GlobalVariable(self.module, typ, name)
+        symbol.linkage = "external"
+        return symbol
 
     def entry_alloca(self, typ: ir.Type) -> ir.Value:
         saved = self.b.block
@@ -91,7 +104,7 @@ class _EntryBuilder:
             self.b.position_at_end(block)
             if status < 0:
                 self.b.store(i64(status), self.slot(STATE_SITE))
-            self.return_object(self.b.inttoptr(i64(self.sentinel), PTR))
+            self.return_object(self.sentinel)
             self.b.position_at_end(here)
         return block
 
@@ -110,13 +123,17 @@ class _EntryBuilder:
         self.b.ret(obj)
 
     def address(self, obj: Any) -> ir.Value:
-        return self.b.inttoptr(i64(id(obj)), PTR)
+        for name, address in self.addresses.items():
+            if address == id(obj):
+                return self.module.globals[name]
+        return self._symbol(id(obj), I8)
 
 
 def build_entry(module: ir.Module, name: str, impl: ir.Function, params: tuple[Kind, ...], ret: Kind,
                 guards: tuple[tuple[dict[str, Any], str, Any], ...], state: int, sentinel: Any,
-                missing: Any, tier_up_after: int | None) -> None:
-    """Add the METH_FASTCALL entry ``name`` calling the region function ``impl``."""
+                missing: Any, tier_up_after: int | None) -> dict[str, int]:
+    """Add the METH_FASTCALL entry ``name`` calling the region function
+    ``impl``; returns the addresses its external symbols must be bound to."""
     e = _EntryBuilder(module, name, state, id(sentinel))
     b = e.b
     _self, argv, nargs = e.fn.args
@@ -161,7 +178,7 @@ def build_entry(module: ir.Module, name: str, impl: ir.Function, params: tuple[K
     result = b.call(impl, values + [countdown, headroom, e.state], cconv="fastcc")
     left = b.extract_value(result, 0)
     with b.if_then(b.icmp_signed("<=", left, i64(0)), likely=False):
-        e.return_object(b.inttoptr(i64(id(sentinel)), PTR))
+        e.return_object(e.sentinel)
     b.store(left, e.slot(STATE_COUNTDOWN))
     bits = b.extract_value(result, 1)
     if ret is Kind.INT:
@@ -172,4 +189,5 @@ def build_entry(module: ir.Module, name: str, impl: ir.Function, params: tuple[K
         b.ret(b.call(u.declare(module, "PyBool_FromLong", PTR, [I64]), [bits]))
     else:
         e.return_object(u.type_object(e, "_Py_NoneStruct"))
+    return e.addresses
 

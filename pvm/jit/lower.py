@@ -126,6 +126,7 @@ class ModuleLowering:
         self.functions: dict[int, ir.Function] = {}
         self.layout: Layout | None = None
         self.text = ""
+        self.addresses: dict[str, int] = {}    # the entry's external symbols and their addresses
         self.entry = entry or {}      # function roots: keyword arguments of pvm.jit.entry.build_entry
         for index, plan in enumerate(p for p in unit.live() if p.mode == "function"):
             name = f"{symbol}_f{index}" if plan is not root else symbol
@@ -140,8 +141,8 @@ class ModuleLowering:
             if plan.mode == "function":
                 _RegionLowering(self, plan, self.functions[id(plan)]).lower()
         if self.root.mode == "function":
-            build_entry(self.module, self.symbol, self.functions[id(self.root)], self.root.params, self.root.ret,
-                        **self.entry)
+            self.addresses = build_entry(self.module, self.symbol, self.functions[id(self.root)], self.root.params,
+                                         self.root.ret, **self.entry)
         else:
             fn = ir.Function(self.module, ir.FunctionType(I32, [PTR, PTR]), self.symbol)
             self.layout = loop_layout(self.root)

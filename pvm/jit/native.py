@@ -66,15 +66,16 @@ class Version:
             entry = dict(guards=self.guards, state=self.state_address, sentinel=NO_NATIVE, missing=MISSING,
                          tier_up_after=self.tier_up_after if tier == 1 else None)
         symbol = f"{self.symbol}_t{tier}"
+        addresses: dict[str, int] = {}
         if entry is None and self.text:
             # a loop's IR is the same at both tiers but for its names: lower it once
             text = self.text.replace(f"{self.symbol}_t{self.tier}", symbol)
         else:
             lowering = lower_unit(self.unit, self.plan, symbol, entry)
-            text = lowering.text
+            text, addresses = lowering.text, lowering.addresses
             self.sites = lowering.sites
             self.layout = lowering.layout
-        self.compiled = ENGINE.compile(text, [symbol], tier, self.plan.label)
+        self.compiled = ENGINE.compile(text, [symbol], tier, self.plan.label, addresses)
         self.text = text
         self.tier = tier
         self._bind(symbol, self.compiled.addresses[symbol])

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import lang.parser as parser_module
 from lang import ast
+from pvm import codecache
 from lang.astbuilder import MAX_EXPR_DEPTH
 from lang.parser import parse
 from pvm.errors import PvmCompileError, PvmSyntaxError
@@ -491,7 +492,12 @@ def test_cache_file_falls_back_to_none_when_nothing_is_writable(monkeypatch, tmp
     blocked.write_text("x")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     monkeypatch.setenv("HOME", str(blocked))
-    monkeypatch.setattr(parser_module.tempfile, "gettempdir", lambda: str(blocked))
+    monkeypatch.setattr(codecache.tempfile, "gettempdir", lambda: str(blocked))
+    assert parser_module._cache_file() is None
+
+
+def test_no_cache_env_var_leaves_the_parser_uncached(monkeypatch):
+    monkeypatch.setenv("PVM_NO_CACHE", "1")
     assert parser_module._cache_file() is None
 
 

@@ -1,0 +1,52 @@
+"""The JIT's machine code in pvm.codecache: a second run of the same program
+loads every version instead of compiling it, runs the same, and a damaged
+cache file is compiled again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROGRAM = """\
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+total = 0.0
+for i in range(200000):
+    total += i * 0.5
+print(fib(22), total)
+"""
+EXPECTED = f"17711 {sum(i * 0.5 for i in range(200000))}\n"
+
+
+def _run(folder: Path) -> tuple[str, list[str]]:
+    env = {name: value for name, value in os.environ.items() if name != "PVM_NO_CACHE"}
+    env["XDG_CACHE_HOME"] = str(folder / "home")
+    proc = subprocess.run([sys.executable, "-m", "pvm", "run", "--jit-log", "prog.src"], cwd=folder,
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, [line for line in proc.stderr.splitlines() if "tier" in line]
+
+
+def test_second_run_loads_machine_code_and_a_damaged_file_is_compiled_again(tmp_path):
+    (tmp_path / "prog.src").write_text(PROGRAM)
+    first_out, first_log = _run(tmp_path)
+    native = tmp_path / "home" / "pvm" / "native"
+    files = sorted(native.iterdir())
+    assert first_out == EXPECTED and len(first_log) == 2 and files
+    assert not any("from the cache" in line for line in first_log)
+
+    second_out, second_log = _run(tmp_path)
+    assert second_out == EXPECTED and len(second_log) == 2
+    assert all("machine code from the cache" in line for line in second_log), second_log
+    assert sorted(native.iterdir()) == files
+
+    for path in files:
+        data = path.read_bytes()
+        path.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    third_out, third_log = _run(tmp_path)
+    assert third_out == EXPECTED and not any("from the cache" in line for line in third_log), third_log
