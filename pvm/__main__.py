@@ -2,6 +2,6 @@
 
 import sys
 
-from pvm.cli import main
+from pvm.cli import console
 
-sys.exit(main())
+sys.exit(console())

@@ -398,6 +398,10 @@ _INTS = frozenset({int, bool})
 # Set by the JIT once it has loaded LLVM (pvm.jit.heapscan): a list's items judged natively, True (only
 # immediates), False (something to visit) or None (ints to look at here).
 list_scan: Callable[[list[Any]], bool | None] | None = None
+# Set by the JIT when it starts: loads LLVM and sets list_scan. A list this long costs the Python test
+# (20 ns an item) more than loading LLVM does (60 ms), which a run with the JIT on is likely to do anyway.
+load_list_scan: Callable[[], Any] | None = None
+_LOAD_SCAN_AT = 3_000_000
 
 
 def _only_immediates(items: list[Any] | set[Any]) -> bool:
@@ -405,6 +409,8 @@ def _only_immediates(items: list[Any] | set[Any]) -> bool:
     bools and None, or ints that are all small (min and max, without NaNs
     to confuse them). A numeric array then costs C time, not a Python
     step per element."""
+    if type(items) is list and list_scan is None and load_list_scan is not None and len(items) >= _LOAD_SCAN_AT:
+        load_list_scan()
     if list_scan is not None and type(items) is list:
         verdict = list_scan(items)
         if verdict is not None:

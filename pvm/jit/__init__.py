@@ -41,6 +41,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
+from pvm import heap
 from pvm.code import Code
 from pvm.errors import PvmError, VMInternalError
 from pvm.frames import NO_NATIVE, Frame
@@ -66,18 +67,18 @@ STATE_ENTRIES = 4         # pvm.jit.irutils.STATE_ENTRIES
 SIDE_EXIT_STEPS = 16      # a loop that side-exits after fewer native steps than this is failing
 DECLINED = 8              # entries with refused kinds (and none compiled) before code is left to tier 0
 _LOOPS_AND_CALLS = frozenset({Op.JUMP_BACKWARD, Op.CALL, Op.CALL_KW, Op.CALL_FUNCTION_EX})
-APPEND_STEPS = 1 << 16    # a loop that appends hands back this often, so the heap is charged (and limited) in time
+APPEND_STEPS = 1 << 16    # under a memory limit, a loop that appends hands back this often, so it is limited in time
 
 
 def _backend() -> Any:
     """pvm.jit.native, imported on the first compilation: it loads llvmlite
     (~60 ms), which a program that never gets hot should not pay for."""
-    from pvm import heap
     from pvm.jit import engine, heapscan, native
 
     if engine.dump_requested() and engine.ENGINE.dump is None:
         engine.ENGINE.dump = lambda label, text: sys.stderr.write(f"; --- {label}\n{text}\n")
     heap.list_scan = heapscan.list_scan      # LLVM is loaded now: the collector may use it too
+    heap.load_list_scan = None
     return native
 
 
@@ -89,6 +90,7 @@ class Jit:
             raise ValueError(f"unknown JIT mode {mode!r}")
         self.vm = vm
         self.mode = mode
+        heap.load_list_scan = _backend       # the collector may load LLVM first, for a list too long to scan in Python
         self.log = log
         options = dict(MODES[mode], **settings)
         self.call_threshold: int = options.pop("call_threshold")
@@ -267,7 +269,7 @@ class Jit:
             return None, record, key, 0
         stats = version.stats
         budget = self.vm.countdown
-        if version.plan.appends:
+        if version.plan.appends and self.vm.heap.limit is not None:
             budget = min(budget, APPEND_STEPS)
         if version.tier == 1:
             if stats.steps >= self.tier2_steps:

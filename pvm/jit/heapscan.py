@@ -5,8 +5,10 @@ The collector asks at every collection about every list it reaches that has
 64 elements or more; in Python the answer costs about 20 ns an element
 (``set(map(type, items))``): a sieve's five-million-flag list cost 0.1 s at
 each collection. Once the JIT has loaded LLVM anyway, one small function
-reads the list's items and their types directly, a nanosecond or two an
-element. It is entered through ``ctypes.PYFUNCTYPE``, so the GIL stays held
+reads the list's items and their types directly: compiled at tier 2 (O3,
+about 10 ms more than tier 1, once: the machine code cache keeps it), 0.7 ns
+an element of a list of bools and 1.9 of one of floats, against 4.3 and 4.6
+at tier 1. It is entered through ``ctypes.PYFUNCTYPE``, so the GIL stays held
 and the list cannot change meanwhile.
 """
 
@@ -92,7 +94,7 @@ def list_scan(items: list[Any]) -> bool | None:
                 + _IR.format(symbol=_SYMBOL, immediates=IMMEDIATES, references=REFERENCES, unsure=UNSURE,
                              small_int=_SMALL_INT))
         try:
-            address = ENGINE.compile(text, [_SYMBOL], tier=1, label="list scan").addresses[_SYMBOL]
+            address = ENGINE.compile(text, [_SYMBOL], tier=2, label="list scan").addresses[_SYMBOL]
         except Exception:    # a bug here must never reach the script: the collector's Python test goes on
             heap.list_scan = None
             return None

@@ -200,3 +200,19 @@ def test_jit_modes_give_identical_output_and_a_log(tmp_path):
     logged = pvm_cmd("run", "--jit=eager", "--jit-log", "prog.src", cwd=tmp_path)
     assert "f(int): tier 1" in logged.stderr and logged.stderr.endswith("\n")     # the log's last line is whole
     assert pvm_cmd("run", "--jit=fast", "prog.src", cwd=tmp_path).returncode == 2
+
+
+def test_the_command_leaves_what_the_run_made_to_be_freed_without_cpythons_collector(tmp_path, monkeypatch, capsys):
+    import gc
+
+    from pvm import cli
+    program = tmp_path / "big.src"
+    program.write_text("flags = [[i] for i in range(1000)]\nprint(len(flags))\n")
+    monkeypatch.setattr(sys, "argv", ["pvm", "run", str(program)])
+    gc.unfreeze()
+    try:
+        assert cli.console() == 0
+        assert capsys.readouterr().out == "1000\n"
+        assert gc.get_freeze_count() > 0     # every object tracked now is out of the collections at exit
+    finally:
+        gc.unfreeze()
