@@ -14,7 +14,8 @@ cache must be the user's own: each folder is made private (0700) and not used
 at all if it belongs to someone else or others may write to it. Each file
 holds the SHA-256 of its contents, checked before anything is loaded, so a
 damaged file is compiled again and replaced, never run. Writing is best
-effort and atomic, like the module cache's (pvm.loader).
+effort and atomic, like the module cache's (pvm.loader), and each folder is
+kept to MAX_ENTRIES files.
 
 Off unless ``enable()`` is called: ``pvm run`` enables it (``PVM_NO_CACHE=1``
 turns it off); an embedding application opts in.
@@ -25,7 +26,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import tempfile
 from types import CodeType
 
 from _sha256 import sha256
@@ -38,6 +38,8 @@ _DIGEST_BYTES = 32
 _enabled = False
 _root: str | None = None                  # the cache's folder as enable() was given it
 _folders: dict[str, str | None] = {}      # kind -> its folder once made and checked (None: unusable)
+_pruned: set[str] = set()                 # folders this process has kept in bounds
+MAX_ENTRIES = 4096                        # files per folder (about 50 MB of translations)
 
 
 def private_directory(path: str | None = None) -> str | None:
@@ -50,6 +52,8 @@ def private_directory(path: str | None = None) -> str | None:
     else:
         candidates = [os.path.join(os.environ["XDG_CACHE_HOME"], "pvm")] if os.environ.get("XDG_CACHE_HOME") else []
         candidates.append(os.path.join(os.path.expanduser("~"), ".cache", "pvm"))
+        import tempfile      # only here: it imports shutil and random, 4 ms of every start-up
+
         candidates.append(os.path.join(tempfile.gettempdir(), f"pvm-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"))
     for candidate in candidates:
         if _make_private(candidate):
@@ -110,9 +114,27 @@ def read(path: str) -> bytes | None:
 
 
 def store(path: str, payload: bytes) -> None:
-    """Best effort: a cache that cannot be written is just not filled."""
+    """Best effort: a cache that cannot be written is just not filled. The
+    first store of a process into a folder keeps it to MAX_ENTRIES files (a
+    script run on other inputs may translate differently, so entries pile up),
+    dropping the half written longest ago."""
+    folder = os.path.dirname(path)
+    if folder not in _pruned:
+        _pruned.add(folder)
+        _prune(folder)
     try:
         write_atomic(path, sha256(payload).digest() + payload)
+    except OSError:
+        pass
+
+
+def _prune(folder: str) -> None:
+    try:
+        with os.scandir(folder) as listing:
+            files = [(item.stat().st_mtime, item.path) for item in listing if item.is_file()]
+        if len(files) >= MAX_ENTRIES:
+            for _, path in sorted(files)[:len(files) // 2]:
+                os.unlink(path)
     except OSError:
         pass
 

@@ -15,7 +15,7 @@ functions below, which accept only plain values.
 from __future__ import annotations
 
 import _random as _host_random
-from hashlib import sha512
+from _sha512 import sha512     # not hashlib, which loads OpenSSL at every start-up (as CPython's random)
 from typing import Any
 
 _SEED_TYPES = (type(None), int, float, str)   # pvm has no bytes

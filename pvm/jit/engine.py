@@ -140,6 +140,11 @@ class Engine:
             pass_builder = llvm.create_pass_builder(machine, options)
             pass_builder.getModulePassManager().run(module, pass_builder)
 
+    def has_cached(self, ir_text: str, tier: int) -> bool:
+        """Whether the machine code of ``ir_text`` at ``tier`` is in the cache."""
+        entry = None if self.dump is not None else codecache.entry("native", self._cache_key(tier), ir_text.encode())
+        return entry is not None and os.path.exists(entry)
+
     def compile(self, ir_text: str, names: list[str], tier: int, label: str = "",
                 symbols: dict[str, int] | None = None) -> Compiled:
         """Optimise ``ir_text`` for ``tier`` and return the addresses of ``names``;

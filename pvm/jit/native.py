@@ -75,6 +75,11 @@ class Version:
             text, addresses = lowering.text, lowering.addresses
             self.sites = lowering.sites
             self.layout = lowering.layout
+            if tier == 1 and entry is None:
+                # a loop whose tier-2 code an earlier run left in the cache starts at tier 2
+                promoted = text.replace(symbol, f"{self.symbol}_t2")
+                if ENGINE.has_cached(promoted, 2):
+                    tier, symbol, text = 2, f"{self.symbol}_t2", promoted
         self.compiled = ENGINE.compile(text, [symbol], tier, self.plan.label, addresses)
         self.text = text
         self.tier = tier

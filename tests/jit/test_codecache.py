@@ -1,6 +1,7 @@
 """The JIT's machine code in pvm.codecache: a second run of the same program
-loads every version instead of compiling it, runs the same, and a damaged
-cache file is compiled again."""
+loads every version instead of compiling it (a loop whose tier-2 code is
+there starts at tier 2), runs the same, and a damaged cache file is compiled
+again."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ def fib(n):
     return fib(n - 1) + fib(n - 2)
 
 total = 0.0
-for i in range(200000):
+for i in range(1200000):
     total += i * 0.5
 print(fib(22), total)
 """
-EXPECTED = f"17711 {sum(i * 0.5 for i in range(200000))}\n"
+_total = 0.0
+for _i in range(1200000):
+    _total += _i * 0.5
+EXPECTED = f"17711 {_total}\n"
 
 
 def _run(folder: Path) -> tuple[str, list[str]]:
@@ -43,6 +47,8 @@ def test_second_run_loads_machine_code_and_a_damaged_file_is_compiled_again(tmp_
     second_out, second_log = _run(tmp_path)
     assert second_out == EXPECTED and len(second_log) == 2
     assert all("machine code from the cache" in line for line in second_log), second_log
+    (loop,) = [line for line in second_log if "@" in line]
+    assert "tier 2" in loop and "1 entries" in loop      # at tier 2 from its first entry
     assert sorted(native.iterdir()) == files
 
     for path in files:

@@ -61,3 +61,26 @@ def test_a_scan_that_fails_to_compile_leaves_the_collector_its_python_test(monke
     monkeypatch.setattr(heap, "list_scan", heapscan.list_scan)
     marked_as_short_ones("[[7] * 10]", 16 + 10 * 8)      # the collection is still exact
     assert heap.list_scan is None
+
+
+def test_a_list_too_long_for_the_python_test_loads_the_native_scan(monkeypatch):
+    loads = []
+
+    def load():
+        loads.append(True)
+        heap.list_scan, heap.load_list_scan = heapscan.list_scan, None
+
+    monkeypatch.setattr(heap, "list_scan", None)
+    monkeypatch.setattr(heap, "load_list_scan", load)
+    assert heap._only_immediates([0.5] * 1000) is True and not loads     # short: the Python test
+    assert heap._only_immediates([True] * heap._LOAD_SCAN_AT) is True and loads == [True]
+    assert heap.list_scan is heapscan.list_scan
+
+
+def test_the_jit_leaves_the_collector_its_loader(monkeypatch):
+    monkeypatch.setattr(heap, "list_scan", None)
+    monkeypatch.setattr(heap, "load_list_scan", None)
+    out = run_source("print(1 + 1)\n", "on")
+    assert out.stdout == "2\n" and heap.load_list_scan is not None and heap.list_scan is None
+    heap.load_list_scan()
+    assert heap.list_scan is heapscan.list_scan and heap.load_list_scan is None

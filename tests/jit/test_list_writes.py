@@ -161,6 +161,26 @@ def test_appends_are_charged_to_the_heap_and_the_memory_limit_holds():
     assert [entry.line for entry in jit.value.traceback] == [entry.line for entry in tier0.value.traceback]
 
 
+def test_an_appending_loop_hands_back_in_time_only_under_a_memory_limit():
+    source = textwrap.dedent("""
+        def build(n):
+            out = []
+            for i in range(n):
+                out.append(i * 3)
+            return out
+        print(len(build(300000)))
+    """)
+
+    def setup(vm):
+        vm.heap.limit = 1 << 30         # the memory limit alone, without the sandbox's checks of host calls
+
+    free = run_source(source, "eager")
+    limited = run_source(source, "eager", setup=setup)
+    assert free.stdout == limited.stdout == "300000\n"
+    entries = [sum(v.entries for v in out.jit.versions if v.plan.mode == "loop") for out in (free, limited)]
+    assert entries[0] == 1 and entries[1] >= 300000 // (1 << 16)
+
+
 def test_functions_do_not_write_natively():
     out = both("""
         def store(xs, n):

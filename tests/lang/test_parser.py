@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast as pyast
 import dataclasses
+import tempfile
 import threading
 import warnings
 
@@ -15,7 +16,6 @@ from hypothesis import strategies as st
 
 import lang.parser as parser_module
 from lang import ast
-from pvm import codecache
 from lang.astbuilder import MAX_EXPR_DEPTH
 from lang.parser import parse
 from pvm.errors import PvmCompileError, PvmSyntaxError
@@ -492,7 +492,7 @@ def test_cache_file_falls_back_to_none_when_nothing_is_writable(monkeypatch, tmp
     blocked.write_text("x")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     monkeypatch.setenv("HOME", str(blocked))
-    monkeypatch.setattr(codecache.tempfile, "gettempdir", lambda: str(blocked))
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(blocked))
     assert parser_module._cache_file() is None
 
 
