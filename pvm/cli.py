@@ -105,7 +105,7 @@ def _compile(path: str):  # -> Code
     return load_program(path)
 
 
-def _cache_translations() -> None:
+def _enable_code_cache() -> None:
     """Generated code (translations, machine code) is cached per user, unless PVM_NO_CACHE."""
     from pvm import codecache
     from pvm.loader import cache_enabled
@@ -161,7 +161,7 @@ def cmd_run(path: str, options: argparse.Namespace) -> int:
     from pvm.sandbox import LimitExceeded, Limits, format_limit_exceeded, install
 
     code = _compile(path)
-    _cache_translations()
+    _enable_code_cache()
     heap = Heap(pause=config.GC_PAUSE, stress=config.GC_STRESS)
     vm = Interpreter(write=sys.stdout.write, loader=load_source_module, search_path=script_search_path(path), heap=heap)
     vm.argv = [path, *options.args]
@@ -222,7 +222,7 @@ def cmd_dis(path: str, quickened: bool) -> int:
     from pvm.loader import load_source_module
     from pvm.report import format_script_error
 
-    _cache_translations()
+    _enable_code_cache()
     vm = Interpreter(loader=load_source_module, search_path=script_search_path(path))
     vm.argv = [path]
     status = EXIT_OK
