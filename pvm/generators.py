@@ -25,6 +25,18 @@ if TYPE_CHECKING:
     from pvm.interp import Interpreter
 
 
+_start_translated: Any = None     # pvm.translated.start_generator, once a generator has needed it
+
+
+def _import_start_translated() -> Any:
+    """pvm.translated imports this module, so its function is imported at the
+    first generator, once (an import statement costs a microsecond a call)."""
+    global _start_translated
+    from pvm.translated import start_generator
+    _start_translated = start_generator
+    return start_generator
+
+
 class Generator:
     __slots__ = ("frame", "vm", "running", "qualname", "translated", "__weakref__")
 
@@ -43,8 +55,7 @@ class Generator:
         # gives the generator its size and its cells
         self.translated: Any = None
         if vm.translate:
-            from pvm.translated import start_generator
-            self.translated = start_generator(vm, func, frame)
+            self.translated = (_start_translated or _import_start_translated())(vm, func, frame)
 
     def __iter__(self) -> "Generator":
         return self

@@ -112,14 +112,13 @@ def test_pvm_run_caches_translations_and_pvm_no_cache_turns_it_off(tmp_path):
 
 def test_a_full_folder_loses_the_half_written_longest_ago(cache, monkeypatch):
     monkeypatch.setattr(codecache, "MAX_ENTRIES", 10)
-    monkeypatch.setattr(codecache, "_pruned", set())
+    monkeypatch.setattr(codecache, "PRUNE_EVERY", 1)
     codecache.compile_source(SOURCE, NAME)
     (first,) = cache.iterdir()
     for age in range(12):
         old = cache / f"old{age:02}"
         old.write_bytes(b"x")
         os.utime(old, (1000 + age, 1000 + age))
-    monkeypatch.setattr(codecache, "_pruned", set())
     codecache.compile_source(SOURCE, "<pvm another>")
     left = sorted(path.name for path in cache.iterdir())
     assert len(left) == 8 and first.name in left and "old11" in left and "old00" not in left
