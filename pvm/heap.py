@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 HEADER_BYTES = 16
 WORD_BYTES = 8
 SMALL_INT = 2 ** 63
+_CELL_BYTES = HEADER_BYTES + WORD_BYTES       # size_of a Cell
 DEFAULT_PAUSE = 1.0              # collect after allocating this fraction of the live bytes...
 DEFAULT_FLOOR = 4 * 1024 * 1024  # ...but never before this many bytes
 
@@ -205,7 +206,12 @@ class Heap:
         return self._register(set(items))
 
     def new_cell(self, value: Any = Cell.EMPTY) -> Cell:
-        return self._register(Cell(value))
+        cell = Cell(value)             # _register without size_of: a cell is made at every call that needs one
+        self.objects[id(cell)] = cell
+        self.debt += _CELL_BYTES
+        if self.debt >= self.threshold:
+            self._indebted(cell)
+        return cell
 
     def new_function(self, *args: Any) -> Function:
         return self._register(Function(*args))

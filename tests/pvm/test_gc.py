@@ -11,7 +11,7 @@ import pytest
 
 from lang import compile_source
 from pvm.errors import ScriptError
-from pvm.heap import HEADER_BYTES, WORD_BYTES, Heap
+from pvm.heap import HEADER_BYTES, WORD_BYTES, Heap, size_of
 from pvm.interp import Interpreter, script_search_path
 from pvm.loader import load_source_module
 from pvm.objects import Builtin
@@ -336,3 +336,10 @@ def test_tuples_are_charged_and_counted_live():
     _, vm = run("n = 3\nx = (n, (n, n))\ncollect()\n")
     assert vm.heap.stats.live_bytes - base == 2 * HEADER_BYTES + 4 * WORD_BYTES
     assert vm.heap.stats.bytes_allocated >= 2 * HEADER_BYTES + 4 * WORD_BYTES
+
+
+def test_a_new_cell_is_registered_and_charged_its_size():
+    heap = Heap()
+    before = heap.debt
+    cell = heap.new_cell(5)
+    assert cell.value == 5 and heap.objects[id(cell)] is cell and heap.debt - before == size_of(cell) > 0
