@@ -18,8 +18,9 @@ an engine owns one target machine, and so one codegen level.
 
 Machine code is cached across runs (pvm.codecache, when enabled) under the
 SHA-256 of the IR, the tier, the target, LLVM's version and this file (whose
-pipelines made it): MCJIT asks its object cache before generating code, and a
-hit skips verification, the passes and code generation.
+pipelines made it; if it cannot be read, nothing is cached): MCJIT asks its
+object cache before generating code, and a hit skips verification, the passes
+and code generation.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class Engine:
         self._machines: dict[int, llvm.TargetMachine] = {}
         self._cache_keys: dict[int, bytes] = {}
         self._cached_object: bytes | None = None      # for the module being finalised, from the cache
-        self._cache_entry: str | None = None          # where its machine code goes, if generated
+        self._store_entry: str | None = None          # where its machine code goes, if generated
         self.dump: Callable[[str, str], None] | None = None   # (label, IR text), e.g. PVM_DUMP_LLVM
 
     def _init(self) -> None:
@@ -107,20 +108,27 @@ class Engine:
         return engine
 
     def _object_generated(self, module: llvm.ModuleRef, machine_code: bytes) -> None:
-        if self._cache_entry is not None:
-            codecache.store(self._cache_entry, machine_code)
+        if self._store_entry is not None:
+            codecache.store(self._store_entry, machine_code)
 
-    def _cache_key(self, tier: int) -> bytes:
-        """What machine code depends on besides the IR: tier, target, LLVM, the passes."""
+    def _cache_entry(self, ir_text: str, tier: int) -> str | None:
+        """Where the machine code of ``ir_text`` at ``tier`` is cached: under the
+        IR and what else machine code depends on (tier, target, LLVM, the passes
+        this file runs); None when there is no cache or this file cannot be read."""
+        if self.dump is not None:
+            return None
         key = self._cache_keys.get(tier)
         if key is None:
             machine = self._machine(tier)
-            with open(__file__, "rb") as handle:
-                passes = handle.read()
-            key = self._cache_keys[tier] = b"\0".join((
+            try:
+                with open(__file__, "rb") as handle:
+                    passes = handle.read()
+            except OSError:
+                passes = b""
+            key = self._cache_keys[tier] = passes and b"\0".join((
                 str((tier, machine.triple, llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten(),
                      llvm.llvm_version_info)).encode(), passes))
-        return key
+        return codecache.entry("native", key, ir_text.encode()) if key else None
 
     @staticmethod
     def _optimise(module: llvm.ModuleRef, machine: llvm.TargetMachine, tier: int) -> None:
@@ -142,7 +150,7 @@ class Engine:
 
     def has_cached(self, ir_text: str, tier: int) -> bool:
         """Whether the machine code of ``ir_text`` at ``tier`` is in the cache."""
-        entry = None if self.dump is not None else codecache.entry("native", self._cache_key(tier), ir_text.encode())
+        entry = self._cache_entry(ir_text, tier)
         return entry is not None and os.path.exists(entry)
 
     def compile(self, ir_text: str, names: list[str], tier: int, label: str = "",
@@ -151,7 +159,7 @@ class Engine:
         ``symbols`` binds the module's external symbols that name objects."""
         machine = self._machine(tier)
         start = time.perf_counter()
-        entry = None if self.dump is not None else codecache.entry("native", self._cache_key(tier), ir_text.encode())
+        entry = self._cache_entry(ir_text, tier)
         cached = codecache.read(entry) if entry is not None else None
         module = llvm.parse_assembly(ir_text)
         if cached is None:
@@ -165,12 +173,12 @@ class Engine:
         engine = self._engine(tier)
         for name, address in (symbols or {}).items():
             llvm.add_symbol(name, address)
-        self._cached_object, self._cache_entry = cached, entry
+        self._cached_object, self._store_entry = cached, entry
         try:
             engine.add_module(module)
             engine.finalize_object()
         finally:
-            self._cached_object = self._cache_entry = None
+            self._cached_object = self._store_entry = None
         addresses = {name: engine.get_function_address(name) for name in names}
         done = time.perf_counter()
         return Compiled(addresses, (parsed - start) * 1e3, (optimised - parsed) * 1e3, (done - optimised) * 1e3,

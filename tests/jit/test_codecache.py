@@ -5,10 +5,14 @@ again."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from pvm import codecache
+from pvm.jit import engine
 
 PROGRAM = """\
 def fib(n):
@@ -56,3 +60,24 @@ def test_second_run_loads_machine_code_and_a_damaged_file_is_compiled_again(tmp_
         path.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
     third_out, third_log = _run(tmp_path)
     assert third_out == EXPECTED and not any("from the cache" in line for line in third_log), third_log
+
+
+def _answer(name: str) -> tuple[bool, int]:
+    """A fresh engine compiles a function returning 42: whether from the cache, and what it returns."""
+    fresh = engine.Engine()
+    triple, layout = fresh.triple_and_layout()
+    text = f'target triple = "{triple}"\ntarget datalayout = "{layout}"\ndefine i64 @{name}() {{\n  ret i64 42\n}}\n'
+    compiled = fresh.compile(text, [name], 2)
+    return compiled.cached, ctypes.CFUNCTYPE(ctypes.c_int64)(compiled.addresses[name])()
+
+
+def test_an_engine_loads_what_another_compiled_and_without_its_own_source_caches_nothing(tmp_path, monkeypatch):
+    codecache.enable(str(tmp_path / "cache"))
+    try:
+        assert _answer("pvm_test_a") == (False, 42)
+        assert _answer("pvm_test_a") == (True, 42)
+        monkeypatch.setattr(engine, "__file__", str(tmp_path / "missing.py"))     # the passes cannot be keyed
+        assert _answer("pvm_test_b") == (False, 42)
+        assert len(list((tmp_path / "cache" / "native").iterdir())) == 1
+    finally:
+        codecache.disable()
