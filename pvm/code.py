@@ -42,7 +42,8 @@ class Code:
     FIELDS = ("name", "qualname", "filename", "firstlineno", "argcount", "varnames", "cellvars", "freevars",
               "cell_params", "names", "consts", "ops", "args", "linetable", "max_stack", "flags",
               "exception_table", "kwonlyargcount")
-    __slots__ = FIELDS + ("decoded", "quickened", "profile", "translated", "fast_args", "callees", "line_starts")
+    __slots__ = FIELDS + ("decoded", "quickened", "profile", "translated", "fast_args", "callees", "line_starts",
+                          "flow")
 
     def __init__(self, name: str, qualname: str, filename: str, firstlineno: int, argcount: int,
                  varnames: tuple[str, ...], cellvars: tuple[str, ...], freevars: tuple[str, ...],
@@ -72,6 +73,7 @@ class Code:
         self.exception_table = exception_table
         self.kwonlyargcount = kwonlyargcount   # keyword-only parameters (the varnames after the positional ones)
         self.decoded: list[Any] | None = None     # operands resolved (pvm.frames.decode)
+        self.flow: Any = None     # its shape for translation (pvm.flow.Flow), once a translation needed it
         self.quickened: list[Any] | None = None   # tier 0's, superinstructions fused in
         self.profile = Profile()
         # tier 0's translation to a host function (pvm.translated): None until hot, False if refused

@@ -155,7 +155,8 @@ class _Writer(InstructionWriter):
         for op, _ in self.instrs:
             if op not in TRANSLATABLE:
                 raise Untranslatable(f"{OPCODES[op].name} runs in the interpreter")
-        flow = self.flow = Flow(code, self.instrs)
+        flow = self.flow = code.flow or Flow(code, self.instrs)     # the same at every site it is inlined at
+        code.flow = flow
         self.leaders, self.loops, self.assigned = flow.leaders, flow.loops, flow.assigned
         self.depths = [None if depth is None else depth + offset for depth in flow.depths]
         # slot names: an instruction at the deepest point may push one more
@@ -189,6 +190,11 @@ class _Writer(InstructionWriter):
         else:
             self.prefix = f"{parent.prefix}i{site}_"
             self.nesting = parent.nesting + 1
+            # the inlined activations its lines run in, outermost first, and the instruction of the outermost
+            if parent.parent is None:
+                self.callers, self.root_site = (), site
+            else:
+                self.callers, self.root_site = parent.callers + ((parent.code, site),), parent.root_site
             self.lines, self.pcs, self.inner = parent.lines, parent.pcs, parent.inner
             self.caches, self.names = parent.caches, parent.names
         self.inlined = self._inlined_calls() if self.nesting < MAX_INLINE_NESTING else {}
@@ -311,13 +317,12 @@ class _Writer(InstructionWriter):
 
     def emit(self, indent: int, text: str) -> None:
         self.lines.append("    " * indent + text)
-        chain = []
-        writer, pc = self, self.pc
-        while writer.parent is not None:          # an inlined function's line: where each caller is
-            chain.append((writer.code, pc))
-            writer, pc = writer.parent, writer.site
-        self.pcs.append(pc)
-        self.inner.append(tuple(reversed(chain)) or None)
+        if self.parent is None:
+            self.pcs.append(self.pc)
+            self.inner.append(None)
+        else:                                     # an inlined function's line: where each caller is
+            self.pcs.append(self.root_site)
+            self.inner.append(self.callers + ((self.code, self.pc),))
 
     def roots(self) -> list[str]:
         """The locals that may hold VM values: the slots, and the locals of this code and of what is inlined in it."""
