@@ -81,6 +81,10 @@ def enable(path: str | None = None) -> None:
     _folders.clear()
 
 
+def enabled() -> bool:
+    return _enabled
+
+
 def disable() -> None:
     global _enabled
     _enabled = False

@@ -115,7 +115,7 @@ class Engine:
         """Where the machine code of ``ir_text`` at ``tier`` is cached: under the
         IR and what else machine code depends on (tier, target, LLVM, the passes
         this file runs); None when there is no cache or this file cannot be read."""
-        if self.dump is not None:
+        if self.dump is not None or not codecache.enabled():
             return None
         key = self._cache_keys.get(tier)
         if key is None:
