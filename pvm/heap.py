@@ -186,6 +186,11 @@ class Heap:
         if self._stats.live_bytes + nbytes > self.limit:
             self._refuse(nbytes)
 
+    def headroom(self) -> int | None:
+        """Bytes that may still be charged before the limit calls for a
+        collection (None without a limit)."""
+        return None if self.limit is None else max(0, self.limit - self._stats.live_bytes - self.debt)
+
     def _refuse(self, nbytes: int) -> None:
         raise self.limit_error(self.limit, self.stats.live_bytes + nbytes)
 
@@ -229,6 +234,13 @@ class Heap:
                       else getattr(type(obj), "pvm_bytes", 0))
         if self.debt >= self.threshold:
             self._indebted(obj)
+        return obj
+
+    def keep(self, obj: Any) -> Any:
+        """Register a list the JIT made while it writes a frame back: neither
+        charged nor collecting here, since the frame is not whole yet (the JIT
+        charges the bytes once it is)."""
+        self.objects[id(obj)] = obj
         return obj
 
     def adopt(self, obj: Any) -> Any:

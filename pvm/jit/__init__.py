@@ -46,7 +46,7 @@ from pvm.code import Code
 from pvm.errors import PvmError, VMInternalError
 from pvm.frames import NO_NATIVE, Frame
 from pvm.jit.feedback import (MISSING, OPAQUE, FunctionRecord, LoopRecord, TupleKey, argument_kinds,
-                               entry_stack, header_kinds, source_value, speculate)
+                               entry_stack, hands_back, header_kinds, source_value, speculate)
 from pvm.jit.kinds import Kind
 from pvm.objects import Function
 from pvm.opcodes import Op
@@ -409,7 +409,7 @@ class Jit:
     def _deopt(self, record: FunctionRecord | LoopRecord, key: Any, version: "Version", where: str,
                static: bool = False) -> None:
         version.stats.deopts[where] += 1
-        if "step budget" not in where:
+        if not hands_back(where):
             self._say(f"deopt {version.plan.label} at {where}")
         if version.stats.failures < self.max_failures:
             return

@@ -125,6 +125,15 @@ def speculate(kind: Any, value: Any) -> Any:
     return kind_of(value) if type(kind) is TupleKey else kind
 
 
+STEP_BUDGET = "step budget"
+LIST_BUDGET = "list budget"
+
+
+def hands_back(reason: str) -> bool:
+    """Whether an exit is a planned hand-back (steps or list bytes ran out), not a failure."""
+    return reason.endswith((STEP_BUDGET, LIST_BUDGET))
+
+
 class Stats:
     """Counters of one compiled version (native entries, exits by reason)."""
 
@@ -138,7 +147,7 @@ class Stats:
     @property
     def failures(self) -> int:
         """Deopts that count against the version (running out of steps does not)."""
-        return sum(n for reason, n in self.deopts.items() if "step budget" not in reason) + self.guard_failures
+        return sum(n for reason, n in self.deopts.items() if not hands_back(reason)) + self.guard_failures
 
 
 class FunctionRecord:

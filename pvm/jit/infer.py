@@ -36,8 +36,8 @@ from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.frames import decode
 from pvm.jit.feedback import MISSING, OPAQUE, UNBOUND_KIND
 from pvm.jit.kinds import (BINARY_SYMBOLS, BUILTIN_NAMES, ELEMENT, LISTS, MATH_FUNCTIONS, NUMERIC, STORABLE, Const,
-                           Entry, Kind, ListIter, TupleOf, binop_kind, builtin_kind, compare_kind, const_kind,
-                           math_kind, unary_kind)
+                           Entry, Kind, ListIter, SliceKind, SliceOf, TupleOf, binop_kind, builtin_kind, compare_kind,
+                           const_kind, math_kind, slice_kind, unary_kind)
 from pvm.objects import Function, Module
 from pvm.opcodes import Op
 
@@ -98,6 +98,7 @@ class Plan:
     returns: bool = False              # some path reaches RETURN_VALUE (function) / a back-edge (loop)
     iterates: set[int] = field(default_factory=set)   # loops: the headers whose back-edge some path reaches
     appends: bool = False              # loops: some path appends to a list (the heap is charged afterwards)
+    creates: bool = False              # loops: some path makes a list (pvm.jit.native registers what survives)
     pending: bool = False              # some call's return kind was still unknown in the last round
 
     def source(self, index: int) -> tuple[str, Any]:
@@ -308,7 +309,7 @@ class _Inferrer:
         if plan.code.kwonlyargcount or plan.code.flags & (CO_VARARGS | CO_VARKEYWORDS):
             raise Refused("*args, **kwargs and keyword-only parameters are not compiled")
         plan.nodes, plan.written = [], set()
-        plan.returns = plan.pending = plan.appends = False
+        plan.returns = plan.pending = plan.appends = plan.creates = False
         plan.iterates = set()
         rets: set[Kind] = set()
         self._node(plan.entry, plan.initial, plan.entry_env)
@@ -357,6 +358,10 @@ class _Inferrer:
             stack.append(state)
         elif op == Op.STORE_FAST:
             kind = stack.pop()
+            if type(kind) is SliceOf:
+                self._side_effect("a new list")
+                kind = kind.of
+                plan.creates = True
             if kind not in STORABLE:
                 raise _Exit(f"a {kind!r} stored to a variable")
             env[self.position[arg]] = kind
@@ -426,21 +431,32 @@ class _Inferrer:
             if type(sequence) is not TupleOf or len(sequence.items) != arg:
                 raise _Exit(f"unpacking of {sequence!r}")
             stack.extend(reversed(sequence.items))
+        elif op == Op.BUILD_SLICE:
+            parts = stack[len(stack) - arg:]
+            del stack[len(stack) - arg:]
+            stack.append(_need(slice_kind(parts), "slice of", *parts))
         elif op == Op.BINARY_SUBSCR:
             index, container = stack.pop(), stack.pop()
-            if container not in LISTS or index not in (Kind.INT, Kind.BOOL):
+            if container in LISTS and type(index) is SliceKind:
+                stack.append(SliceOf(container))
+            elif container not in LISTS or index not in (Kind.INT, Kind.BOOL):
                 raise _Exit(f"subscript {container!r}[{index!r}]")
-            stack.append(ELEMENT[container])
+            else:
+                stack.append(ELEMENT[container])
         elif op == Op.LIST_APPEND:
             value = stack.pop()
-            self._side_effect("a comprehension's append")
+            self._writes(stack, "a comprehension's append")
             if stack[-arg] not in LISTS or value not in NUMERIC:
                 raise _Exit(f"append of a {value!r} to {stack[-arg]!r}")
             plan.appends = True
         elif op == Op.STORE_SUBSCR:
             index, container, value = stack.pop(), stack.pop(), stack.pop()
-            self._side_effect("a store into a list")
-            if (container not in LISTS or index not in (Kind.INT, Kind.BOOL) or value not in NUMERIC
+            self._writes(stack, "a store into a list")
+            if type(index) is SliceKind:
+                source = value.of if type(value) is SliceOf else value
+                if container not in LISTS.FLAT or source is not container:
+                    raise _Exit(f"slice assignment of a {value!r} to {container!r}")
+            elif (container not in LISTS or index not in (Kind.INT, Kind.BOOL) or value not in NUMERIC
                     or value is not ELEMENT[container]):
                 raise _Exit(f"store of a {value!r} into {container!r}[{index!r}]")
         elif op == Op.CALL:
@@ -484,6 +500,13 @@ class _Inferrer:
         if host_call and not self.unit.host_calls:
             raise _Exit(f"{what}, a host call, which the interpreter checks")
 
+    def _writes(self, stack: list[Entry], what: str) -> None:
+        """An instruction that changes a list: never while a slice not made
+        yet is on the stack (it would read the list as changed)."""
+        self._side_effect(what)
+        if any(type(entry) is SliceOf for entry in stack):
+            raise _Exit(f"{what} while a slice is pending")
+
     def _attribute(self, node: Node, owner: Entry, name: str) -> Entry:
         if owner in LISTS and name == "append":
             self._side_effect("list.append", host_call=True)
@@ -509,6 +532,7 @@ class _Inferrer:
         args = stack[len(stack) - nargs:]
         target = stack[-nargs - 1]
         if target is Kind.APPEND:
+            self._writes(stack[:-2], "list.append")
             if nargs != 1 or args[0] not in NUMERIC:
                 raise _Exit(f"list.append of {', '.join(repr(a) for a in args)}")
             node.call = CallPlan("append")

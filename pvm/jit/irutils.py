@@ -48,7 +48,10 @@ STATE_DEPTH = 1        # loops: the interpreter's call depth
 STATE_MAX_DEPTH = 2    # loops: its limit
 STATE_SITE = 3         # why native code stopped: an exit-site id, or a negative pvm.jit.entry status
 STATE_ENTRIES = 4      # tier-1 functions: calls, from tier 0 and native, counted for tier-up
-STATE_SIZE = 5
+STATE_NURSERY = 5      # loops: the address of the host list that holds the lists native code makes
+STATE_CREATED = 6      # loops: bytes of the lists made since entry (pvm.heap's size model)
+STATE_LIST_BUDGET = 7  # loops: how many such bytes may be made before handing back
+STATE_SIZE = 8
 
 # Native calls nest on the C stack: at most this many below one entry from
 # Python (a deeper recursion exits to tier 0, whose frames are data).
@@ -59,13 +62,16 @@ TWO63 = float(1 << 63)
 class Val:
     """A typed value during lowering: ``v`` is an ir.Value, a tuple of them
     (RANGE: start, stop, step; RITER: start, step, length, index) or None
-    (NONE and compile-time constants)."""
+    (NONE and compile-time constants). A number just read out of a list keeps
+    the host object it was read from in ``obj``, so storing it into a list
+    again stores that object (as tier 0 does) instead of boxing a new one."""
 
-    __slots__ = ("kind", "v")
+    __slots__ = ("kind", "v", "obj")
 
-    def __init__(self, kind: Any, v: Any) -> None:
+    def __init__(self, kind: Any, v: Any, obj: ir.Value | None = None) -> None:
         self.kind = kind
         self.v = v
+        self.obj = obj
 
 
 class Emitter(Protocol):
@@ -514,7 +520,9 @@ def _element(em: Emitter, lst: Val, index: Val) -> tuple[ir.Value, ir.Value]:
 def list_item(em: Emitter, lst: Val, index: Val, digits_inline: bool) -> Val:
     """``lst[index]``; an int element must fit int64."""
     _, item = _element(em, lst, index)
-    return unbox(em, item, ELEMENT[lst.kind], digits_inline)
+    val = unbox(em, item, ELEMENT[lst.kind], digits_inline)
+    val.obj = item
+    return val
 
 
 def list_store(em: Emitter, lst: Val, index: Val, value: Val) -> None:
@@ -523,6 +531,12 @@ def list_store(em: Emitter, lst: Val, index: Val, value: Val) -> None:
     b = em.b
     address, old = _element(em, lst, index)
     check_type(em, old, value.kind)      # the element replaced is a number too: freeing it runs no code
+    if value.obj is not None:
+        # read from a list in this very statement, where nothing can have freed it since
+        incref(em, value.obj)
+        b.store(value.obj, address)
+        decref(em, old)
+        return
     if value.kind is not Kind.FLOAT:
         b.store(box(em, value), address)
         decref(em, old)
@@ -544,7 +558,7 @@ def list_append(em: Emitter, lst: Val, value: Val) -> None:
     obj = box(em, value)
     status = b.call(declare(em.module, "PyList_Append", I32, [PTR, PTR]), [lst.v, obj])
     decref(em, obj)
-    _fail_clearing(em, b.icmp_signed("!=", status, ir.Constant(I32, 0)), "list.append failed")
+    fail_clearing(em, b.icmp_signed("!=", status, ir.Constant(I32, 0)), "list.append failed")
 
 
 def box(em: Emitter, val: Val) -> ir.Value:
@@ -560,11 +574,11 @@ def box(em: Emitter, val: Val) -> ir.Value:
         obj = b.call(declare(em.module, "PyFloat_FromDouble", PTR, [F64]), [val.v])
     else:
         obj = b.call(declare(em.module, "PyLong_FromLongLong", PTR, [I64]), [val.v])
-    _fail_clearing(em, b.icmp_unsigned("==", obj, ir.Constant(PTR, None)), "out of host memory")
+    fail_clearing(em, b.icmp_unsigned("==", obj, ir.Constant(PTR, None)), "out of host memory")
     return obj
 
 
-def _fail_clearing(em: Emitter, failed: ir.Value, reason: str) -> None:
+def fail_clearing(em: Emitter, failed: ir.Value, reason: str) -> None:
     """Exit if a C-API call failed, clearing the error it set: tier 0 redoes
     the instruction and raises its own."""
     with em.b.if_then(failed, likely=False):

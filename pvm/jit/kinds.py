@@ -107,6 +107,36 @@ class ListIter(Composite):
         return f"list_iterator[{self.part!r}]"
 
 
+class SliceKind(Composite):
+    """``slice(start, stop[, step])`` of ints: which parts are None is static,
+    the others are int64 fields."""
+
+    __slots__ = ()
+
+    @property
+    def parts(self) -> tuple[Any, ...]:
+        return self.part
+
+    def __repr__(self) -> str:
+        return f"slice[{', '.join(map(repr, self.part))}]"
+
+
+class SliceOf(Composite):
+    """``xs[a:b:c]`` not made yet: the list, the first index, the step and the
+    length. A slice assignment copies from it without making a list; storing
+    it to a variable makes the list (loop regions only). No list changes while
+    one is on the stack, so what it reads is what the slice would have held."""
+
+    __slots__ = ()
+
+    @property
+    def of(self) -> Any:
+        return self.part
+
+    def __repr__(self) -> str:
+        return f"slice_of[{self.part!r}]"
+
+
 class _Lists:
     """``kind in LISTS``: the list kinds, flat and nested."""
 
@@ -239,6 +269,13 @@ def unary_kind(op_name: str, operand: Entry) -> Kind | None:
     if operand is Kind.FLOAT:
         return Kind.FLOAT
     return Kind.INT if operand in (Kind.INT, Kind.BOOL) else None
+
+
+def slice_kind(parts: list[Entry]) -> SliceKind | None:
+    """BUILD_SLICE of ``parts`` (a missing step is None)."""
+    if not all(p in (Kind.INT, Kind.BOOL, Kind.NONE) for p in parts):
+        return None
+    return SliceKind(tuple(parts) + (Kind.NONE,) * (3 - len(parts)))
 
 
 def builtin_kind(name: str, args: list[Entry]) -> Kind | None:

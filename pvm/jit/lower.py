@@ -39,13 +39,15 @@ from typing import Any
 from llvmlite import ir
 
 from pvm.jit import irutils as u
+from pvm.jit import slices
 from pvm.jit.engine import ENGINE
 from pvm.jit.entry import build_entry
+from pvm.jit.feedback import STEP_BUDGET
 from pvm.jit.infer import Node, Plan, Slot, Unit, as_local
 from pvm.jit.irutils import (DIGITS_INLINE, F64, I1, I32, I64, PTR, STATE_COUNTDOWN, STATE_DEPTH, STATE_ENTRIES,
                               STATE_MAX_DEPTH, STATE_SITE, Val, i64)
-from pvm.jit.kinds import (BINARY_SYMBOLS, COMPARE_SYMBOLS, LISTS, STORABLE, Const, Entry, Kind, ListIter,
-                           binop_kind, builtin_kind, const_kind)
+from pvm.jit.kinds import (BINARY_SYMBOLS, COMPARE_SYMBOLS, LISTS, STORABLE, Const, Entry, Kind, ListIter, SliceKind,
+                           SliceOf, binop_kind, builtin_kind, const_kind)
 from pvm.jit.kinds import math_kind, unary_kind
 from pvm.opcodes import Op
 
@@ -53,6 +55,8 @@ RESULT = ir.LiteralStructType([I64, I64])     # (countdown left, result bits) of
 ITER_FIELDS = 4        # RITER: start, step, length, index
 RANGE_FIELDS = 3       # RANGE: start, stop, step
 LIST_ITER_FIELDS = 2   # ListIter: the list's address, index
+SLICE_FIELDS = 3       # SliceKind: start, stop, step
+SLICE_OF_FIELDS = 4    # SliceOf: the list's address, first index, step, length
 DROPPED = -1           # an entry iterator's third field once native code has dropped it (the fourth: where)
 
 
@@ -86,6 +90,10 @@ def slots_of(entry: Entry) -> int:
         return LIST_ITER_FIELDS
     if entry is Kind.RANGE:
         return RANGE_FIELDS
+    if type(entry) is SliceKind:
+        return SLICE_FIELDS
+    if type(entry) is SliceOf:
+        return SLICE_OF_FIELDS
     return 0 if isinstance(entry, Const) or entry is Kind.NONE else 1
 
 
@@ -397,6 +405,8 @@ class _RegionLowering:
             stack.append(Val(kind, value))
         elif op == Op.STORE_FAST:
             val = stack.pop()
+            if type(val.kind) is SliceOf:
+                val = slices.make_list(self, self.state, val)
             if val.v is not None:
                 b.store(val.v, self._local(self.position[arg], val.kind))
         elif op == Op.DELETE_FAST:
@@ -432,7 +442,7 @@ class _RegionLowering:
         elif op in (Op.JUMP_FORWARD, Op.JUMP_BACKWARD):
             if op == Op.JUMP_BACKWARD:
                 countdown = b.load(self.countdown, typ=I64)
-                self.fail_if(b.icmp_signed("<=", countdown, i64(1)), "step budget")
+                self.fail_if(b.icmp_signed("<=", countdown, i64(1)), STEP_BUDGET)
                 b.store(b.sub(countdown, i64(1)), self.countdown)
             return node.succ[0]
         elif op == Op.POP_TOP:
@@ -457,15 +467,25 @@ class _RegionLowering:
             return None
         elif op == Op.UNPACK_SEQUENCE:
             stack.extend(u.unpack_tuple(self, stack.pop(), DIGITS_INLINE))
+        elif op == Op.BUILD_SLICE:
+            parts = stack[len(stack) - arg:]
+            del stack[len(stack) - arg:]
+            stack.append(slices.build_slice(self, parts))
         elif op == Op.BINARY_SUBSCR:
             index, container = stack.pop(), stack.pop()
-            stack.append(u.list_item(self, container, index, DIGITS_INLINE))
+            if type(index.kind) is SliceKind:
+                stack.append(slices.list_slice(self, container, index))
+            else:
+                stack.append(u.list_item(self, container, index, DIGITS_INLINE))
         elif op == Op.LIST_APPEND:
             value = stack.pop()
             u.list_append(self, stack[-arg], value)
         elif op == Op.STORE_SUBSCR:
             index, container, value = stack.pop(), stack.pop(), stack.pop()
-            u.list_store(self, container, index, value)
+            if type(index.kind) is SliceKind:
+                slices.assign_slice(self, container, index, value)
+            else:
+                u.list_store(self, container, index, value)
         elif op == Op.CALL:
             if len(node.succ) == 2:
                 self._split_min_max(node, stack)
@@ -596,7 +616,7 @@ class _RegionLowering:
         assert callee is not None and callee.ret is not None
         self.fail_if(b.icmp_signed("<=", self.headroom, i64(0)), "call depth")
         countdown = b.load(self.countdown, typ=I64)
-        self.fail_if(b.icmp_signed("<=", countdown, i64(1)), "step budget")
+        self.fail_if(b.icmp_signed("<=", countdown, i64(1)), STEP_BUDGET)
         values = args + [u.const_val(const_kind(d), d) for d in call.defaults]
         native_args = [b.zext(val.v, I64) if val.kind is Kind.BOOL else val.v
                        for val in values if val.kind is not Kind.NONE]

@@ -6,8 +6,10 @@ A function version is entered through a native builtin (pvm.jit.entry); a
 loop version, entered once per loop execution, through ``ctypes.PYFUNCTYPE``.
 Both keep the GIL held, so no other thread can touch the lists native code
 reads. Native code never keeps a pointer beyond the call: list arguments are
-alive in the caller's locals or the frame for the whole call, and native
-code creates nothing but a function's boxed result.
+alive in the caller's locals or the frame for the whole call. It creates a
+function's boxed result, and in loops the numbers it stores and the lists it
+makes (pvm.jit.slices), which a loop version's nursery holds until it hands
+back.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import ctypes
 from typing import TYPE_CHECKING, Any
 
 from pvm.frames import NO_NATIVE, UNBOUND
+from pvm.heap import size_of
 from pvm.jit.engine import ENGINE, Compiled
 from pvm.jit.entry import make_builtin
 from pvm.jit.feedback import MISSING, OPAQUE, Stats, entry_stack_key
 from pvm.jit.infer import Plan, Unit
-from pvm.jit.irutils import STATE_COUNTDOWN, STATE_DEPTH, STATE_ENTRIES, STATE_MAX_DEPTH, STATE_SIZE
-from pvm.jit.kinds import LISTS, Const, Kind, ListIter, TupleOf
+from pvm.jit.irutils import (STATE_COUNTDOWN, STATE_CREATED, STATE_DEPTH, STATE_ENTRIES, STATE_LIST_BUDGET,
+                             STATE_MAX_DEPTH, STATE_NURSERY, STATE_SIZE)
+from pvm.jit.kinds import LISTS, Const, Kind, ListIter, SliceKind, SliceOf, TupleOf
 from pvm.jit.lower import (  # noqa: F401 - symbol_for: pvm.jit uses it
     DROPPED, ITER_FIELDS, Site, has_value, lower_unit, slots_of, symbol_for)
 from pvm.opcodes import Op
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
     from pvm.frames import Frame
 
 JUMP_BACKWARD = Op.JUMP_BACKWARD.value
+LIST_BUDGET = 1 << 20      # bytes of lists (pvm.heap's sizes) a loop makes before it hands back
 LIST_ITERATOR = type(iter([]))
 NUMBERS = frozenset({Kind.INT, Kind.BOOL})
 
@@ -140,6 +145,8 @@ class LoopVersion(Version):
         self.iterators = len(plan.initial)
         self.entry_stack = entry_stack_key(plan.initial)     # as pvm.jit.feedback.entry_stack gives it
         self.entry_iterators = sum(1 for kind in plan.initial if kind is Kind.RITER or type(kind) is ListIter)
+        self.nursery: list[list[Any]] = []
+        self.state[STATE_NURSERY] = id(self.nursery)
 
     def run(self, vm: Any, frame: "Frame", countdown: int) -> tuple[int, Site]:
         """Run from the header with at most ``countdown`` steps; returns the
@@ -179,6 +186,11 @@ class LoopVersion(Version):
         state[STATE_DEPTH] = vm.depth
         state[STATE_MAX_DEPTH] = vm.max_depth
         sizes = [(obj, len(obj)) for obj in objects.values() if type(obj) is list] if self.plan.appends else ()
+        heap = vm.heap
+        if self.plan.creates:
+            room = heap.headroom()
+            state[STATE_CREATED] = 0
+            state[STATE_LIST_BUDGET] = LIST_BUDGET if room is None else min(LIST_BUDGET, room)
         number = self.cfunc(self.buf_address, self.state_address)
         site = self.sites[number]
         for position, where, key, kind in self.outputs[number]:
@@ -191,7 +203,7 @@ class LoopVersion(Version):
             elif kind is Kind.NONE:
                 value = None
             elif kind in LISTS or type(kind) is TupleOf:
-                value = _object(objects, buf[position])
+                value = self._kept(objects, buf[position], heap)
             else:
                 value = UNBOUND
             if where == "local":
@@ -205,18 +217,29 @@ class LoopVersion(Version):
             if entry is not None and buf[first + 2] == DROPPED:
                 entry[0].__setstate__(buf[first + 3])      # where native code left it
                 iterators[position] = None
-        self._restore_stack(frame, site, objects, iterators)
+        made = self._restore_stack(frame, site, objects, iterators, heap)
         frame.pc = site.pc
+        if self.nursery:
+            self.nursery.clear()           # what no variable or stack entry holds is freed
+        # charging may end the run at the memory limit: the frame is whole again
         for lst, before in sizes:
-            vm.heap.grew(lst, before)      # may end the run at the memory limit: the frame is whole again
+            heap.grew(lst, before)
+        if self.plan.creates:
+            made += state[STATE_CREATED]
+        if made:
+            heap.charge(made)
         return countdown - state[STATE_COUNTDOWN], site
 
-    def _restore_stack(self, frame: "Frame", site: Site, objects: dict[int, Any], iterators: list[Any]) -> None:
+    def _restore_stack(self, frame: "Frame", site: Site, objects: dict[int, Any], iterators: list[Any],
+                       heap: Any) -> int:
         """The operand stack at the exit. An iterator the loop was entered
-        with and still walks is that same object, moved on."""
+        with and still walks is that same object, moved on; a slice not made
+        yet is made (nothing changed the list since), a list made natively
+        is registered with the heap. Returns the bytes made here."""
         buf = self.buf
         position = self.layout.stack
         items = []
+        made = 0
         for entry in site.stack:
             count = slots_of(entry)
             raw = [buf[position + i] for i in range(count)]
@@ -235,6 +258,14 @@ class LoopVersion(Version):
                 items.append(objects[raw[0]].append)
             elif entry is Kind.RANGE:
                 items.append(range(*raw))
+            elif type(entry) is SliceKind:
+                items.append(slice(*(None if kind is Kind.NONE else value != 0 if kind is Kind.BOOL else value
+                                     for kind, value in zip(entry.parts, raw))))
+            elif type(entry) is SliceOf:
+                address, start, step, count = raw
+                lst = _object(objects, address)
+                items.append(heap.keep([lst[start + i * step] for i in range(count)]))
+                made += size_of(items[-1])
             elif entry is Kind.RITER or type(entry) is ListIter:
                 *fields, index = raw
                 depth = len(items)
@@ -244,11 +275,19 @@ class LoopVersion(Version):
                     start, step, length = fields
                     item = iter(range(start, start + length * step, step))
                 else:
-                    item = iter(_object(objects, fields[0]))
+                    item = iter(self._kept(objects, fields[0], heap))
                 item.__setstate__(index)
                 items.append(item)
             else:
-                items.append(_object(objects, raw[0]))
+                items.append(self._kept(objects, raw[0], heap))
         base = len(frame.stack) - self.iterators
         frame.stack[base:] = items
+        return made
+
+    def _kept(self, objects: dict[int, Any], address: int, heap: Any) -> Any:
+        """An object native code holds as it hands back, registered if it made it."""
+        value = _object(objects, address)
+        if self.nursery and type(value) is list and id(value) not in heap.objects:
+            heap.keep(value)
+        return value
 

@@ -233,8 +233,8 @@ def test_a_hot_loop_whose_every_iteration_exits_is_refused_even_inside_a_loop_th
             total = 0
             while n > 0:
                 k = len(xs)
-                while k:                        # hot: every iteration meets a slice native code leaves
-                    xs[:k] = xs[k - 1::-1]
+                while k:                        # hot: every iteration meets a method native code leaves
+                    xs.reverse()
                     total += xs[0]
                     k -= 1
                 n -= 1
