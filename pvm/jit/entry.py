@@ -168,11 +168,11 @@ def build_entry(module: ir.Module, name: str, impl: ir.Function, params: tuple[K
             values.append(b.zext(true, I64))
             continue
         expected = u.type_object(e, u.host_type(kind)[0])
-        e.fail_if(b.icmp_unsigned("!=", u.field(e, obj, u.OB_TYPE, PTR), expected), "type")
+        e.fail_if(b.icmp_unsigned("!=", u.field(e, obj, u.OB_TYPE, PTR, "type"), expected), "type")
         if kind is Kind.INT:
             values.append(u.long_value(e, obj, u.DIGITS_INLINE))
         elif kind is Kind.FLOAT:
-            values.append(u.field(e, obj, u.OB_FVAL, F64))
+            values.append(u.field(e, obj, u.OB_FVAL, F64, "fval"))
         else:
             values.append(obj)
     result = b.call(impl, values + [countdown, headroom, e.state], cconv="fastcc")

@@ -456,13 +456,35 @@ OB_FVAL = 16         # PyFloatObject.ob_fval
 OB_DIGIT = 24        # PyLongObject.ob_digit (3.11: 30-bit digits in uint32)
 
 
-def field(em: Emitter, obj: ir.Value, offset: int, typ: ir.Type) -> ir.Value:
+LIST_SLOT = "list.slot"   # the tag of a list's item slots
+
+
+def tagged(em: Emitter, instruction: ir.Instruction, what: str) -> ir.Instruction:
+    """Give a load or store of a host object's memory its TBAA tag: ``what``
+    names a field (refcnt, type, size, fval, digit, list.items) or the slots of
+    a list's or a tuple's items. No two tags ever name the same memory, so
+    LLVM may keep a list's item array, sizes and element types in registers
+    across stores of floats, items and reference counts (native code changes
+    no other field; a C call may change anything, as LLVM assumes anyway)."""
+    module = em.module
+    tags = getattr(module, "pvm_tbaa", None)
+    if tags is None:
+        tags = module.pvm_tbaa = {"": module.add_metadata([ir.MetaDataString(module, "pvm objects")])}
+    tag = tags.get(what)
+    if tag is None:
+        node = module.add_metadata([ir.MetaDataString(module, what), tags[""], i64(0)])
+        tag = tags[what] = module.add_metadata([node, node, i64(0)])
+    instruction.set_metadata("tbaa", tag)
+    return instruction
+
+
+def field(em: Emitter, obj: ir.Value, offset: int, typ: ir.Type, what: str) -> ir.Value:
     address = em.b.gep(obj, [i64(offset)], source_etype=I8)
-    return em.b.load(address, typ=typ)
+    return tagged(em, em.b.load(address, typ=typ), what)
 
 
 def list_size(em: Emitter, lst: ir.Value) -> ir.Value:
-    return field(em, lst, OB_SIZE, I64)
+    return field(em, lst, OB_SIZE, I64, "size")
 
 
 TYPE_OF = {Kind.INT: ("PyLong_Type", "an int"), Kind.FLOAT: ("PyFloat_Type", "a float"),
@@ -480,7 +502,7 @@ def host_type(kind: Any) -> tuple[str, str]:
 def check_type(em: Emitter, obj: ir.Value, kind: Any) -> None:
     """Exit unless host object ``obj`` has the type of ``kind`` (which was speculated)."""
     type_name, what = host_type(kind)
-    em.fail_if(em.b.icmp_unsigned("!=", field(em, obj, OB_TYPE, PTR), type_object(em, type_name)),
+    em.fail_if(em.b.icmp_unsigned("!=", field(em, obj, OB_TYPE, PTR, "type"), type_object(em, type_name)),
                f"an element or item is not {what}")
 
 
@@ -489,7 +511,7 @@ def unbox(em: Emitter, obj: ir.Value, kind: Any, digits_inline: bool) -> Val:
     b = em.b
     check_type(em, obj, kind)
     if kind is Kind.FLOAT:
-        return Val(kind, field(em, obj, OB_FVAL, F64))
+        return Val(kind, field(em, obj, OB_FVAL, F64, "fval"))
     if kind is Kind.BOOL:
         return Val(kind, b.icmp_unsigned("==", obj, type_object(em, "_Py_TrueStruct")))
     if kind is Kind.INT:
@@ -501,8 +523,8 @@ def unpack_tuple(em: Emitter, tup: Val, digits_inline: bool) -> list[Val]:
     """The items of a tuple, last first (as UNPACK_SEQUENCE pushes them)."""
     b = em.b
     kinds = tup.kind.items
-    em.fail_if(b.icmp_signed("!=", field(em, tup.v, OB_SIZE, I64), i64(len(kinds))), "tuple of another length")
-    return [unbox(em, field(em, tup.v, OB_TUPLE_ITEM + 8 * i, PTR), kinds[i], digits_inline)
+    em.fail_if(b.icmp_signed("!=", field(em, tup.v, OB_SIZE, I64, "size"), i64(len(kinds))), "tuple of another length")
+    return [unbox(em, field(em, tup.v, OB_TUPLE_ITEM + 8 * i, PTR, "tuple.slot"), kinds[i], digits_inline)
             for i in reversed(range(len(kinds)))]
 
 
@@ -513,8 +535,8 @@ def _element(em: Emitter, lst: Val, index: Val) -> tuple[ir.Value, ir.Value]:
     i = as_int(em, index)
     i = b.select(b.icmp_signed("<", i, i64(0)), b.add(i, size), i)
     em.fail_if(b.icmp_unsigned(">=", i, size), "list index out of range")
-    address = b.gep(field(em, lst.v, OB_ITEM, PTR), [i], source_etype=PTR)
-    return address, b.load(address, typ=PTR)
+    address = b.gep(field(em, lst.v, OB_ITEM, PTR, "list.items"), [i], source_etype=PTR)
+    return address, tagged(em, b.load(address, typ=PTR), LIST_SLOT)
 
 
 def list_item(em: Emitter, lst: Val, index: Val, digits_inline: bool) -> Val:
@@ -534,21 +556,21 @@ def list_store(em: Emitter, lst: Val, index: Val, value: Val) -> None:
     if value.obj is not None:
         # read from a list in this very statement, where nothing can have freed it since
         incref(em, value.obj)
-        b.store(value.obj, address)
+        tagged(em, b.store(value.obj, address), LIST_SLOT)
         decref(em, old)
         return
     if value.kind is not Kind.FLOAT:
-        b.store(box(em, value), address)
+        tagged(em, b.store(box(em, value), address), LIST_SLOT)
         decref(em, old)
         return
     # a float only the list holds cannot be seen to change: overwrite it rather than allocate
-    shared = b.icmp_signed("!=", b.load(old, typ=I64), i64(1))
+    shared = b.icmp_signed("!=", tagged(em, b.load(old, typ=I64), "refcnt"), i64(1))
     with b.if_else(shared) as (replace, overwrite):
         with replace:
-            b.store(box(em, value), address)
+            tagged(em, b.store(box(em, value), address), LIST_SLOT)
             decref(em, old)
         with overwrite:
-            b.store(value.v, b.gep(old, [i64(OB_FVAL)], source_etype=I8))
+            tagged(em, b.store(value.v, b.gep(old, [i64(OB_FVAL)], source_etype=I8)), "fval")
 
 
 def list_append(em: Emitter, lst: Val, value: Val) -> None:
@@ -588,15 +610,15 @@ def fail_clearing(em: Emitter, failed: ir.Value, reason: str) -> None:
 
 def incref(em: Emitter, obj: ir.Value) -> None:
     b = em.b
-    count = b.load(obj, typ=I64)
-    b.store(b.add(count, i64(1)), obj)
+    count = tagged(em, b.load(obj, typ=I64), "refcnt")
+    tagged(em, b.store(b.add(count, i64(1)), obj), "refcnt")
 
 
 def decref(em: Emitter, obj: ir.Value) -> None:
     """Py_DECREF of an int, float or bool (its deallocation runs no code)."""
     b = em.b
-    count = b.sub(b.load(obj, typ=I64), i64(1))
-    b.store(count, obj)
+    count = b.sub(tagged(em, b.load(obj, typ=I64), "refcnt"), i64(1))
+    tagged(em, b.store(count, obj), "refcnt")
     with b.if_then(b.icmp_signed("==", count, i64(0)), likely=False):
         b.call(declare(em.module, "_Py_Dealloc", ir.VoidType(), [PTR]), [obj])
 
@@ -614,7 +636,7 @@ def long_value(em: Emitter, item: ir.Value, digits_inline: bool) -> ir.Value:
     b = em.b
     fn = b.function
     if digits_inline:
-        size = field(em, item, OB_SIZE, I64)
+        size = field(em, item, OB_SIZE, I64, "size")
         magnitude = b.select(b.icmp_signed("<", size, i64(0)), b.neg(size), size)
         small, large, done = (fn.append_basic_block(n) for n in ("int.small", "int.large", "int.done"))
         b.cbranch(b.icmp_signed("<=", magnitude, i64(2)), small, large)
@@ -624,13 +646,13 @@ def long_value(em: Emitter, item: ir.Value, digits_inline: bool) -> ir.Value:
         switch.add_case(i64(1), one)
         switch.add_case(i64(2), two)
         b.position_at_end(two)
-        high = b.shl(b.zext(field(em, item, OB_DIGIT + 4, I32), I64), i64(30))
+        high = b.shl(b.zext(field(em, item, OB_DIGIT + 4, I32, "digit"), I64), i64(30))
         b.branch(one)
         b.position_at_end(one)
         upper = b.phi(I64)
         upper.add_incoming(high, two)
         upper.add_incoming(i64(0), small)
-        low = b.or_(upper, b.zext(field(em, item, OB_DIGIT, I32), I64))
+        low = b.or_(upper, b.zext(field(em, item, OB_DIGIT, I32, "digit"), I64))
         b.branch(combine)
         b.position_at_end(zero)
         b.branch(combine)

@@ -20,8 +20,9 @@ from typing import Callable
 from llvmlite import ir
 
 from pvm.jit.feedback import LIST_BUDGET
-from pvm.jit.irutils import (I32, I64, OB_ITEM, PTR, STATE_CREATED, STATE_LIST_BUDGET, STATE_NURSERY, Emitter, Val,
-                             check_type, declare, decref, fail_clearing, field, i64, incref, list_size)
+from pvm.jit.irutils import (I32, I64, LIST_SLOT, OB_ITEM, PTR, STATE_CREATED, STATE_LIST_BUDGET, STATE_NURSERY,
+                             Emitter, Val, check_type, declare, decref, fail_clearing, field, i64, incref, list_size,
+                             tagged)
 from pvm.jit.kinds import ELEMENT, INT64_MAX, Kind, SliceKind, SliceOf
 
 SAME_LIST_BUFFER = 256       # a slice assignment from the list itself goes through a buffer of this many items
@@ -103,7 +104,7 @@ def _for_each(em: Emitter, count: ir.Value, body: Callable[[ir.Value], None]) ->
 
 def _item_address(em: Emitter, lst: ir.Value, start: ir.Value, step: ir.Value, i: ir.Value) -> ir.Value:
     b = em.b
-    return b.gep(field(em, lst, OB_ITEM, PTR), [b.add(start, b.mul(i, step))], source_etype=PTR)
+    return b.gep(field(em, lst, OB_ITEM, PTR, "list.items"), [b.add(start, b.mul(i, step))], source_etype=PTR)
 
 
 def make_list(em: Emitter, state: ir.Value, pending: Val) -> Val:
@@ -118,12 +119,12 @@ def make_list(em: Emitter, state: ir.Value, pending: Val) -> Val:
     em.fail_if(b.icmp_signed(">", created, budget), LIST_BUDGET)
     new = b.call(declare(em.module, "PyList_New", PTR, [I64]), [count])
     fail_clearing(em, b.icmp_unsigned("==", new, ir.Constant(PTR, None)), "out of host memory")
-    items = field(em, new, OB_ITEM, PTR)
+    items = field(em, new, OB_ITEM, PTR, "list.items")
 
     def copy(i: ir.Value) -> None:
-        item = b.load(_item_address(em, source, start, step, i), typ=PTR)
+        item = tagged(em, b.load(_item_address(em, source, start, step, i), typ=PTR), LIST_SLOT)
         incref(em, item)
-        b.store(item, b.gep(items, [i], source_etype=PTR))
+        tagged(em, b.store(item, b.gep(items, [i], source_etype=PTR)), LIST_SLOT)
 
     _for_each(em, count, copy)
     nursery = b.inttoptr(b.load(b.gep(state, [i64(STATE_NURSERY)], source_etype=I64), typ=I64), PTR)
@@ -155,9 +156,9 @@ def assign_slice(em: Emitter, lst: Val, index: Val, value: Val) -> None:
             def swap(i: ir.Value) -> None:
                 low = _item_address(em, lst.v, start, step, i)
                 high = _item_address(em, lst.v, last, b.neg(step), i)
-                item = b.load(low, typ=PTR)
-                b.store(b.load(high, typ=PTR), low)
-                b.store(item, high)
+                item = tagged(em, b.load(low, typ=PTR), LIST_SLOT)
+                tagged(em, b.store(tagged(em, b.load(high, typ=PTR), LIST_SLOT), low), LIST_SLOT)
+                tagged(em, b.store(item, high), LIST_SLOT)
 
             _for_each(em, b.sdiv(count, i64(2)), swap)
         with general:
@@ -168,21 +169,21 @@ def _copy_items(em: Emitter, lst: Val, start: ir.Value, step: ir.Value, count: i
                 from_start: ir.Value, from_step: ir.Value, same: ir.Value) -> None:
     b = em.b
     element = ELEMENT[lst.kind]
-    _for_each(em, count, lambda i: check_type(em, b.load(_item_address(em, lst.v, start, step, i), typ=PTR),
+    _for_each(em, count, lambda i: check_type(em, tagged(em, b.load(_item_address(em, lst.v, start, step, i), typ=PTR), LIST_SLOT),
                                                     element))
     em.fail_if(b.and_(same, b.icmp_signed(">", count, i64(SAME_LIST_BUFFER))),
                "a long slice assignment from the list itself")
     buffer = em.entry_alloca(ir.ArrayType(PTR, SAME_LIST_BUFFER))
 
     def take(i: ir.Value) -> ir.Value:
-        item = b.load(_item_address(em, from_list, from_start, from_step, i), typ=PTR)
+        item = tagged(em, b.load(_item_address(em, from_list, from_start, from_step, i), typ=PTR), LIST_SLOT)
         incref(em, item)
         return item
 
     def put(i: ir.Value, item: ir.Value) -> None:
         target = _item_address(em, lst.v, start, step, i)
-        old = b.load(target, typ=PTR)
-        b.store(item, target)
+        old = tagged(em, b.load(target, typ=PTR), LIST_SLOT)
+        tagged(em, b.store(item, target), LIST_SLOT)
         decref(em, old)
 
     def buffered(i: ir.Value) -> ir.Value:

@@ -4,7 +4,11 @@ variables and held by the nursery, slice assignments copied in place."""
 import sys
 import textwrap
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from tests.jit.helpers import both, native_steps, run_source
+from tests.jit.test_differential import cpython, last_line
 
 FANNKUCH = """
     def fannkuch(n):
@@ -215,3 +219,40 @@ def test_reference_counts_stay_balanced():
         counts.append([sys.getrefcount(value) for value in out.vm.modules["__main__"].dict["xs"]])
     assert native_steps(out) > 40
     assert counts[0] == counts[1]
+
+
+@st.composite
+def slices(draw) -> str:
+    bound = st.one_of(st.none(), st.integers(-12, 12)).map(lambda b: "" if b is None else str(b))
+    start, stop = draw(bound), draw(bound)
+    step = draw(st.one_of(st.none(), st.sampled_from([1, 2, 3, -1, -2, -4, 0])))
+    return f"{start}:{stop}" if step is None else f"{start}:{stop}:{step}"
+
+
+@st.composite
+def slice_programs(draw) -> str:
+    body = []
+    for _ in range(draw(st.integers(1, 4))):
+        shape = draw(st.integers(0, 2))
+        target, source = draw(slices()), draw(slices())
+        if shape == 0:
+            body.append(f"xs[{target}] = xs[{source}]")
+        elif shape == 1:
+            body.append(f"ys = xs[{source}]")
+        else:
+            body.append(f"xs[{target}] = ys[{source}]")
+    lines = ["def f(xs, ys, n):", "    total = 0", "    for r in range(n):"]
+    lines += [f"        {statement}" for statement in body]
+    lines += ["        total += len(xs) * 100 + len(ys) + (xs[r % len(xs)] if xs else 0)",
+              "    return total, xs, ys",
+              f"print(f(list(range({draw(st.integers(0, 12))})), [100, 101, 102], {draw(st.integers(3, 6))}))"]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(slice_programs())
+def test_generated_slice_code_agrees(source: str):
+    tier0 = run_source(source, "off")
+    jit = run_source(source, "eager")
+    assert (jit.stdout, jit.error) == (tier0.stdout, tier0.error)
+    assert (jit.stdout, last_line(jit.error)) == cpython(source)
