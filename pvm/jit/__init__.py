@@ -113,7 +113,7 @@ class Jit:
         self.region_owners: dict[tuple[Code, tuple[int, int]], LoopRecord] = {}
         self.compiles: list[tuple[str, int, float]] = []     # (label, tier, ms)
         self.refusals: dict[str, str] = {}
-        self.errors: list[str] = []                           # internal errors (bugs), kept for tests
+        self.errors: list[str] = []                           # internal errors (bugs): tests, the summary
         self.versions: list["Version"] = []
 
     # --- Hooks called by the interpreter ---
@@ -465,7 +465,7 @@ class Jit:
     # --- Reporting ---
 
     def summary(self) -> str:
-        """One line per compiled version and per refusal (for --jit-log at exit)."""
+        """One line per compiled version, refusal and internal error (for --jit-log at exit)."""
         lines = []
         for version in self.versions:
             stats = version.stats
@@ -476,6 +476,7 @@ class Jit:
             lines.append(f"{version.plan.label}: tier {version.tier}, compile {ms:.1f} ms{cached}, "
                          f"{version.entries} {counted}" + (f", deopts: {deopts}" if deopts else ""))
         lines.extend(f"{label}: refused: {reason}" for label, reason in self.refusals.items())
+        lines.extend(f"internal error, left to tier 0: {message}" for message in self.errors)
         return "\n".join(lines)
 
 

@@ -277,6 +277,7 @@ def test_a_bug_in_the_loop_hook_leaves_the_loop_to_tier_0(monkeypatch):
         print(total)
     """, jit_bugs=True)
     assert out.stdout == "4950\n" and len(out.jit.errors) == 1
+    assert "internal error, left to tier 0: <module>@" in out.jit.summary()      # what --jit-log shows
 
 
 def test_a_bug_after_native_code_ran_is_an_internal_error_not_a_script_exception(monkeypatch):

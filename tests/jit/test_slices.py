@@ -256,3 +256,20 @@ def test_generated_slice_code_agrees(source: str):
     jit = run_source(source, "eager")
     assert (jit.stdout, jit.error) == (tier0.stdout, tier0.error)
     assert (jit.stdout, last_line(jit.error)) == cpython(source)
+
+
+def test_slices_of_lists_of_lists_and_of_floats():
+    out = both("""
+        def rows(grid, n):
+            total = 0.0
+            for r in range(n):
+                tail = grid[1:]
+                head = tail[r % len(tail)][::-1]
+                total += head[0] + tail[-1][1]
+                scale = weights[::2]
+                total += scale[r % len(scale)]
+            return total, tail, head
+        weights = [0.5, 1.5, 2.5, 3.5, 4.5]
+        print(rows([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], 40))
+    """)
+    assert native_steps(out) > 30
