@@ -260,7 +260,7 @@ def test_generated_slice_code_agrees(source: str):
 
 def test_slices_of_lists_of_lists_and_of_floats():
     out = both("""
-        def rows(grid, n):
+        def rows(grid, weights, n):
             total = 0.0
             for r in range(n):
                 tail = grid[1:]
@@ -269,7 +269,6 @@ def test_slices_of_lists_of_lists_and_of_floats():
                 scale = weights[::2]
                 total += scale[r % len(scale)]
             return total, tail, head
-        weights = [0.5, 1.5, 2.5, 3.5, 4.5]
-        print(rows([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], 40))
+        print(rows([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [0.5, 1.5, 2.5, 3.5, 4.5], 40))
     """)
     assert native_steps(out) > 30
