@@ -416,6 +416,10 @@ class _Inferrer:
                 stack[-1] = Kind.RITER
             elif stack[-1] in LISTS:
                 stack[-1] = ListIter(stack[-1])
+            elif type(stack[-1]) is SliceOf:
+                self._side_effect("a new list")      # iterated over as made: later changes of the list do not show
+                stack[-1] = ListIter(stack[-1].of)
+                plan.creates = True
             else:
                 raise _Exit(f"iteration over {stack[-1]!r}")
         elif op == Op.FOR_ITER:

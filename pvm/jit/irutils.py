@@ -380,6 +380,8 @@ def unary(em: Emitter, op_name: str, kind: Kind, val: Val) -> Val:
 def builtin(em: Emitter, name: str, kind: Kind, args: list[Val]) -> Val:
     b = em.b
     if name == "len":
+        if isinstance(args[0].v, tuple):         # a pending slice: (list, first index, step, length)
+            return Val(kind, args[0].v[3])
         return Val(kind, list_size(em, args[0].v))
     if name == "abs":
         if kind is Kind.FLOAT:

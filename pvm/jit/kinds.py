@@ -281,7 +281,7 @@ def slice_kind(parts: list[Entry]) -> SliceKind | None:
 def builtin_kind(name: str, args: list[Entry]) -> Kind | None:
     """Result kind of a supported builtin called with ``args``."""
     if name == "len":
-        return Kind.INT if len(args) == 1 and args[0] in LISTS else None
+        return Kind.INT if len(args) == 1 and (args[0] in LISTS or type(args[0]) is SliceOf) else None
     if name == "abs":
         return unary_kind("UNARY_NEGATIVE", args[0]) if len(args) == 1 else None
     if name in ("min", "max"):

@@ -458,6 +458,8 @@ class _RegionLowering:
             if val.kind is Kind.RANGE:
                 stack.append(self._range_iter(val))
             else:
+                if type(val.kind) is SliceOf:
+                    val = slices.make_list(self, self.state, val)
                 stack.append(Val(ListIter(val.kind), (b.ptrtoint(val.v, I64), i64(0))))
         elif op == Op.FOR_ITER:
             if stack[-1].kind is Kind.RITER:

@@ -233,14 +233,18 @@ def slices(draw) -> str:
 def slice_programs(draw) -> str:
     body = []
     for _ in range(draw(st.integers(1, 4))):
-        shape = draw(st.integers(0, 2))
+        shape = draw(st.integers(0, 4))
         target, source = draw(slices()), draw(slices())
         if shape == 0:
             body.append(f"xs[{target}] = xs[{source}]")
         elif shape == 1:
             body.append(f"ys = xs[{source}]")
-        else:
+        elif shape == 2:
             body.append(f"xs[{target}] = ys[{source}]")
+        elif shape == 3:
+            body.append(f"total += len(ys[{source}])")
+        else:
+            body.append(f"for v in xs[{source}]: xs[v % len(xs)] = v + 1")
     lines = ["def f(xs, ys, n):", "    total = 0", "    for r in range(n):"]
     lines += [f"        {statement}" for statement in body]
     lines += ["        total += len(xs) * 100 + len(ys) + (xs[r % len(xs)] if xs else 0)",
@@ -272,3 +276,22 @@ def test_slices_of_lists_of_lists_and_of_floats():
         print(rows([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [0.5, 1.5, 2.5, 3.5, 4.5], 40))
     """)
     assert native_steps(out) > 30
+
+
+def test_a_pending_slice_has_a_length_and_is_iterated_as_made():
+    out = both("""
+        def walk(xs, n):
+            total = 0
+            for r in range(n):
+                total += len(xs[r % 7:]) + len(xs[::-3])
+                for x in xs[r % 5::2]:
+                    xs[0] = x + r            # the loop goes over the slice as it was made
+                    total += x
+            return total, xs
+        print(walk(list(range(10)), 60))
+        def count(xs, a, b):
+            return len(xs[a:b])              # a function region: nothing is made
+        print([count(list(range(9)), a, b) for a in range(-3, 4) for b in (None, 2, -1)])
+    """)
+    assert native_steps(out) > 50
+    assert any(v.plan.mode == "function" and "count" in v.plan.label for v in out.jit.versions)
