@@ -351,9 +351,10 @@ class InstructionWriter:
 
     def _adopt(self, slot: str, out: Any) -> None:
         # small ints first, the common case; the bounds are literals (a global would be negated every
-        # time); floats, bools and None are nobody's to own. One line: the host compiles it once per site
-        out(f"if not (type({slot}) is int and {-SMALL_INT} < {slot} < {SMALL_INT} or type({slot}) in UNOWNED): "
-            f"{slot} = heap.adopt({slot})")
+        # time); then floats, without a second type() or a set lookup; floats, bools and None are nobody's
+        # to own. One line: the host compiles it once per site
+        out(f"if not ((t := type({slot})) is int and {-SMALL_INT} < {slot} < {SMALL_INT} or t is float "
+            f"or t in UNOWNED): {slot} = heap.adopt({slot})")
 
     def _call(self, base: int, count: int, items: str, receiver: bool, args: str, out: Any) -> None:
         """CALL with an inline cache: the function called last, when it is
