@@ -340,6 +340,10 @@ class _Writer(InstructionWriter):
         params = [f"x{i}" for i in range(nargs)] + [f"x{i}=U" for i in range(nargs, nlocals)]
         self.emit(0, "def translated(" + ", ".join(["vm", "G", "C", "entry", *params]) + "):")
         self.emit(1, "heap = vm.heap")
+        if code.cell_params:
+            # entered by a call site's fast path with the closure: the cells its parameters need are made here
+            held = ", ".join(f"x{i}" for i in range(max(code.cell_params) + 1))
+            self.emit(1, f"if type(C) is tuple: C = own_cells(vm, CODE, C, [{held}])")
         prologue = len(self.lines)
         self._read_owners(1)
         self.emit(1, "pc = 0")

@@ -262,13 +262,20 @@ def cells_for(vm: "Interpreter", func: Function, locals_: list[Any]) -> Any:
     closure itself when it has none of its own). What binding made (a
     ``**kwargs`` dict) and each new cell stay temporary roots while the next
     cell is allocated, as an interpreted frame holds them."""
-    params = func.code.cell_params
-    if not params:
+    if not func.code.cell_params:
         return func.closure
+    return own_cells(vm, func.code, func.closure, locals_)
+
+
+def own_cells(vm: "Interpreter", code: Code, closure: tuple[Any, ...], locals_: list[Any]) -> list[Any]:
+    """cells_for from a translated function's prologue: a call site's fast
+    path passes the closure (a tuple); every other entry passes the cells
+    made already (a list)."""
+    params = code.cell_params
     roots = vm.heap.temp_roots
     mark = len(roots)
     roots.extend(locals_)
-    cells = [UNBOUND] * len(params) + list(func.closure)
+    cells = [UNBOUND] * len(params) + list(closure)
     for index, param in enumerate(params):
         cells[index] = cell = vm.heap.new_cell(locals_[param] if param >= 0 else UNBOUND)
         roots.append(cell)
@@ -421,7 +428,7 @@ def _fits(vm: "Interpreter", func: Any, count: int) -> bool:
     if type(func) is not Function:
         return False
     code = func.code
-    return bool(0 <= count == code.fast_args and code.translated and not code.cell_params
+    return bool(0 <= count == code.fast_args and code.translated
                 and (vm.jit is None or code in vm.jit.blocked_functions))
 
 
@@ -506,5 +513,5 @@ NAMESPACE: dict[str, Any] = {
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
     "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
     "store_attribute": store_attribute, "init_result": init_result, "binop_error": binop_error,
-    "unwound": unwound, "caught": caught, "lost": lost,
+    "unwound": unwound, "caught": caught, "lost": lost, "own_cells": own_cells,
 }

@@ -711,6 +711,25 @@ PROGRAMS = {
         c.step = A.step                           # the same function, found without a receiver
         run([c, A()], fs)
     """,
+    "cell_parameters": """
+        def adder(n, k=2):
+            def add(x):
+                return x + n * k
+            return add
+        def expr(depth, seed):                # its parameters are cells: a comprehension reads them
+            parts = [expr(depth - 1, seed + i) for i in range(2)] if depth > 0 else []
+            return seed + sum(parts)
+        def keep(a, b):
+            fs = [lambda: a, lambda: b]
+            a = a + 1                         # the cell changes, the closure sees it
+            return fs[0]() + fs[1]()
+        total = 0
+        adds = []
+        for i in range(80):                   # hot: the calls are made by translated call sites
+            adds.append(adder(i))
+            total += expr(3, i) + keep(i, -i)
+        print(total, [f(1) for f in adds[::10]])
+    """,
     "arithmetic_edges": """
         def f(a, b):
             return a * b + (a ** 3) // (b or 1) - (a << 40) + (-a) % 7
