@@ -53,10 +53,6 @@ class Compiled:
     codegen_ms: float    # machine code generation (MCJIT finalize), or loading it from the cache
     cached: bool         # the machine code came from pvm.codecache
 
-    @property
-    def total_ms(self) -> float:
-        return self.ir_ms + self.opt_ms + self.codegen_ms
-
 
 class Engine:
     """Compiles textual LLVM IR modules to native code for one process."""
