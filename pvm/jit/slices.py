@@ -1,8 +1,8 @@
-"""LLVM IR for slices of lists (loop regions): ``xs[a:b:c]`` as a pending
-slice (SliceOf: the list, first index, step and length), made into a list
-only when it is stored to a variable, and slice assignments of the same
-length copied element by element without making one (fannkuch's
-``perm[:k + 1] = perm[k::-1]``).
+"""LLVM IR for slices of lists: ``xs[a:b:c]`` as a pending slice (SliceOf:
+the list, first index, step and length), made into a list only when a loop
+region stores it to a variable or iterates over it, and slice assignments
+of the same length copied element by element without making one
+(fannkuch's ``perm[:k + 1] = perm[k::-1]``).
 
 A list native code makes is handed to the *nursery*, a host list that holds
 it until the loop hands back (native code then only ever borrows): that is
@@ -19,6 +19,7 @@ from typing import Callable
 
 from llvmlite import ir
 
+from pvm.heap import HEADER_BYTES, WORD_BYTES
 from pvm.jit.feedback import LIST_BUDGET
 from pvm.jit.irutils import (I32, I64, LIST_SLOT, OB_ITEM, PTR, STATE_CREATED, STATE_LIST_BUDGET, STATE_NURSERY,
                              Emitter, Val, check_type, declare, decref, fail_clearing, field, i64, incref, list_size,
@@ -26,8 +27,6 @@ from pvm.jit.irutils import (I32, I64, LIST_SLOT, OB_ITEM, PTR, STATE_CREATED, S
 from pvm.jit.kinds import ELEMENT, INT64_MAX, Kind, SliceKind, SliceOf
 
 SAME_LIST_BUFFER = 256       # a slice assignment from the list itself goes through a buffer of this many items
-LIST_BYTES = 16              # pvm's size model: a list is 16 bytes and 8 per item (pvm.heap.size_of)
-ITEM_BYTES = 8
 
 
 def build_slice(em: Emitter, parts: list[Val]) -> Val:
@@ -114,7 +113,7 @@ def make_list(em: Emitter, state: ir.Value, pending: Val) -> Val:
     address, start, step, count = pending.v
     source = b.inttoptr(address, PTR)
     created_at = b.gep(state, [i64(STATE_CREATED)], source_etype=I64)
-    created = b.add(b.load(created_at, typ=I64), b.add(i64(LIST_BYTES), b.mul(count, i64(ITEM_BYTES))))
+    created = b.add(b.load(created_at, typ=I64), b.add(i64(HEADER_BYTES), b.mul(count, i64(WORD_BYTES))))
     budget = b.load(b.gep(state, [i64(STATE_LIST_BUDGET)], source_etype=I64), typ=I64)
     em.fail_if(b.icmp_signed(">", created, budget), LIST_BUDGET)
     new = b.call(declare(em.module, "PyList_New", PTR, [I64]), [count])
