@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from llvmlite import ir
 
 from pvm.jit.engine import LIBM_PREFIX
-from pvm.jit.kinds import ELEMENT, Kind, TupleOf
+from pvm.jit.kinds import ELEMENT, Kind, SliceOf, TupleOf
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -68,10 +68,10 @@ class Val:
 
     __slots__ = ("kind", "v", "obj")
 
-    def __init__(self, kind: Any, v: Any, obj: ir.Value | None = None) -> None:
+    def __init__(self, kind: Any, v: Any) -> None:
         self.kind = kind
         self.v = v
-        self.obj = obj
+        self.obj: ir.Value | None = None
 
 
 class Emitter(Protocol):
@@ -380,7 +380,7 @@ def unary(em: Emitter, op_name: str, kind: Kind, val: Val) -> Val:
 def builtin(em: Emitter, name: str, kind: Kind, args: list[Val]) -> Val:
     b = em.b
     if name == "len":
-        if isinstance(args[0].v, tuple):         # a pending slice: (list, first index, step, length)
+        if type(args[0].kind) is SliceOf:        # (list, first index, step, length)
             return Val(kind, args[0].v[3])
         return Val(kind, list_size(em, args[0].v))
     if name == "abs":
@@ -458,9 +458,6 @@ OB_FVAL = 16         # PyFloatObject.ob_fval
 OB_DIGIT = 24        # PyLongObject.ob_digit (3.11: 30-bit digits in uint32)
 
 
-LIST_SLOT = "list.slot"   # the tag of a list's item slots
-
-
 def tagged(em: Emitter, instruction: ir.Instruction, what: str) -> ir.Instruction:
     """Give a load or store of a host object's memory its TBAA tag: ``what``
     names a field (refcnt, type, size, fval, digit, list.items) or the slots of
@@ -487,6 +484,22 @@ def field(em: Emitter, obj: ir.Value, offset: int, typ: ir.Type, what: str) -> i
 
 def list_size(em: Emitter, lst: ir.Value) -> ir.Value:
     return field(em, lst, OB_SIZE, I64, "size")
+
+
+def load_slot(em: Emitter, address: ir.Value) -> ir.Value:
+    """The item in a list's slot at ``address``."""
+    return tagged(em, em.b.load(address, typ=PTR), "list.slot")
+
+
+def store_slot(em: Emitter, item: ir.Value, address: ir.Value) -> None:
+    tagged(em, em.b.store(item, address), "list.slot")
+
+
+def replace_slot(em: Emitter, address: ir.Value, new: ir.Value, old: ir.Value) -> None:
+    """Store ``new`` (a reference handed over) in the slot that held ``old``, a
+    number whose reference is dropped (freeing it runs no code)."""
+    store_slot(em, new, address)
+    decref(em, old)
 
 
 TYPE_OF = {Kind.INT: ("PyLong_Type", "an int"), Kind.FLOAT: ("PyFloat_Type", "a float"),
@@ -538,7 +551,7 @@ def _element(em: Emitter, lst: Val, index: Val) -> tuple[ir.Value, ir.Value]:
     i = b.select(b.icmp_signed("<", i, i64(0)), b.add(i, size), i)
     em.fail_if(b.icmp_unsigned(">=", i, size), "list index out of range")
     address = b.gep(field(em, lst.v, OB_ITEM, PTR, "list.items"), [i], source_etype=PTR)
-    return address, tagged(em, b.load(address, typ=PTR), LIST_SLOT)
+    return address, load_slot(em, address)
 
 
 def list_item(em: Emitter, lst: Val, index: Val, digits_inline: bool) -> Val:
@@ -558,19 +571,16 @@ def list_store(em: Emitter, lst: Val, index: Val, value: Val) -> None:
     if value.obj is not None:
         # read from a list in this very statement, where nothing can have freed it since
         incref(em, value.obj)
-        tagged(em, b.store(value.obj, address), LIST_SLOT)
-        decref(em, old)
+        replace_slot(em, address, value.obj, old)
         return
     if value.kind is not Kind.FLOAT:
-        tagged(em, b.store(box(em, value), address), LIST_SLOT)
-        decref(em, old)
+        replace_slot(em, address, box(em, value), old)
         return
     # a float only the list holds cannot be seen to change: overwrite it rather than allocate
     shared = b.icmp_signed("!=", tagged(em, b.load(old, typ=I64), "refcnt"), i64(1))
     with b.if_else(shared) as (replace, overwrite):
         with replace:
-            tagged(em, b.store(box(em, value), address), LIST_SLOT)
-            decref(em, old)
+            replace_slot(em, address, box(em, value), old)
         with overwrite:
             tagged(em, b.store(value.v, b.gep(old, [i64(OB_FVAL)], source_etype=I8)), "fval")
 

@@ -21,9 +21,9 @@ from llvmlite import ir
 
 from pvm.heap import HEADER_BYTES, WORD_BYTES
 from pvm.jit.feedback import LIST_BUDGET
-from pvm.jit.irutils import (I32, I64, LIST_SLOT, OB_ITEM, PTR, STATE_CREATED, STATE_LIST_BUDGET, STATE_NURSERY,
-                             Emitter, Val, check_type, declare, decref, fail_clearing, field, i64, incref, list_size,
-                             tagged)
+from pvm.jit.irutils import (I32, I64, OB_ITEM, PTR, STATE_CREATED, STATE_LIST_BUDGET, STATE_NURSERY, Emitter, Val,
+                             check_type, declare, decref, fail_clearing, field, i64, incref, list_size, load_slot,
+                             replace_slot, store_slot)
 from pvm.jit.kinds import ELEMENT, INT64_MAX, Kind, SliceKind, SliceOf
 
 SAME_LIST_BUFFER = 256       # a slice assignment from the list itself goes through a buffer of this many items
@@ -121,9 +121,9 @@ def make_list(em: Emitter, state: ir.Value, pending: Val) -> Val:
     items = field(em, new, OB_ITEM, PTR, "list.items")
 
     def copy(i: ir.Value) -> None:
-        item = tagged(em, b.load(_item_address(em, source, start, step, i), typ=PTR), LIST_SLOT)
+        item = load_slot(em, _item_address(em, source, start, step, i))
         incref(em, item)
-        tagged(em, b.store(item, b.gep(items, [i], source_etype=PTR)), LIST_SLOT)
+        store_slot(em, item, b.gep(items, [i], source_etype=PTR))
 
     _for_each(em, count, copy)
     nursery = b.inttoptr(b.load(b.gep(state, [i64(STATE_NURSERY)], source_etype=I64), typ=I64), PTR)
@@ -155,9 +155,9 @@ def assign_slice(em: Emitter, lst: Val, index: Val, value: Val) -> None:
             def swap(i: ir.Value) -> None:
                 low = _item_address(em, lst.v, start, step, i)
                 high = _item_address(em, lst.v, last, b.neg(step), i)
-                item = tagged(em, b.load(low, typ=PTR), LIST_SLOT)
-                tagged(em, b.store(tagged(em, b.load(high, typ=PTR), LIST_SLOT), low), LIST_SLOT)
-                tagged(em, b.store(item, high), LIST_SLOT)
+                item = load_slot(em, low)
+                store_slot(em, load_slot(em, high), low)
+                store_slot(em, item, high)
 
             _for_each(em, b.sdiv(count, i64(2)), swap)
         with general:
@@ -168,22 +168,19 @@ def _copy_items(em: Emitter, lst: Val, start: ir.Value, step: ir.Value, count: i
                 from_start: ir.Value, from_step: ir.Value, same: ir.Value) -> None:
     b = em.b
     element = ELEMENT[lst.kind]
-    _for_each(em, count, lambda i: check_type(em, tagged(em, b.load(_item_address(em, lst.v, start, step, i), typ=PTR), LIST_SLOT),
-                                                    element))
+    _for_each(em, count, lambda i: check_type(em, load_slot(em, _item_address(em, lst.v, start, step, i)), element))
     em.fail_if(b.and_(same, b.icmp_signed(">", count, i64(SAME_LIST_BUFFER))),
                "a long slice assignment from the list itself")
     buffer = em.entry_alloca(ir.ArrayType(PTR, SAME_LIST_BUFFER))
 
     def take(i: ir.Value) -> ir.Value:
-        item = tagged(em, b.load(_item_address(em, from_list, from_start, from_step, i), typ=PTR), LIST_SLOT)
+        item = load_slot(em, _item_address(em, from_list, from_start, from_step, i))
         incref(em, item)
         return item
 
     def put(i: ir.Value, item: ir.Value) -> None:
         target = _item_address(em, lst.v, start, step, i)
-        old = tagged(em, b.load(target, typ=PTR), LIST_SLOT)
-        tagged(em, b.store(item, target), LIST_SLOT)
-        decref(em, old)
+        replace_slot(em, target, item, load_slot(em, target))
 
     def buffered(i: ir.Value) -> ir.Value:
         return b.gep(buffer, [i64(0), i])
