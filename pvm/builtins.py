@@ -116,7 +116,9 @@ def _isinstance(*args: Any, **kwargs: Any) -> bool:
         raise TypeError("isinstance() takes no keyword arguments")
     if len(args) != 2:
         raise TypeError(f"isinstance expected 2 arguments, got {len(args)}")
-    return _host.isinstance(args[0], _host_classinfo(args[1]))
+    info = args[1]
+    # a class (a user class's type is the host's type) stands for itself: the common case, without a call
+    return _host.isinstance(args[0], info if _host.type(info) is _host.type else _host_classinfo(info))
 
 
 def _issubclass(*args: Any, **kwargs: Any) -> bool:

@@ -380,6 +380,10 @@ class InstructionWriter:
             f"or type(s{base}) is type and s{base} in vm.callable_types):")
         out(f"    s{base} = s{base}({items})")
         self._adopt(f"s{base}", lambda text: out("    " + text))
+        # one of pvm's own builtins (isinstance, print, getattr, ...): its function, as _call_host calls it
+        out(f"elif chk is None and type(s{base}) is BUILTIN{f' and o{base} is None' if receiver else ''}:")
+        out(f"    s{base} = s{base}.fn({items})")
+        self._adopt(f"s{base}", lambda text: out("    " + text))
         fits = f"{count + 1} if o{base} is not None else -1" if receiver else f"{count}"
         out(f"else: s{base} = call_at(vm, s{base}, {args}, {site}, {fits})")
 

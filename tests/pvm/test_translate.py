@@ -730,6 +730,29 @@ PROGRAMS = {
             total += expr(3, i) + keep(i, -i)
         print(total, [f(1) for f in adds[::10]])
     """,
+    "pvm_builtins": """
+        class A:
+            @property
+            def p(self):
+                return [self]              # made by a callback of getattr
+        class B(A):
+            pass
+        def check(x, info, name):          # pvm's own builtins at translated call sites
+            found = getattr(x, name, None)
+            return isinstance(x, info), issubclass(type(x), A) if isinstance(x, A) else None, found is None
+        kinds = [A, (int, str), (B, (float,)), type, object]
+        values = [A(), B(), 3, "s", 2.5, A]
+        seen = []
+        for i in range(120):
+            seen.append(check(values[i % 6], kinds[i % 5], "p"))
+        print(seen[:12], len(seen))
+        def bad(n):
+            if n > 30:
+                return isinstance(n)       # the arity error, raised from a translated call site
+            return isinstance(n, int)
+        for i in range(40):
+            bad(i)
+    """,
     "arithmetic_edges": """
         def f(a, b):
             return a * b + (a ** 3) // (b or 1) - (a << 40) + (-a) % 7
