@@ -43,16 +43,17 @@ _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 # Builtin methods a called method's site calls itself when the receiver is of that
 # exact type and no sandbox checks host calls: what Interpreter._call_host does
 # for them (the growth charged, the result adopted), without the generic call path.
-# (name, arguments) -> (host type, statements; ``o`` the receiver, ``a`` the arguments).
+# (name, arguments) -> (host types, statements; ``o`` the receiver, ``a`` the arguments).
 NATIVE_METHODS = {
-    ("append", 1): ("list", "{o}.append({a}); heap.charge(WORD_BYTES)"),
-    ("pop", 0): ("list", "{out} = {o}.pop()"),
-    ("pop", 1): ("list", "{out} = {o}.pop({a})"),
-    ("add", 1): ("set", "n = len({o}); {o}.add({a})\nif len({o}) > n: heap.charge(WORD_BYTES)"),
-    ("remove", 1): ("set", "{o}.remove({a})"),
-    ("discard", 1): ("set", "{o}.discard({a})"),
-    ("get", 1): ("dict", "{out} = {o}.get({a})"),
-    ("get", 2): ("dict", "{out} = {o}.get({a})"),
+    ("append", 1): (("list",), "{o}.append({a}); heap.charge(WORD_BYTES)"),
+    ("pop", 0): (("list",), "{out} = {o}.pop()"),
+    ("pop", 1): (("list", "dict"), "{out} = {o}.pop({a})"),
+    ("pop", 2): (("dict",), "{out} = {o}.pop({a})"),
+    ("add", 1): (("set",), "n = len({o}); {o}.add({a})\nif len({o}) > n: heap.charge(WORD_BYTES)"),
+    ("remove", 1): (("set", "list"), "{o}.remove({a})"),
+    ("discard", 1): (("set",), "{o}.discard({a})"),
+    ("get", 1): (("dict",), "{out} = {o}.get({a})"),
+    ("get", 2): (("dict",), "{out} = {o}.get({a})"),
 }
 
 
@@ -122,7 +123,9 @@ class InstructionWriter:
         elif op == Op.LOAD_ATTR:
             native = self.native.get(self.methods.get(index))
             if native is not None:      # the receiver in its slot and NATIVE in the callee's: the CALL does it
-                out(f"if type({top}) is {native[0]} and chk is None: o{top[1:]} = {top}; {top} = NATIVE")
+                first, *others = native[0]
+                kinds = " or ".join([f"(t := type({top})) is {first}"] + [f"t is {kind}" for kind in others])
+                out(f"if ({kinds}) and chk is None: o{top[1:]} = {top}; {top} = NATIVE")
                 out("else:")
                 self._load_attr(top, arg, lambda text: out("    " + text), True, self.owners.get(index))
             elif index in self.inlined:     # a property's getter inlined here, else the load below

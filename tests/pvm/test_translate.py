@@ -199,9 +199,20 @@ PROGRAMS = {
                 s.add([])
             except TypeError as e:
                 print(e)
+            print(d.pop(1, 'gone'), d.pop(2, None), d)  # a dict's pop with a default, then without
+            try:
+                d.pop(1)
+            except KeyError as e:
+                print(repr(e))
+            xs.append(3); xs.append([3]); xs.remove(3); xs.remove([3])   # a list's remove
+            try:
+                xs.remove(3)
+            except ValueError as e:
+                print(e)
             return xs.pop()
         f([], set(), {1: 'one'}, [])
         f([9], {5}, {}, L())
+        f([8], {4}, {1: [], 2: 'two'}, [])
         def drain(xs):
             while True:
                 xs.pop()
