@@ -38,6 +38,9 @@ _INLINE = frozenset({
     Op.LIST_TO_TUPLE, Op.PUSH_EXC_INFO, Op.POP_EXCEPT, Op.CHECK_EXC_MATCH, Op.RERAISE,
 })
 TRANSLATABLE = _INLINE | _GENERIC
+# the instructions that read their operands where a local or constant pushed just before still is
+_OPERATORS = frozenset({Op.BINARY_OP, Op.COMPARE_OP, Op.STORE_ATTR})     # each reads two
+_READS_PENDING = _OPERATORS | {Op.STORE_FAST, Op.LOAD_ATTR}
 _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 
 # Builtin methods a called method's site calls itself when the receiver is of that
@@ -79,6 +82,15 @@ class InstructionWriter:
         out = lambda text: self.emit(indent, text)          # noqa: E731 - local shorthand
         name = OPCODES[op].name
         code = self.code
+        value = self._operand_value(index)
+        if value is not None and self._consumed_at_once(index):
+            self.pending[new] = value       # no slot: the instruction that takes it reads it directly
+            return
+        if self.pending and op not in _READS_PENDING:
+            self._flush(out)
+        # what the instruction reads: a pending local or constant, else the slot itself
+        right = self.pending.pop(top, top)
+        left = self.pending.pop(below, below) if op in _OPERATORS else below
         if op == Op.POP_TOP:
             pass
         elif op == Op.COPY:
@@ -92,7 +104,7 @@ class InstructionWriter:
             if not self.assigned[index] >> arg & 1:
                 out(f"if {new} is U: raise unbound_local({code.varnames[arg]!r})")
         elif op == Op.STORE_FAST:
-            out(f"{self.prefix}x{arg} = {top}")
+            out(f"{self.prefix}x{arg} = {right}")
         elif op == Op.DELETE_FAST:
             out(f"if {self.prefix}x{arg} is U: raise unbound_local({code.varnames[arg]!r})")
             out(f"{self.prefix}x{arg} = U")
@@ -147,16 +159,16 @@ class InstructionWriter:
                 self._load_attr(top, arg, out, index in self.methods, self.owners.get(index))
         elif op == Op.STORE_ATTR:
             if not plain_attribute(arg):
-                out(f"set_attribute({top}, {arg!r}, {below})")
+                out(f"set_attribute({right}, {arg!r}, {left})")
             else:
                 # inline cache: classes whose instances store plainly, while no class namespace changes
                 kinds = self._cache("S", set)
                 owner = self.owners.get(index)
                 if owner is not None:
-                    out(f"if {self.prefix}t{owner} in {kinds}: {self.prefix}d{owner}[{arg!r}] = {below}")
+                    out(f"if {self.prefix}t{owner} in {kinds}: {self.prefix}d{owner}[{arg!r}] = {left}")
                 else:
-                    out(f"if type({top}) in {kinds}: {top}.{arg} = {below}")
-                out(f"else: store_attribute({top}, {arg!r}, {below}, {kinds})")
+                    out(f"if type({right}) in {kinds}: {right}.{arg} = {left}")
+                out(f"else: store_attribute({right}, {arg!r}, {left}, {kinds})")
         elif op == Op.BINARY_SUBSCR:
             # an item of a list or a dict is the container's already: nothing new to own
             out(f"if type({below}) is list and type({top}) is int: {below} = {below}[{top}]")
@@ -173,7 +185,7 @@ class InstructionWriter:
             out(f"else: {container}[{key}] = {value}")
         elif op == Op.BINARY_OP:
             symbol = BINARY_OPERATORS[self.raw[index]][0]
-            out(f"if lim: {below} = vm._binary(BINOPS[{self.raw[index]}], {below}, {top})")
+            out(f"if lim: {below} = vm._binary(BINOPS[{self.raw[index]}], {left}, {right})")
             if index in self.inlined:       # the left operand's special method, inlined (same type or a number right)
                 prefix = self.inlined[index].prefix
                 out(f"elif type({below}) in {prefix}KS and (r := type({top})) in {prefix}R "
@@ -182,9 +194,11 @@ class InstructionWriter:
                 out(f"    if {below} is NotImplemented: raise binop_error({symbol!r}, {prefix}F, r)")
             out("else:")
             if symbol.endswith("="):
-                out(f"    {below} {symbol} {top}")
+                if left != below:
+                    out(f"    {below} = {left}")
+                out(f"    {below} {symbol} {right}")
             else:
-                out(f"    {below} = {below} {symbol} {top}")
+                out(f"    {below} = {left} {symbol} {right}")
             self._adopt(below, lambda text: out("    " + text))
         elif op == Op.UNARY_NEGATIVE:
             out(f"{top} = -{top}")
@@ -211,9 +225,9 @@ class InstructionWriter:
             symbol = COMPARE_OPERATORS[self.raw[index]][0]
             if not (self.instrs[index - 1][0] == Op.LOAD_CONST and index not in self.leaders
                     and type(self.instrs[index - 1][1]) in _SIMPLE_CONSTS):     # a constant is no container
-                out(f"if chk is not None and type({top}) in CONTAINERS: "
-                    f"chk(CMPOPS[{self.raw[index]}], [{below}, {top}], None)")
-            out(f"{below} = {below} {symbol} {top}")
+                out(f"if chk is not None and type({right}) in CONTAINERS: "
+                    f"chk(CMPOPS[{self.raw[index]}], [{left}, {right}], None)")
+            out(f"{below} = {left} {symbol} {right}")
         elif op == Op.IS_OP:
             out(f"{below} = {below} {'is not' if arg else 'is'} {top}")
         elif op == Op.JUMP_FORWARD:
@@ -336,6 +350,40 @@ class InstructionWriter:
             raise Untranslatable(f"{name} runs in the interpreter")
         if op not in JUMPS and op not in TERMINATORS and index + 1 in self.leaders:
             self._goto(loop, index + 1, indent)
+
+    def _operand_value(self, index: int) -> str | None:
+        """What a LOAD_FAST of a bound local or a LOAD_CONST pushes, as an
+        expression that reading it again later in the statement gives too."""
+        op, arg = self.instrs[index]
+        if op == Op.LOAD_CONST:
+            return self._const(arg, self.raw[index])
+        if op == Op.LOAD_FAST and self.assigned[index] >> arg & 1:
+            return f"{self.prefix}x{arg}"
+        return None
+
+    def _consumed_at_once(self, index: int) -> bool:
+        """Whether the value pushed at ``index`` is read by the next instruction
+        (a store, an operator), or by the one after when that pushes the other
+        operand the same way: nothing between can change what it reads, jump
+        there or need it in its slot (a handler, an inlined body)."""
+        def plain(at: int) -> bool:      # in the same block, under the same handler
+            return at < len(self.instrs) and at not in self.leaders and at not in self.inlined \
+                and self.code.handler_at(at) == self.code.handler_at(index)
+
+        if not plain(index + 1):
+            return False
+        op, arg = self.instrs[index + 1]
+        if op == Op.LOAD_ATTR:      # an unchanged parameter's attribute, read through its dict: no slot read
+            return index + 1 in self.owners and plain_attribute(arg) and self.methods.get(index + 1) not in self.native
+        if op in _READS_PENDING:
+            return True
+        return self._operand_value(index + 1) is not None and plain(index + 2) \
+            and self.instrs[index + 2][0] in _OPERATORS
+
+    def _flush(self, out: Any) -> None:
+        for slot, value in self.pending.items():
+            out(f"{slot} = {value}")
+        self.pending.clear()
 
     def _operand(self, op: int, arg: Any) -> str:
         kind = OPCODES[op].operand
