@@ -86,11 +86,10 @@ class InstructionWriter:
         if value is not None and self._consumed_at_once(index):
             self.pending[new] = value       # no slot: the instruction that takes it reads it directly
             return
-        if self.pending and op not in _READS_PENDING:
-            self._flush(out)
         # what the instruction reads: a pending local or constant, else the slot itself
         right = self.pending.pop(top, top)
         left = self.pending.pop(below, below) if op in _OPERATORS else below
+        assert not self.pending, "an operand pushed in place that no instruction read"
         if op == Op.POP_TOP:
             pass
         elif op == Op.COPY:
@@ -356,7 +355,8 @@ class InstructionWriter:
         expression that reading it again later in the statement gives too."""
         op, arg = self.instrs[index]
         if op == Op.LOAD_CONST:
-            return self._const(arg, self.raw[index])
+            const = self._const(arg, self.raw[index])
+            return f"({const})" if const.startswith("-") else const     # (-2) ** n, not -(2 ** n)
         if op == Op.LOAD_FAST and self.assigned[index] >> arg & 1:
             return f"{self.prefix}x{arg}"
         return None
@@ -379,11 +379,6 @@ class InstructionWriter:
             return True
         return self._operand_value(index + 1) is not None and plain(index + 2) \
             and self.instrs[index + 2][0] in _OPERATORS
-
-    def _flush(self, out: Any) -> None:
-        for slot, value in self.pending.items():
-            out(f"{slot} = {value}")
-        self.pending.clear()
 
     def _operand(self, op: int, arg: Any) -> str:
         kind = OPCODES[op].operand

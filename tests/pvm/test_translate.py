@@ -764,6 +764,39 @@ PROGRAMS = {
         for i in range(40):
             bad(i)
     """,
+    "operands_read_in_place": """
+        class P:
+            def __init__(self, x, y):
+                self.x = x                        # stored straight from the parameters
+                self.y = 5
+                self.me = self
+            def moved(self, d):
+                return P(self.x + d, self.y - d)
+        def f(a, b, xs):
+            a, b = b, a                           # a swap: the stack keeps the old values
+            xs += [a]                             # in place: the local's list grows
+            total = a - b
+            try:
+                total = total / (b - b)           # operands read where they are, inside a handler's range
+            except ZeroDivisionError as e:
+                total = str(e)
+            n = 0
+            while n < 3:
+                n = n + 1
+                a = a * 2 + n
+            p = P(a, b).moved(n)
+            k = n + 1                             # even: (-2) ** k is not -(2 ** k)
+            return total, a, p.x, p.y, p.me is p, xs, b < a, 1 < n < 4, (-2) ** k, -2.5 ** k, (-1) * k
+        for i in range(30):
+            r = f(i, i + 1, [i])
+        print(r)
+        def unbound(c):
+            if c:
+                v = 1
+            return v + 1                          # unassigned on one path: read with its check
+        print(unbound(True))
+        unbound(False)
+    """,
     "arithmetic_edges": """
         def f(a, b):
             return a * b + (a ** 3) // (b or 1) - (a << 40) + (-a) % 7
