@@ -68,8 +68,8 @@ def op_DELETE_ATTR(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) 
 
 
 def op_DELETE_SUBSCR(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    key = stack.pop()
-    del stack.pop()[key]
+    del stack[-2][stack[-1]]          # both stay on the stack (rooted) while __hash__ or __eq__ runs
+    del stack[-2:]
 
 
 def op_UNARY_NEGATIVE(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
@@ -95,8 +95,8 @@ def op_IS_OP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> Non
 
 def op_CONTAINS_OP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     _charge(vm, operator.contains, stack[-1], stack[-2])
-    right = stack.pop()
-    stack[-1] = (stack[-1] in right) != bool(arg)
+    stack[-2] = (stack[-2] in stack[-1]) != bool(arg)     # the container rooted while __eq__ runs
+    stack.pop()
 
 
 def op_JUMP_IF_FALSE_OR_POP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:

@@ -642,14 +642,15 @@ class Interpreter:
                     elif op == STORE_SUBSCR:
                         if checked is not None and type(stack[-1]) is tuple:
                             checked(hash, stack[-1:], None)
-                        key = pop()
-                        container = pop()
+                        # value, container and key stay on the stack (rooted) while __hash__ or __eq__ runs
+                        container = stack[-2]
                         if type(container) is dict:
                             before = len(container)
-                            container[key] = pop()
+                            container[stack[-1]] = stack[-3]
                             heap.grew(container, before)
                         else:
-                            container[key] = pop()
+                            container[stack[-1]] = stack[-3]
+                        del stack[-3:]
                     elif op == FOR_ITER:
                         # a lazy builtin (map, filter) may call script code: its results
                         # are temporary roots only until next() returns
@@ -734,6 +735,8 @@ class Interpreter:
         owner = func.__self__ if type(func) is _BUILTIN_METHOD else None
         grows = type(owner) in GROWABLE
         before = len(owner) if grows else 0
+        if type(owner) is list and func.__name__ == "sort":
+            heap.temp_roots.append(tuple(owner))    # list.sort empties the list while the key runs
         try:
             result = func(*args, **kwargs) if kwargs else func(*args)
         finally:

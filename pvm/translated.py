@@ -270,11 +270,16 @@ def cells_for(vm: "Interpreter", func: Function, locals_: list[Any]) -> Any:
 def own_cells(vm: "Interpreter", code: Code, closure: tuple[Any, ...], locals_: list[Any]) -> list[Any]:
     """cells_for from a translated function's prologue: a call site's fast
     path passes the closure (a tuple); every other entry passes the cells
-    made already (a list)."""
+    made already (a list). The arguments, the closure's cells and each new
+    cell are temporary roots while the next cell is made, as an interpreted
+    frame holds its cells: the function may be held by nothing but its
+    caller's host locals (the interpreter has popped it off its stack). The
+    list itself is no root: the collector would own and later empty it."""
     params = code.cell_params
     roots = vm.heap.temp_roots
     mark = len(roots)
     roots.extend(locals_)
+    roots.extend(closure)
     cells = [UNBOUND] * len(params) + list(closure)
     for index, param in enumerate(params):
         cells[index] = cell = vm.heap.new_cell(locals_[param] if param >= 0 else UNBOUND)

@@ -55,6 +55,19 @@ ROOT_SCENARIOS = {
         "g = gen()\nnext(g)\ncollect()\nprint(next(g))\n", "[5, 6]\n"),
     "exceptions being handled": (
         "try:\n    raise ValueError([4])\nexcept ValueError as e:\n    collect()\n    print(e.args)\n", "([4],)\n"),
+    # operands an instruction holds while a special method of one of them runs
+    "a container while `in` compares": (
+        "class K:\n    def __eq__(self, other):\n        collect()\n        return other == [3]\n"
+        "print(K() in [[1], [3]])\n", "True\n"),
+    "a value stored while its key hashes": (
+        "class H:\n    def __hash__(self):\n        collect()\n        return 1\n"
+        "d = {}\nd[H()] = [5]\nprint(list(d.values()))\n", "[[5]]\n"),
+    "a container deleted from while its key hashes": (
+        "class H:\n    def __hash__(self):\n        collect()\n        return 1\n    def __eq__(self, other):\n"
+        "        return True\nx = [9]\ndel {H(): x, 2: [x]}[H()]\nprint(x)\n", "[9]\n"),
+    "a list's items while its sort's key runs": (
+        "def key(v):\n    collect()\n    return v[0]\nm = [[3], [1], [2]]\nm.sort(key=key)\nprint(m)\n",
+        "[[1], [2], [3]]\n"),
 }
 
 

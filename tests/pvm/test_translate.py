@@ -797,6 +797,18 @@ PROGRAMS = {
         print(unbound(True))
         unbound(False)
     """,
+    "closure_held_by_the_call_alone": """
+        def prefix(text, sep=": "):
+            def deco(func):                   # func is a cell: deco makes it when called
+                def inner(*args):
+                    return text + sep + str(func(*args))
+                return inner
+            return deco
+        @prefix("result")                     # deco is only in the call being made: its closure's
+        def add(a, b):                        # cells (text, sep) stay rooted while func's is made
+            return a + b
+        print(add(2, 3))
+    """,
     "arithmetic_edges": """
         def f(a, b):
             return a * b + (a ** 3) // (b or 1) - (a << 40) + (-a) % 7
