@@ -134,9 +134,9 @@ class InstructionWriter:
         elif op == Op.LOAD_ATTR:
             native = self.native.get(self.methods.get(index))
             if native is not None:      # the receiver in its slot and NATIVE in the callee's: the CALL does it
-                first, *others = native[0]
-                kinds = " or ".join([f"(t := type({top})) is {first}"] + [f"t is {kind}" for kind in others])
-                out(f"if ({kinds}) and chk is None: o{top[1:]} = {top}; {top} = NATIVE")
+                kinds = native[0]
+                test = f"is {kinds[0]}" if len(kinds) == 1 else f"in ({', '.join(kinds)})"
+                out(f"if type({top}) {test} and chk is None: o{top[1:]} = {top}; {top} = NATIVE")
                 out("else:")
                 self._load_attr(top, arg, lambda text: out("    " + text), True, self.owners.get(index))
             elif index in self.inlined:     # a property's getter inlined here, else the load below
@@ -366,9 +366,11 @@ class InstructionWriter:
         (a store, an operator), or by the one after when that pushes the other
         operand the same way: nothing between can change what it reads, jump
         there or need it in its slot (a handler, an inlined body)."""
+        handler = self.code.handler_at(index)
+
         def plain(at: int) -> bool:      # in the same block, under the same handler
             return at < len(self.instrs) and at not in self.leaders and at not in self.inlined \
-                and self.code.handler_at(at) == self.code.handler_at(index)
+                and self.code.handler_at(at) == handler
 
         if not plain(index + 1):
             return False
