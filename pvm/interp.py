@@ -54,7 +54,9 @@ from pvm.unwind import FRESH, catch, is_script_exception, traceback_of
 
 DEFAULT_MAX_DEPTH = 1000          # frames, as CPython's default recursion limit counts them
 HOST_RECURSION_CAP = 10_000      # the host recursion limit pvm sets while it runs, at most
-NO_CHECKPOINT = 1 << 62           # steps between checkpoints when nothing is limited
+# steps between checkpoints when nothing is limited: under 2**30, so the countdown every call and back-edge
+# decrements stays a one-digit int of the host (its fast path: a call 15-20 ns cheaper than at 2**62)
+NO_CHECKPOINT = (1 << 30) - 1
 _EXHAUSTED: Any = object()         # FOR_ITER's sentinel for a finished iterator
 
 _BUILTIN_METHOD = type([].append)

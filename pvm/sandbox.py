@@ -45,11 +45,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from pvm.costs import WORK_PER_STEP, charge_call
 from pvm.errors import PvmError, TracebackEntry
 from pvm.heap import WORD_BYTES
+from pvm.interp import NO_CHECKPOINT
 
 if TYPE_CHECKING:
     from pvm.interp import Interpreter
 
-NO_LIMIT_INTERVAL = 1 << 62    # steps between checkpoints when nothing needs one
+NO_LIMIT_INTERVAL = NO_CHECKPOINT    # steps between checkpoints when nothing needs one
 TIME_INTERVAL = 1 << 20        # most steps between two clock readings (timeout or heap limit set)
 TIME_SLICE = 0.005             # seconds of work the clock readings aim to be apart
 MAX_HOST_WORK = 1 << 40        # work elements one host call may be charged, whatever the limits
