@@ -188,6 +188,8 @@ class _Writer(InstructionWriter):
             self.caches: list[tuple[str, Any]] = []
             # what the source names besides the helpers: {prefix}CODE, {prefix}K, {prefix}F of inlined functions
             self.names: dict[str, Any] = {}
+            self.generator = bool(code.flags & CO_GENERATOR)
+            self.depth_levels: set[int] = set()    # the activations (by nesting) whose depth the source reads
         else:
             self.prefix = f"{parent.prefix}i{site}_"
             self.nesting = parent.nesting + 1
@@ -198,7 +200,15 @@ class _Writer(InstructionWriter):
                 self.callers, self.root_site = parent.callers + ((parent.code, site),), parent.root_site
             self.lines, self.pcs, self.inner = parent.lines, parent.pcs, parent.inner
             self.caches, self.names = parent.caches, parent.names
+            self.generator, self.depth_levels = parent.generator, parent.depth_levels
+        self.root = parent.root if parent else self
         self.inlined = self._inlined_calls() if self.nesting < MAX_INLINE_NESTING else {}
+        # Inlined bodies run only outside a sandbox, where no checkpoint hook reads the step count while the
+        # activation runs: they count their steps in a local, N, added to the countdown when it ends (a
+        # return, or an exception on its way out or to a handler), so the count is exact once it has. Not in
+        # a generator, whose activation may never end.
+        if parent is None:
+            self.local_steps = bool(self.inlined) and not self.generator
 
     def _nested_blocks(self) -> set[int]:
         """Blocks whose one way in is a conditional branch: its fall-through,
@@ -369,6 +379,8 @@ class _Writer(InstructionWriter):
             self.emit(indent + 1, "yield")      # a host generator even when no yield is reachable
             self.emit(indent, "except GeneratorExit: raise")     # closed unfinished (the host dropped it)
         self.emit(indent, "except BaseException as e:")
+        if self.counts_locally:
+            self.emit(indent + 1, "if N: vm.countdown -= N; N = 0")
         if table:
             self.emit(indent + 1, "pc = caught(vm, e, INFO, e.__traceback__.tb_lasti, entry)")
             for handler in sorted({handler for _, _, handler, _ in table}):
@@ -378,6 +390,11 @@ class _Writer(InstructionWriter):
             self.emit(indent + 1, "raise unwound(vm, e, INFO, e.__traceback__.tb_lasti, entry)")
         body = "\n".join(self.lines[prologue:])
         setup = [text for uses, text in _SETUP if any(use in body for use in uses)]
+        if self.counts_locally:
+            setup.append("N = 0")
+        if self.depth_levels:
+            setup.append("D0 = vm.depth")
+            setup.extend(f"D{level} = D0 + {level}" for level in range(1, max(self.depth_levels) + 1))
         if setup:                          # only what the body uses: every call pays for it
             self.lines.insert(prologue, "    " + "; ".join(setup))
             self.pcs.insert(prologue + 1, 0)
@@ -403,10 +420,13 @@ class _Writer(InstructionWriter):
         code = inner.code
         nargs = code.argcount
         base = inner.offset
-        self.emit(indent, "vm.depth += 1")
+        self.emit(indent, self.enter_depth())
         self.emit(indent, "try:")
-        self.emit(indent + 1, "vm.countdown -= 1")
-        self.emit(indent + 1, "if vm.countdown <= 0: vm.checkpoint()")
+        if self.counts_locally:
+            self.emit(indent + 1, "N += 1")
+        else:
+            self.emit(indent + 1, "vm.countdown -= 1")
+            self.emit(indent + 1, "if vm.countdown <= 0: vm.checkpoint()")
         for i in range(len(code.varnames)):
             self.emit(indent + 1, f"{inner.prefix}x{i} = {values[i] if i < nargs else 'U'}")
         inner._read_owners(indent + 1)
@@ -417,7 +437,29 @@ class _Writer(InstructionWriter):
         if inner.constructs:            # what construct does after __init__
             self.emit(indent + 1, f"if s{base} is not None: raise init_result(s{base})")
             self.emit(indent + 1, f"s{base} = heap.own({inner.prefix}x0)")
-        self.emit(indent, "finally: vm.depth -= 1")
+        self.emit(indent, f"finally: {self.leave_depth()}")
+
+    @property
+    def counts_locally(self) -> bool:
+        return self.root.local_steps
+
+    def depth_at(self, nesting: int | None = None) -> str:
+        """``vm.depth`` in this writer's activation (or at ``nesting``): outside a generator, a local the
+        prologue sets once from the activation's own depth, so that a call or an inlined body sets the
+        depth (a store) instead of adding to it and subtracting again (two reads, two sums)."""
+        nesting = self.nesting if nesting is None else nesting
+        if self.generator:          # resumed at any depth: its activation's depth is not known at entry
+            return "vm.depth"
+        self.depth_levels.add(nesting)
+        return f"D{nesting}"
+
+    def enter_depth(self) -> str:
+        """The statement that makes ``vm.depth`` one more than this activation's, for a call or inlined body."""
+        return "vm.depth += 1" if self.generator else f"vm.depth = {self.depth_at(self.nesting + 1)}"
+
+    def leave_depth(self) -> str:
+        """The statement that gives ``vm.depth`` back to this activation, after a call or inlined body."""
+        return "vm.depth -= 1" if self.generator else f"vm.depth = {self.depth_at()}"
 
     def _all_loops(self, loops: list[Loop]) -> list[Loop]:
         return [item for loop in loops for item in (loop, *self._all_loops(loop.children))]

@@ -142,7 +142,7 @@ class InstructionWriter:
             elif index in self.inlined:     # a property's getter inlined here, else the load below
                 getters = self._cache("P", dict)     # by class, the getter each one's property calls
                 out(f"if {getters}.get(type({top})) is {self.inlined[index].prefix}F and not lim "
-                    "and vm.depth < vm.translate_depth:")
+                    f"and {self.depth_at()} < vm.translate_depth:")
                 self._inline([top], indent + 1)
                 out("else:")
                 self._load_attr(top, arg, lambda text: out("    " + text), False, self.owners.get(index), getters)
@@ -188,7 +188,7 @@ class InstructionWriter:
             if index in self.inlined:       # the left operand's special method, inlined (same type or a number right)
                 prefix = self.inlined[index].prefix
                 out(f"elif type({below}) in {prefix}KS and (r := type({top})) in {prefix}R "
-                    "and vm.depth < vm.translate_depth:")
+                    f"and {self.depth_at()} < vm.translate_depth:")
                 self._inline([below, top], indent + 1)
                 out(f"    if {below} is NotImplemented: raise binop_error({symbol!r}, {prefix}F, r)")
             out("else:")
@@ -257,6 +257,8 @@ class InstructionWriter:
             else:
                 # what this activation's host calls handed back is done with (the interpreter drops it at safe points)
                 out("if TR and len(TR) > mark: del TR[mark:]")
+                if self.counts_locally:
+                    out("if N: vm.countdown -= N")
                 out(f"return {top}")
         elif op == Op.RAISE_VARARGS:
             items = ", ".join(f"s{i}" for i in range(depth - arg, depth))
@@ -294,7 +296,7 @@ class InstructionWriter:
                 if self.inlined[index].constructs:
                     test = f"{prefix}F in {prefix}KS and "
                     values = [f"object.__new__({prefix}F)"]
-                out(f"if {test}s{base} is {prefix}F and not lim and vm.depth < vm.translate_depth:")
+                out(f"if {test}s{base} is {prefix}F and not lim and {self.depth_at()} < vm.translate_depth:")
                 self._inline(values + [f"s{base + 1 + i}" for i in range(arg)], indent + 1)
                 out("else:")
                 out = lambda text: self.emit(indent + 1, text)      # noqa: E731
@@ -415,13 +417,13 @@ class InstructionWriter:
         site = self._cache("CS", lambda: [None, None, None, None, callees, pc, set()])
         arguments = f"o{base}, {items}" if receiver else items
         test = f"o{base} is not None and " if receiver else ""
-        out(f"if {test}s{base} is {site}[0] and vm.depth < vm.translate_depth:")
-        out("    vm.depth += 1")
+        out(f"if {test}s{base} is {site}[0] and {self.depth_at()} < vm.translate_depth:")
+        out(f"    {self.enter_depth()}")
         out("    try:")
         out("        vm.countdown -= 1")
         out("        if vm.countdown <= 0: vm.checkpoint()")
         out(f"        s{base} = {site}[1](vm, {site}[2], {site}[3], None, {arguments})")
-        out("    finally: vm.depth -= 1")
+        out(f"    finally: {self.leave_depth()}")
         # a host function or builtin type, outside a sandbox: what Interpreter._call_host does (no
         # container of the function's grows; values callbacks return stay rooted to a safe point)
         out(f"elif chk is None and (type(s{base}) is HOST_FUNCTION and type(s{base}.__self__) not in GROWABLE "
