@@ -120,12 +120,12 @@ class InstructionWriter:
         elif op == Op.LOAD_GLOBAL:
             if arg in self.globals:     # bound now: a subscript (a builtin's name: get, no exception)
                 out(f"try: {new} = {self.prefix}G[{arg!r}]")
-                out(f"except KeyError: {new} = U")
+                out(f"except KeyError: {new} = builtin_named({arg!r}, {self.prefix}CODE, {self.prefix}G, B)")
             else:
                 out(f"{new} = {self.prefix}G.get({arg!r}, U)")
-            out(f"if {new} is U:")
-            out(f"    {new} = B.get({arg!r}, U)")
-            out(f"    if {new} is U: raise name_error({arg!r}, {self.prefix}CODE, {self.prefix}G, B)")
+                out(f"if {new} is U:")
+                out(f"    {new} = B.get({arg!r}, U)")
+                out(f"    if {new} is U: raise name_error({arg!r}, {self.prefix}CODE, {self.prefix}G, B)")
         elif op == Op.STORE_GLOBAL:
             out(f"{self.prefix}G[{arg!r}] = {top}")
         elif op == Op.DELETE_GLOBAL:
@@ -473,12 +473,12 @@ class InstructionWriter:
                 out(f"elif {kind} in {hosts}: {slot} = {obj}.{name}" + none)
                 out(f"else: {receiver}, {slot} = load_method({obj}, {name!r}, {kinds}, {hosts}, {by_class})")
                 return
+            load = f"load_attribute({obj}, {name!r}, {kinds}, {hosts}, {by_class})"
             out(f"if {kind} in {kinds}:")
             out(f"    try: {slot} = {attrs}[{name!r}]")
-            out(f"    except KeyError: {slot} = U; {kinds}.discard({kind})")
+            out(f"    except KeyError: {kinds}.discard({kind}); {slot} = {load}")
             out(f"elif {kind} in {by_class}: f = {by_class}[{kind}]; {slot} = f.vm.call_from_host(f, ({obj},), {{}})")
-            out(f"else: {slot} = U")
-            out(f"if {slot} is U: {slot} = load_attribute({obj}, {name!r}, {kinds}, {hosts}, {by_class})")
+            out(f"else: {slot} = {load}")
             return
         if method:
             out(f"if type({slot}) in {by_class} and {name!r} not in {slot}.__dict__:")
@@ -486,9 +486,9 @@ class InstructionWriter:
             out(f"elif type({slot}) in {kinds}:")
         else:
             out(f"if type({slot}) in {kinds}:")
-        out(f"    try: v = {slot}.{name}")
-        out(f"    except AttributeError: v = U; {kinds}.discard(type({slot}))")
-        out(f"    {slot} = get_attribute({slot}, {name!r}) if v is U else v" + none)
+        out(f"    try: {slot} = {slot}.{name}" + none)
+        out(f"    except AttributeError: {kinds}.discard(type({slot})); {slot} = get_attribute({slot}, {name!r})"
+            + none)
         out(f"elif type({slot}) in {hosts}: {slot} = {slot}.{name}" + none)
         if method:
             out(f"else: {receiver}, {slot} = load_method({slot}, {name!r}, {kinds}, {hosts}, {by_class}{extra})")

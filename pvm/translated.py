@@ -50,6 +50,14 @@ made = 0      # translations made in this process: none, no translated activatio
 ERRORS: list[str] = []      # translator bugs met (the code ran interpreted); tests check it stays empty
 
 
+def builtin_named(name: str, code: Code, globals_: dict[str, Any], builtins: dict[str, Any]) -> Any:
+    """A global read's miss: the builtin of that name, or the NameError."""
+    value = builtins.get(name, UNBOUND)
+    if value is UNBOUND:
+        raise name_error(name, code, globals_, builtins)
+    return value
+
+
 def lost(pc: int) -> VMInternalError:
     return VMInternalError(f"translated code lost its place (pc {pc})")
 
@@ -513,7 +521,7 @@ NAMESPACE: dict[str, Any] = {
     "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),
     "get_attribute": get_attribute,
     "set_attribute": set_attribute, "unbound_local": unbound_local, "unbound_deref": unbound_deref,
-    "name_error": name_error, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
+    "name_error": name_error, "builtin_named": builtin_named, "check_unpackable": check_unpackable, "unpack": unpack, "do_raise": do_raise,
     "check_exc_match": check_exc_match, "RERAISED": RERAISED,
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
     "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
