@@ -39,7 +39,7 @@ _INLINE = frozenset({
 })
 TRANSLATABLE = _INLINE | _GENERIC
 # the instructions that read their operands where a local or constant pushed just before still is
-_OPERATORS = frozenset({Op.BINARY_OP, Op.COMPARE_OP, Op.STORE_ATTR})     # each reads two
+_OPERATORS = frozenset({Op.BINARY_OP, Op.COMPARE_OP, Op.IS_OP, Op.CONTAINS_OP, Op.STORE_ATTR})     # each reads two
 _READS_PENDING = _OPERATORS | {Op.STORE_FAST, Op.LOAD_ATTR}
 _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 
@@ -155,7 +155,8 @@ class InstructionWriter:
                 self._load_attr(top, arg, lambda text: out("    " + text), index in self.methods, None,
                                 classes=classes)
             else:
-                self._load_attr(top, arg, out, index in self.methods, self.owners.get(index))
+                obj = right if right == top or right.startswith(f"{self.prefix}x") else f"({right})"   # (2).real
+                self._load_attr(top, arg, out, index in self.methods, self.owners.get(index), obj=obj)
         elif op == Op.STORE_ATTR:
             if not plain_attribute(arg):
                 out(f"set_attribute({right}, {arg!r}, {left})")
@@ -208,8 +209,8 @@ class InstructionWriter:
         elif op == Op.UNARY_INVERT:
             out(f"{top} = ~{top}")
         elif op == Op.CONTAINS_OP:           # as pvm.handlers.op_CONTAINS_OP, the sandbox's charge first
-            out(f"if chk is not None: chk(CONTAINS, [{top}, {below}], None)")
-            out(f"{below} = {below} {'not in' if arg else 'in'} {top}")
+            out(f"if chk is not None: chk(CONTAINS, [{right}, {left}], None)")
+            out(f"{below} = {left} {'not in' if arg else 'in'} {right}")
         elif op == Op.GET_ITER:
             out(f"{top} = iter({top})")
         elif op in (Op.BUILD_LIST, Op.BUILD_SLICE, Op.BUILD_STRING):
@@ -228,7 +229,7 @@ class InstructionWriter:
                     f"chk(CMPOPS[{self.raw[index]}], [{left}, {right}], None)")
             out(f"{below} = {left} {symbol} {right}")
         elif op == Op.IS_OP:
-            out(f"{below} = {below} {'is not' if arg else 'is'} {top}")
+            out(f"{below} = {left} {'is not' if arg else 'is'} {right}")
         elif op == Op.JUMP_FORWARD:
             self._goto(loop, arg, indent)
         elif op == Op.JUMP_BACKWARD:
@@ -377,8 +378,8 @@ class InstructionWriter:
         if not plain(index + 1):
             return False
         op, arg = self.instrs[index + 1]
-        if op == Op.LOAD_ATTR:      # an unchanged parameter's attribute, read through its dict: no slot read
-            return index + 1 in self.owners and plain_attribute(arg) and self.methods.get(index + 1) not in self.native
+        if op == Op.LOAD_ATTR:      # read from the local (or through a parameter's dict), unless the slot is needed
+            return plain_attribute(arg) and self.methods.get(index + 1) not in self.native
         if op in _READS_PENDING:
             return True
         return self._operand_value(index + 1) is not None and plain(index + 2) \
@@ -443,7 +444,7 @@ class InstructionWriter:
         return name
 
     def _load_attr(self, slot: str, name: str, out: Any, method: bool, owner: int | None,
-                   by_class: str | None = None, classes: str | None = None) -> None:
+                   by_class: str | None = None, classes: str | None = None, obj: str | None = None) -> None:
         """LOAD_ATTR through inline caches (their misses and fills are
         pvm.translated.load_attribute and load_method): the classes whose
         instances had the attribute (the host's own attribute read then finds
@@ -454,6 +455,7 @@ class InstructionWriter:
         (pvm.classes.FILLED_CACHES), so the guards need no version check.
         A called method (``method``) goes in the slot and the instance in the
         receiver slot ``o<n>`` (None otherwise): no bound method is made.
+        ``obj`` is where the object is, when not in the slot (a local read in place).
         The misses fill ``classes`` too, when given: by user class, what
         reading the attribute on the class itself gave, if nothing was bound."""
         receiver = "o" + slot[1:]
@@ -480,19 +482,20 @@ class InstructionWriter:
             out(f"elif {kind} in {by_class}: f = {by_class}[{kind}]; {slot} = f.vm.call_from_host(f, ({obj},), {{}})")
             out(f"else: {slot} = {load}")
             return
+        obj = obj or slot
         if method:
-            out(f"if type({slot}) in {by_class} and {name!r} not in {slot}.__dict__:")
-            out(f"    {receiver} = {slot}; {slot} = {by_class}[type({slot})]")
-            out(f"elif type({slot}) in {kinds}:")
+            out(f"if type({obj}) in {by_class} and {name!r} not in {obj}.__dict__:")
+            out(f"    {receiver} = {obj}; {slot} = {by_class}[type({obj})]")
+            out(f"elif type({obj}) in {kinds}:")
         else:
-            out(f"if type({slot}) in {kinds}:")
-        out(f"    try: {slot} = {slot}.{name}" + none)
-        out(f"    except AttributeError: {kinds}.discard(type({slot})); {slot} = get_attribute({slot}, {name!r})"
+            out(f"if type({obj}) in {kinds}:")
+        out(f"    try: {slot} = {obj}.{name}" + none)
+        out(f"    except AttributeError: {kinds}.discard(type({obj})); {slot} = get_attribute({obj}, {name!r})"
             + none)
-        out(f"elif type({slot}) in {hosts}: {slot} = {slot}.{name}" + none)
+        out(f"elif type({obj}) in {hosts}: {slot} = {obj}.{name}" + none)
         if method:
-            out(f"else: {receiver}, {slot} = load_method({slot}, {name!r}, {kinds}, {hosts}, {by_class}{extra})")
+            out(f"else: {receiver}, {slot} = load_method({obj}, {name!r}, {kinds}, {hosts}, {by_class}{extra})")
         else:
-            out(f"elif type({slot}) in {by_class}:")
-            out(f"    f = {by_class}[type({slot})]; {slot} = f.vm.call_from_host(f, ({slot},), {{}})")
-            out(f"else: {slot} = load_attribute({slot}, {name!r}, {kinds}, {hosts}, {by_class}{extra})")
+            out(f"elif type({obj}) in {by_class}:")
+            out(f"    f = {by_class}[type({obj})]; {slot} = f.vm.call_from_host(f, ({obj},), {{}})")
+            out(f"else: {slot} = load_attribute({obj}, {name!r}, {kinds}, {hosts}, {by_class}{extra})")
