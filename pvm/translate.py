@@ -50,7 +50,8 @@ from pvm.translate_ops import NATIVE_METHODS, TRANSLATABLE, InstructionWriter, p
 # test (a regular expression took milliseconds per long body); a string constant that contains the
 # name only costs the line
 _SETUP = ((("TR",), "TR = heap.temp_roots"), (("mark",), "mark = len(TR)"), (("B.get(", "G, B)"), "B = vm.builtins"),
-          (("chk",), "chk = vm.host_call_check"), (("lim",), "lim = heap.limit is not None or vm.host_call_check is not None"))
+          (("chk",), "chk = vm.host_call_check"),
+          (("lim",), "lim = heap.limit is not None or vm.host_call_check is not None or vm.checkpoint_hook is not None"))
 MAX_INLINED = 40           # the longest function inlined at a call (pvm.translate._Writer._inlined_calls)
 MAX_INLINE_NESTING = 2     # functions inlined in an inlined function, no deeper
 # what an inlined function may not do: loop, make closures or generators, unpack a call's arguments
@@ -203,8 +204,8 @@ class _Writer(InstructionWriter):
             self.generator, self.depth_levels = parent.generator, parent.depth_levels
         self.root = parent.root if parent else self
         self.inlined = self._inlined_calls() if self.nesting < MAX_INLINE_NESTING else {}
-        # Inlined bodies run only outside a sandbox, where no checkpoint hook reads the step count while the
-        # activation runs: they count their steps in a local, N, added to the countdown when it ends (a
+        # Inlined bodies run only without limits or a checkpoint hook (``lim``), so nothing reads the step count
+        # while the activation runs: they count their steps in a local, N, added to the countdown when it ends (a
         # return, or an exception on its way out or to a handler), so the count is exact once it has. Not in
         # a generator, whose activation may never end.
         if parent is None:

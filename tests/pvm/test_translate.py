@@ -908,6 +908,53 @@ def test_limit_reports_name_the_same_frames_and_lines():
     assert [(entry.line, entry.name) for entry in raised.traceback][-1][1] in ("spin", "helper")
 
 
+def test_inlined_calls_count_their_steps_exactly():
+    """Inlined bodies count steps in a local added when the activation ends (on a
+    return, or an exception leaving it or caught in it): the total is the
+    interpreter's; with a checkpoint hook, nothing is inlined and the hook sees
+    the interpreter's steps at every checkpoint."""
+    source = """
+        def inc(n):
+            return n + 1
+        def fail(n):
+            if n % 3 == 0:
+                raise ValueError(n)
+            return inc(n)
+        def work(n):
+            t = 0
+            for i in range(n):
+                t = inc(t)
+                try:
+                    t += fail(i)
+                except ValueError:
+                    t -= 1
+            return inc(t)
+        def leave(n):
+            return inc(n) + fail(n)
+        for k in range(30):
+            work(k)
+            try:
+                leave(k)
+            except ValueError:
+                pass
+        print(work(10))
+    """
+    agree(source)
+
+    def seen(mode: str) -> list[int]:
+        steps: list[int] = []
+
+        def hook(count: int) -> int:
+            steps.append(count)
+            return 7
+        vm = Interpreter(write=lambda text: None, loader=load_source_module, search_path=[stdlib_dir()])
+        vm.set_translation(mode)
+        vm.set_checkpoint_hook(hook)
+        vm.run_module(compile_source(textwrap.dedent(source), "t.src"))
+        return steps
+    assert seen("on") == seen("eager") == seen("off")
+
+
 def test_memory_limit_in_translated_code_reports_like_the_interpreter():
     _, raised = agree("""
         def grow():
