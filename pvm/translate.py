@@ -51,7 +51,8 @@ from pvm.translate_ops import NATIVE_METHODS, TRANSLATABLE, InstructionWriter, p
 # name only costs the line
 _SETUP = ((("TR",), "TR = heap.temp_roots"), (("mark",), "mark = len(TR)"), (("B.get(", "G, B)"), "B = vm.builtins"),
           (("chk",), "chk = vm.host_call_check"),
-          (("lim",), "lim = heap.limit is not None or vm.host_call_check is not None or vm.checkpoint_hook is not None"))
+          # a sandbox sets a checkpoint hook with its host-call check (pvm.sandbox.install)
+          (("lim",), "lim = heap.limit is not None or vm.checkpoint_hook is not None"))
 MAX_INLINED = 40           # the longest function inlined at a call (pvm.translate._Writer._inlined_calls)
 MAX_INLINE_NESTING = 2     # functions inlined in an inlined function, no deeper
 # what an inlined function may not do: loop, make closures or generators, unpack a call's arguments
@@ -167,6 +168,7 @@ class _Writer(InstructionWriter):
         self.methods = {load: call for load, call in flow.method_calls(plain_attribute).items()
                         if not (type(self.global_read(load)) is Module or self.global_class(load))}
         self.receivers = set(self.methods.values())     # CALLs whose callee slot has a receiver slot
+        self.method_loads = {call: load for load, call in self.methods.items()}
         # the CALLs of a method NATIVE_METHODS has (by its LOAD_ATTR's name and the CALL's count)
         named = {call: (self.instrs[load][1], self.instrs[call][1]) for load, call in self.methods.items()
                  if self.instrs[call][0] == Op.CALL}
@@ -402,21 +404,27 @@ class _Writer(InstructionWriter):
             self.inner.insert(prologue + 1, None)
         return "\n".join(self.lines) + "\n"
 
-    def _read_owners(self, indent: int) -> None:
-        """The class and instance dict of each parameter whose attributes the code reads through them."""
+    def _read_owners(self, indent: int, known: dict[int, tuple[str, str | None]] | None = None) -> None:
+        """The class and instance dict of each parameter whose attributes the code reads through them
+        (``known``: by parameter, the class and maybe the dict the caller has at hand already)."""
         for local in sorted(set(self.owners.values())):
             name = f"{self.prefix}x{local}"
-            self.emit(indent, f"{self.prefix}t{local} = type({name})")
+            kind, attrs = (known or {}).get(local, (f"type({name})", None))
+            if attrs is not None:
+                self.emit(indent, f"{self.prefix}t{local} = {kind}; {self.prefix}d{local} = {attrs}")
+                continue
+            self.emit(indent, f"{self.prefix}t{local} = {kind}")
             self.emit(indent, f"if {name} is None: {self.prefix}d{local} = None")     # (None often is: no exception)
             self.emit(indent, "else:")
             self.emit(indent + 1, f"try: {self.prefix}d{local} = {name}.__dict__")
             self.emit(indent + 1, f"except AttributeError: {self.prefix}d{local} = None")
 
-    def _inline(self, values: list[str], indent: int) -> None:
+    def _inline(self, values: list[str], indent: int, known: dict[int, tuple[str, str | None]] | None = None) -> None:
         """The inlined function's body at this writer's CALL: what a translated
         call does (a step, one more frame of depth) around the callee's
         instructions, its locals bound to the arguments and its result in the
-        callee's slot; a return leaves the ``while True:`` around it."""
+        callee's slot; a return leaves the ``while True:`` around it. ``known``:
+        what the call site knows of the arguments' classes and dicts (_read_owners)."""
         inner = self.inlined[self.pc]
         code = inner.code
         nargs = code.argcount
@@ -430,7 +438,7 @@ class _Writer(InstructionWriter):
             self.emit(indent + 1, "if vm.countdown <= 0: vm.checkpoint()")
         for i in range(len(code.varnames)):
             self.emit(indent + 1, f"{inner.prefix}x{i} = {values[i] if i < nargs else 'U'}")
-        inner._read_owners(indent + 1)
+        inner._read_owners(indent + 1, known)
         self.emit(indent + 1, f"{inner.prefix}pc = 0")
         self.emit(indent + 1, "while True:")
         inner._chain(None, [], 0, len(inner.instrs) - 1, indent + 2)

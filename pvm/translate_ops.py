@@ -188,10 +188,13 @@ class InstructionWriter:
             out(f"if lim: {below} = vm._binary(BINOPS[{self.raw[index]}], {left}, {right})")
             if index in self.inlined:       # the left operand's special method, inlined (same type or a number right)
                 prefix = self.inlined[index].prefix
-                out(f"elif type({below}) in {prefix}KS and (r := type({top})) in {prefix}R "
+                out(f"elif ({prefix}k := type({below})) in {prefix}KS and ({prefix}r := type({top})) in {prefix}R "
                     f"and {self.depth_at()} < vm.translate_depth:")
-                self._inline([below, top], indent + 1)
-                out(f"    if {below} is NotImplemented: raise binop_error({symbol!r}, {prefix}F, r)")
+                # the left operand is an instance of the class (a dict), the right one too or a number
+                self._inline([below, top], indent + 1,
+                             {0: (f"{prefix}k", f"{below}.__dict__"),
+                              1: (f"{prefix}r", f"({top}.__dict__ if {prefix}r is {prefix}k else None)")})
+                out(f"    if {below} is NotImplemented: raise binop_error({symbol!r}, {prefix}F, {prefix}r)")
             out("else:")
             if symbol.endswith("="):
                 if left != below:
@@ -298,7 +301,10 @@ class InstructionWriter:
                     test = f"{prefix}F in {prefix}KS and "
                     values = [f"object.__new__({prefix}F)"]
                 out(f"if {test}s{base} is {prefix}F and not lim and {self.depth_at()} < vm.translate_depth:")
-                self._inline(values + [f"s{base + 1 + i}" for i in range(arg)], indent + 1)
+                # a method of a parameter read through its dict: the callee's self has that class and dict
+                owner = self.owners.get(self.method_loads.get(index)) if receiver else None
+                known = {0: (f"{self.prefix}t{owner}", f"{self.prefix}d{owner}")} if owner is not None else None
+                self._inline(values + [f"s{base + 1 + i}" for i in range(arg)], indent + 1, known)
                 out("else:")
                 out = lambda text: self.emit(indent + 1, text)      # noqa: E731
             if op == Op.CALL_KW:
