@@ -376,7 +376,7 @@ class _Writer(InstructionWriter):
             self.emit(1, "while True:")
             indent = 2
         self.emit(indent, "try:")
-        self._chain(None, self.loops, 0, len(self.instrs) - 1, indent + 1)
+        self._chain(None, self.loops, 0, len(self.instrs) - 1, indent + 1, not self.loops and not table)
         self.emit(indent + 1, "raise lost(pc)")
         if code.flags & CO_GENERATOR:
             self.emit(indent + 1, "yield")      # a host generator even when no yield is reachable
@@ -440,9 +440,14 @@ class _Writer(InstructionWriter):
             self.emit(indent + 1, f"{inner.prefix}x{i} = {values[i] if i < nargs else 'U'}")
         inner._read_owners(indent + 1, known)
         self.emit(indent + 1, f"{inner.prefix}pc = 0")
+        start = len(self.lines)
         self.emit(indent + 1, "while True:")
-        inner._chain(None, [], 0, len(inner.instrs) - 1, indent + 2)
-        inner.emit(indent + 2, f"raise lost({inner.prefix}pc)")
+        inner._chain(None, [], 0, len(inner.instrs) - 1, indent + 2, True)
+        if not any(f"{inner.prefix}pc" in line for line in self.lines[start:]):
+            del self.lines[start - 1], self.pcs[start], self.inner[start]   # one block: nothing tests its pc
+            inner.emit(indent + 2, "raise lost(0)")
+        else:
+            inner.emit(indent + 2, f"raise lost({inner.prefix}pc)")
         if inner.constructs:            # what construct does after __init__
             self.emit(indent + 1, f"if s{base} is not None: raise init_result(s{base})")
             self.emit(indent + 1, f"s{base} = heap.own({inner.prefix}x0)")
@@ -473,8 +478,11 @@ class _Writer(InstructionWriter):
     def _all_loops(self, loops: list[Loop]) -> list[Loop]:
         return [item for loop in loops for item in (loop, *self._all_loops(loop.children))]
 
-    def _chain(self, loop: Loop | None, children: list[Loop], start: int, end: int, indent: int) -> None:
-        """The blocks of ``start..end`` (the body of ``loop``) in layout order."""
+    def _chain(self, loop: Loop | None, children: list[Loop], start: int, end: int, indent: int,
+               entered_at_start: bool = False) -> None:
+        """The blocks of ``start..end`` (the body of ``loop``) in layout order. When the chain is
+        ``entered_at_start`` only (no loop inside, no handler in it, no entry at a loop's header), its
+        first block needs no test of ``pc``."""
         index = start
         inner = iter(children)
         child = next(inner, None)
@@ -483,7 +491,9 @@ class _Writer(InstructionWriter):
                 self.pc = index
                 self.emit(indent, f"if {index} <= pc <= {child.end}:")
                 self.emit(indent + 1, "while True:")
-                self._chain(child, child.children, child.start, child.end, indent + 2)
+                handled = any(child.start <= handler <= child.end for _, _, handler, _ in self.code.exception_table)
+                self._chain(child, child.children, child.start, child.end, indent + 2,
+                            not child.children and not handled)
                 self.emit(indent + 2, "raise lost(pc)")
                 self._after_loop(loop, child, indent + 1)
                 index = child.end + 1
@@ -494,9 +504,11 @@ class _Writer(InstructionWriter):
                 block_end += 1
             if self.depths[index] is not None and index not in self.emitted:
                 self.pc = index
-                self.emit(indent, f"if {self.prefix}pc == {index}:")
+                guarded = not (entered_at_start and index == start)
+                if guarded:
+                    self.emit(indent, f"if {self.prefix}pc == {index}:")
                 for at in range(index, block_end + 1):
-                    self._instruction(at, loop, indent + 1)
+                    self._instruction(at, loop, indent + guarded)
             index = block_end + 1
 
     def _after_loop(self, loop: Loop | None, child: Loop, indent: int) -> None:
