@@ -206,12 +206,13 @@ class _Writer(InstructionWriter):
             self.generator, self.depth_levels = parent.generator, parent.depth_levels
         self.root = parent.root if parent else self
         self.inlined = self._inlined_calls() if self.nesting < MAX_INLINE_NESTING else {}
-        # Inlined bodies run only without limits or a checkpoint hook (``lim``), so nothing reads the step count
-        # while the activation runs: they count their steps in a local, N, added to the countdown when it ends (a
-        # return, or an exception on its way out or to a handler), so the count is exact once it has. Not in
-        # a generator, whose activation may never end.
+        # Without limits or a checkpoint hook (``lim``), nothing reads the step count while the activation runs:
+        # its back-edges, calls and inlined bodies (which run only then) count their steps in a local, N, added
+        # to the countdown when it ends (a return, or an exception on its way out or to a handler), so the count
+        # is exact once it has. Not in a generator, whose activation may never end.
         if parent is None:
-            self.local_steps = bool(self.inlined) and not self.generator
+            self.local_steps = not self.generator and (bool(self.inlined) or any(
+                op in (Op.CALL, Op.JUMP_BACKWARD) for op, _ in self.instrs))
 
     def _nested_blocks(self) -> set[int]:
         """Blocks whose one way in is a conditional branch: its fall-through,
@@ -431,11 +432,7 @@ class _Writer(InstructionWriter):
         base = inner.offset
         self.emit(indent, self.enter_depth())
         self.emit(indent, "try:")
-        if self.counts_locally:
-            self.emit(indent + 1, "N += 1")
-        else:
-            self.emit(indent + 1, "vm.countdown -= 1")
-            self.emit(indent + 1, "if vm.countdown <= 0: vm.checkpoint()")
+        self.count_step(lambda text: self.emit(indent + 1, text), limited=False)
         for i in range(len(code.varnames)):
             self.emit(indent + 1, f"{inner.prefix}x{i} = {values[i] if i < nargs else 'U'}")
         inner._read_owners(indent + 1, known)
@@ -456,6 +453,19 @@ class _Writer(InstructionWriter):
     @property
     def counts_locally(self) -> bool:
         return self.root.local_steps
+
+    def count_step(self, out: Any, limited: bool = True) -> None:
+        """A step (a call, a back-edge): in N where the activation counts locally, unless ``lim`` says that a
+        checkpoint hook wants it now (``limited``: code that may run with lim set)."""
+        exact = ["vm.countdown -= 1", "if vm.countdown <= 0: vm.checkpoint()"]
+        if not self.counts_locally:
+            lines = exact
+        elif limited:
+            lines = ["if lim:", *("    " + line for line in exact), "else: N += 1"]
+        else:
+            lines = ["N += 1"]
+        for line in lines:
+            out(line)
 
     def depth_at(self, nesting: int | None = None) -> str:
         """``vm.depth`` in this writer's activation (or at ``nesting``): outside a generator, a local the

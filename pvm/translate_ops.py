@@ -236,8 +236,7 @@ class InstructionWriter:
         elif op == Op.JUMP_FORWARD:
             self._goto(loop, arg, indent)
         elif op == Op.JUMP_BACKWARD:
-            out("vm.countdown -= 1")
-            out("if vm.countdown <= 0: vm.checkpoint()")
+            self.count_step(out)
             out("if TR and len(TR) > mark: del TR[mark:]")
             out("if heap.collect_due: heap.collect()")
             self._goto(loop, arg, indent)
@@ -427,8 +426,7 @@ class InstructionWriter:
         out(f"if {test}s{base} is {site}[0] and {self.depth_at()} < vm.translate_depth:")
         out(f"    {self.enter_depth()}")
         out("    try:")
-        out("        vm.countdown -= 1")
-        out("        if vm.countdown <= 0: vm.checkpoint()")
+        self.count_step(lambda text: out("        " + text))
         out(f"        s{base} = {site}[1](vm, {site}[2], {site}[3], None, {arguments})")
         out(f"    finally: {self.leave_depth()}")
         # a host function or builtin type, outside a sandbox: what Interpreter._call_host does (no
