@@ -536,6 +536,19 @@ class _Writer(InstructionWriter):
                 self.emit(indent, f"if pc == {target}: break")
 
     def _goto(self, loop: Loop | None, target: int, indent: int) -> None:
+        while self.instrs[target][0] == Op.JUMP_FORWARD and target in self.leaders \
+                and self.instrs[target][1] > target:       # a block that only jumps (forward: no cycle)
+            target = self.instrs[target][1]
+        again = self._return_block(target)
+        if again is None and loop is not None and target == loop.end and target in self.leaders \
+                and self.instrs[target] == (Op.JUMP_BACKWARD, loop.start):
+            again = range(target, target + 1)       # the loop's own back-edge, alone in its block
+        if again is not None:   # written here again: no pc to set and test
+            pc = self.pc
+            for at in again:
+                self._instruction(at, loop, indent)
+            self.pc = pc
+            return
         self.emit(indent, f"{self.prefix}pc = {target}")
         if loop is None:
             return
@@ -543,6 +556,17 @@ class _Writer(InstructionWriter):
             self.emit(indent, "continue")
         elif not loop.start < target <= loop.end:
             self.emit(indent, "break")
+
+    def _return_block(self, target: int) -> range | None:
+        """The instructions of the block at ``target`` if all it does is return a local or a constant."""
+        end = target
+        while end + 1 < len(self.instrs) and end + 1 not in self.leaders:
+            end += 1
+        ops = [op for op, _ in self.instrs[target:end + 1]]
+        if self.depths[target] is None or ops[-1] != Op.RETURN_VALUE or len(ops) > 2 \
+                or not all(op in (Op.LOAD_FAST, Op.LOAD_CONST) for op in ops[:-1]):
+            return None
+        return range(target, end + 1)
 
     def _branch(self, loop: Loop | None, test: str, taken: int, fallthrough: int, indent: int) -> None:
         self.emit(indent, f"if {test}:")
