@@ -15,7 +15,7 @@ a generator resumed while it runs raises "generator already executing".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pvm.frames import Frame
 from pvm.objects import Function
@@ -76,24 +76,25 @@ class Generator:
         self.running = True
         try:
             value = next(body)
-        except StopIteration as exc:
-            self.frame = self.translated = None
-            if exc.value is None:
-                raise StopIteration from None
-            raise StopIteration(exc.value) from None
-        except RuntimeError as error:
-            self.frame = self.translated = None
-            if type(error.__cause__) is StopIteration and TB not in error.__dict__:   # the host's PEP 479 conversion
-                raise _raised_stop_iteration(error.__cause__) from error.__cause__
-            raise
-        except BaseException:
-            self.frame = self.translated = None
-            raise
+        except BaseException as exc:
+            self.body_raised(exc)
         finally:
             self.running = False
             vm.depth -= 1
         vm.heap.temp_roots.append(value)    # rooted until the host call consuming it returns
         return value
+
+    def body_raised(self, exc: BaseException) -> NoReturn:
+        """Raise what leaves ``next()`` once the translated body raised ``exc`` (called while
+        handling it; translated code that resumes the body itself calls it too): the body is done."""
+        self.frame = self.translated = None
+        if isinstance(exc, StopIteration):
+            if exc.value is None:
+                raise StopIteration from None
+            raise StopIteration(exc.value) from None
+        if isinstance(exc, RuntimeError) and type(exc.__cause__) is StopIteration and TB not in exc.__dict__:
+            raise _raised_stop_iteration(exc.__cause__) from exc.__cause__     # the host's PEP 479 conversion
+        raise exc
 
     def _next_interpreted(self) -> Any:
         frame = self.frame

@@ -250,7 +250,9 @@ class InstructionWriter:
             self._branch(loop, top, arg, index + 1, indent)
         elif op == Op.FOR_ITER:
             # what a lazy builtin's callbacks return (map, filter) stays a temporary root until the back-edge
-            out(f"{new} = next({top}, EXHAUSTED)")
+            self._resume(top, f"{new} = next({top}.translated, EXHAUSTED)", out)
+            out(f"    if {new} is EXHAUSTED: {top}.frame = {top}.translated = None")
+            out(f"else: {new} = next({top}, EXHAUSTED)")
             self._branch(loop, f"{new} is EXHAUSTED", arg, index + 1, indent)
         elif op == Op.RETURN_VALUE:
             if self.parent is not None:     # inlined: the result in the callee's slot, out of its body
@@ -271,7 +273,9 @@ class InstructionWriter:
             out(f"{top} = yield {top}")
             out("mark = len(TR)")
         elif op == Op.SEND:
-            out(f"try: {new} = next({top})")
+            out("try:")
+            self._resume(top, f"{new} = next({top}.translated)", lambda text: out("    " + text))
+            out(f"    else: {new} = next({top})")
             out("except StopIteration as x:")
             out(f"    {top} = x.value")
             self._goto(loop, arg, indent + 1)
@@ -404,6 +408,17 @@ class InstructionWriter:
                 return f"{self.prefix}K[{index}]"
             return repr(value)
         return f"{self.prefix}K[{index}]"
+
+    def _resume(self, gen: str, step: str, out: Any) -> None:
+        """What Generator.__next__ does for a generator whose body is translated, in place: ``step`` (the
+        body's next()) one frame deeper while the generator runs; its exception is body_raised's. The
+        ``else:`` that follows is the caller's (any other iterator, or a generator __next__ refuses)."""
+        out(f"if type({gen}) is GENERATOR and {gen}.translated is not None and not {gen}.running "
+            f"and {self.depth_at()} < vm.max_depth:")
+        out(f"    {gen}.running = True; {self.enter_depth()}")
+        out(f"    try: {step}")
+        out(f"    except BaseException as e: {gen}.body_raised(e)")
+        out(f"    finally: {gen}.running = False; {self.leave_depth()}")
 
     def _adopt(self, slot: str, out: Any) -> None:
         # small ints first, the common case; the bounds are literals (a global would be negated every

@@ -515,7 +515,7 @@ def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, .
 NAMESPACE: dict[str, Any] = {
     "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "NATIVE": NATIVE, "WORD_BYTES": WORD_BYTES,
     "UNOWNED": UNOWNED,
-    "HOST_FUNCTION": type(len), "BUILTIN": Builtin, "GROWABLE": GROWABLE,
+    "HOST_FUNCTION": type(len), "BUILTIN": Builtin, "GROWABLE": GROWABLE, "GENERATOR": Generator,
     "CONTAINERS": CONTAINERS,
     "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
     "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),

@@ -4,6 +4,7 @@ interpreter, whatever runs translated."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 
@@ -741,6 +742,60 @@ PROGRAMS = {
             total += expr(3, i) + keep(i, -i)
         print(total, [f(1) for f in adds[::10]])
     """,
+    # a translated for loop or yield from resumes a translated generator's body itself (Generator.__next__ in place)
+    "generators_resumed_in_place": """
+        def numbers(n, bad=-1):
+            for i in range(n):
+                if i == bad:
+                    raise KeyError(i)
+                yield i
+        def stops():
+            yield 1
+            raise StopIteration("inside")
+        def sub(n):
+            total = 0
+            for x in numbers(n):
+                total += x
+                yield x
+            return total
+        def outer(n):
+            got = yield from sub(n)
+            yield -got
+        def deep(k):
+            if k == 0:
+                yield 0
+                return
+            yield from deep(k - 1)
+        def me():
+            yield next(g)
+        for k in range(12):
+            print(sum(numbers(k)), list(outer(k)))
+            try:
+                for v in numbers(5, k % 5):
+                    print(v, end=" ")
+            except KeyError as e:
+                print("caught", e)
+            try:
+                for v in stops():
+                    print(v)
+            except RuntimeError as e:
+                print(type(e).__name__, e, type(e.__cause__).__name__, e.__cause__)
+            it = numbers(4)
+            for v in it:
+                break
+            print(next(it), list(it), next(it, "done"))
+            g = me()
+            try:
+                for v in g:
+                    pass
+            except ValueError as e:
+                print("ValueError", e)
+        for d in (10, 100):
+            try:
+                print(d, list(deep(d)))
+            except RecursionError as e:
+                print(d, "RecursionError", e)
+    """,
     "pvm_builtins": """
         class A:
             @property
@@ -953,6 +1008,36 @@ def test_inlined_calls_count_their_steps_exactly():
         vm.run_module(compile_source(textwrap.dedent(source), "t.src"))
         return steps
     assert seen("on") == seen("eager") == seen("off")
+
+
+def test_recursive_generators_reach_cpythons_depth():
+    """A translated loop resumes a translated generator's body itself, one frame deeper, as
+    Generator.__next__ does: yield from recursion stops where CPython's does (the interpreter
+    alone stops earlier: its generators nest the host's frames)."""
+    source = textwrap.dedent("""
+        def deep(k):
+            if k == 0:
+                yield 0
+                return
+            yield from deep(k - 1)
+        def works(k):
+            try:
+                return sum(x for x in deep(k)) == 0
+            except RecursionError:
+                return False
+        lo, hi = 1, 3000
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if works(mid):
+                lo = mid
+            else:
+                hi = mid - 1
+        print("deepest", lo)
+    """)
+    expected = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, check=True).stdout
+    for mode in ("eager", "on"):
+        out, raised, _ = run(source, mode)
+        assert raised is None and out == expected, mode
 
 
 def test_memory_limit_in_translated_code_reports_like_the_interpreter():
