@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import re
 from typing import Any
 
 from pvm.classes import TRAMPOLINED
@@ -39,7 +40,10 @@ _INLINE = frozenset({
 })
 TRANSLATABLE = _INLINE | _GENERIC
 # the instructions that read their operands where a local or constant pushed just before still is
-_OPERATORS = frozenset({Op.BINARY_OP, Op.COMPARE_OP, Op.IS_OP, Op.CONTAINS_OP, Op.STORE_ATTR})     # each reads two
+# each reads two operands (STORE_SUBSCR: its container and key; the value stays in its slot)
+_OPERATORS = frozenset({Op.BINARY_OP, Op.COMPARE_OP, Op.IS_OP, Op.CONTAINS_OP, Op.STORE_ATTR, Op.BINARY_SUBSCR,
+                        Op.STORE_SUBSCR})
+_INT_LITERAL = re.compile(r"\(?-?[0-9]+\)?")
 _READS_PENDING = _OPERATORS | {Op.STORE_FAST, Op.LOAD_ATTR}
 _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 
@@ -171,15 +175,19 @@ class InstructionWriter:
                 out(f"else: store_attribute({right}, {arg!r}, {left}, {kinds})")
         elif op == Op.BINARY_SUBSCR:
             # an item of a list or a dict is the container's already: nothing new to own
-            out(f"if type({below}) is list and type({top}) is int: {below} = {below}[{top}]")
-            out(f"elif type({below}) is dict and type({top}) is not tuple: {below} = {below}[{top}]")
+            literal = _INT_LITERAL.fullmatch(right)
+            out(f"if type({left}) is list{'' if literal else f' and type({right}) is int'}: {below} = {left}[{right}]")
+            out(f"elif type({left}) is dict{'' if literal else f' and type({right}) is not tuple'}: "
+                f"{below} = {left}[{right}]")
             out("else:")
-            out(f"    if chk is not None and type({top}) is tuple: chk(hash, [{top}], None)")
-            out(f"    {below} = {below}[{top}]")
+            if not literal:
+                out(f"    if chk is not None and type({right}) is tuple: chk(hash, [{right}], None)")
+            out(f"    {below} = {left}[{right}]")
             self._adopt(below, lambda text: out("    " + text))
         elif op == Op.STORE_SUBSCR:
-            value, container, key = f"s{depth - 3}", below, top
-            out(f"if chk is not None and type({key}) is tuple: chk(hash, [{key}], None)")
+            value, container, key = f"s{depth - 3}", left, right
+            if not _INT_LITERAL.fullmatch(key):
+                out(f"if chk is not None and type({key}) is tuple: chk(hash, [{key}], None)")
             out(f"if type({container}) is dict:")
             out(f"    n = len({container}); {container}[{key}] = {value}; heap.grew({container}, n)")
             out(f"else: {container}[{key}] = {value}")
