@@ -19,6 +19,7 @@ from typing import Any
 from pvm.classes import TRAMPOLINED
 from pvm.flow import JUMPS, TERMINATORS, Loop, Untranslatable
 from pvm.heap import SMALL_INT
+from pvm.objects import Module
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Op, Operand
 
 # Instructions whose handler (pvm.handlers) reads only the stack: run on a scratch copy of it
@@ -150,6 +151,13 @@ class InstructionWriter:
                 self._inline([top], indent + 1)
                 out("else:")
                 self._load_attr(top, arg, lambda text: out("    " + text), False, self.owners.get(index), getters)
+            elif type(self.global_read(index)) is Module and plain_attribute(arg):
+                # a global module's attribute (math.sqrt): its namespace's entry, while it is a module
+                out(f"if type({top}) is MODULE:")
+                out(f"    try: {top} = {top}.dict[{arg!r}]")
+                out(f"    except KeyError: {top} = get_attribute({top}, {arg!r})")
+                out("else:")
+                self._load_attr(top, arg, lambda text: out("    " + text), False, None)
             elif self.global_class(index) and plain_attribute(arg):
                 # a global class's attribute: its own (a static method, a constant) is read once per class
                 classes = self._cache("Q", dict)

@@ -26,7 +26,7 @@ from pvm.generators import Generator
 from pvm.handlers import HANDLERS, call_ex_arguments
 from pvm.heap import UNOWNED, WORD_BYTES
 from pvm.measure import CONTAINERS
-from pvm.objects import Builtin, Function
+from pvm.objects import Builtin, Function, Module
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, Op
 from pvm.translate import Translation, Untranslatable, translate
 from pvm.unwind import RERAISED, check_exc_match, do_raise, is_script_exception, note_raised
@@ -516,6 +516,7 @@ NAMESPACE: dict[str, Any] = {
     "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "NATIVE": NATIVE, "WORD_BYTES": WORD_BYTES,
     "UNOWNED": UNOWNED,
     "HOST_FUNCTION": type(len), "BUILTIN": Builtin, "GROWABLE": GROWABLE, "GENERATOR": Generator,
+    "MODULE": Module,
     "CONTAINERS": CONTAINERS,
     "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
     "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),

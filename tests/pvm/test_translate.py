@@ -796,6 +796,25 @@ PROGRAMS = {
             except RecursionError as e:
                 print(d, "RecursionError", e)
     """,
+    # a global module's attribute is read from its namespace, while the global is that module
+    "module_attributes": """
+        import math
+        def f(x):
+            return math.sqrt(x) + math.pi
+        def g():
+            try:
+                return math.nope
+            except AttributeError as e:
+                return str(e)
+        class Fake:
+            pi = 1.0
+            def sqrt(self, x):
+                return -x
+        for i in range(5):
+            print(f(i * 1.0), g())
+        math = Fake()
+        print(f(4.0), g())
+    """,
     "pvm_builtins": """
         class A:
             @property
