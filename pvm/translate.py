@@ -178,6 +178,7 @@ class _Writer(InstructionWriter):
         self.nested = self._nested_blocks()
         self.emitted: set[int] = set()     # nested blocks already written where their branch is
         self.pending: dict[str, str] = {}  # slots whose value is a local or constant no one assigned them yet
+        self.forwarded: set[int] = set()   # STORE_FASTs whose value the instruction before stored itself
         self.pc = 0
         self.parent, self.site, self.offset = parent, site, offset
         self.constructs = False        # inlined: a class's __init__, for the instance it makes

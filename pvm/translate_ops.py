@@ -45,7 +45,7 @@ TRANSLATABLE = _INLINE | _GENERIC
 _OPERATORS = frozenset({Op.BINARY_OP, Op.COMPARE_OP, Op.IS_OP, Op.CONTAINS_OP, Op.STORE_ATTR, Op.BINARY_SUBSCR,
                         Op.STORE_SUBSCR})
 _INT_LITERAL = re.compile(r"\(?-?[0-9]+\)?")
-_READS_PENDING = _OPERATORS | {Op.STORE_FAST, Op.LOAD_ATTR}
+_READS_PENDING = _OPERATORS | {Op.STORE_FAST, Op.LOAD_ATTR, Op.RETURN_VALUE, Op.YIELD_VALUE}
 _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 
 # Builtin methods a called method's site calls itself when the receiver is of that
@@ -87,6 +87,10 @@ class InstructionWriter:
         out = lambda text: self.emit(indent, text)          # noqa: E731 - local shorthand
         name = OPCODES[op].name
         code = self.code
+        if index in self.forwarded:     # the instruction before stored the value itself
+            if index + 1 in self.leaders:
+                self._goto(loop, index + 1, indent)
+            return
         value = self._operand_value(index)
         if value is not None and self._consumed_at_once(index):
             self.pending[new] = value       # no slot: the instruction that takes it reads it directly
@@ -201,7 +205,12 @@ class InstructionWriter:
             out(f"else: {container}[{key}] = {value}")
         elif op == Op.BINARY_OP:
             symbol = BINARY_OPERATORS[self.raw[index]][0]
-            out(f"if lim: {below} = vm._binary(BINOPS[{self.raw[index]}], {left}, {right})")
+            result = below
+            if index not in self.inlined and self._stored_next(index):
+                # stored at once (x += 1, y = a * b): the local takes the result, no slot between
+                result = f"{self.prefix}x{self.instrs[index + 1][1]}"
+                self.forwarded.add(index + 1)
+            out(f"if lim: {result} = vm._binary(BINOPS[{self.raw[index]}], {left}, {right})")
             if index in self.inlined:       # the left operand's special method, inlined (same type or a number right)
                 prefix = self.inlined[index].prefix
                 out(f"elif ({prefix}k := type({below})) in {prefix}KS and ({prefix}r := type({top})) in {prefix}R "
@@ -213,12 +222,12 @@ class InstructionWriter:
                 out(f"    if {below} is NotImplemented: raise binop_error({symbol!r}, {prefix}F, {prefix}r)")
             out("else:")
             if symbol.endswith("="):
-                if left != below:
-                    out(f"    {below} = {left}")
-                out(f"    {below} {symbol} {right}")
+                if left != result:
+                    out(f"    {result} = {left}")
+                out(f"    {result} {symbol} {right}")
             else:
-                out(f"    {below} = {left} {symbol} {right}")
-            self._adopt(below, lambda text: out("    " + text))
+                out(f"    {result} = {left} {symbol} {right}")
+            self._adopt(result, lambda text: out("    " + text))
         elif op == Op.UNARY_NEGATIVE:
             out(f"{top} = -{top}")
         elif op == Op.UNARY_NOT:
@@ -272,21 +281,21 @@ class InstructionWriter:
             self._branch(loop, f"{new} is EXHAUSTED", arg, index + 1, indent)
         elif op == Op.RETURN_VALUE:
             if self.parent is not None:     # inlined: the result in the callee's slot, out of its body
-                if top != f"s{self.offset}":
-                    out(f"s{self.offset} = {top}")
+                if right != f"s{self.offset}":
+                    out(f"s{self.offset} = {right}")
                 out("break")
             else:
                 # what this activation's host calls handed back is done with (the interpreter drops it at safe points)
                 out("if TR and len(TR) > mark: del TR[mark:]")
                 if self.counts_locally:
                     out("if N: vm.countdown -= N")
-                out(f"return {top}")
+                out(f"return {right}")
         elif op == Op.RAISE_VARARGS:
             items = ", ".join(f"s{i}" for i in range(depth - arg, depth))
             out(f"raise do_raise(vm, [{items}], {arg})")
         elif op == Op.YIELD_VALUE:
             # resumed by next() only: the yield's value is None; the resumer's temporary roots start here
-            out(f"{top} = yield {top}")
+            out(f"{top} = yield {right}")
             out("mark = len(TR)")
         elif op == Op.SEND:
             out("try:")
@@ -388,6 +397,13 @@ class InstructionWriter:
         if op == Op.LOAD_FAST and self.assigned[index] >> arg & 1:
             return f"{self.prefix}x{arg}"
         return None
+
+    def _stored_next(self, index: int) -> bool:
+        """Whether the instruction after ``index`` stores its result to a local, in the same block and
+        under the same handler (nothing can see the local between: the result may go there directly)."""
+        at = index + 1
+        return at < len(self.instrs) and self.instrs[at][0] == Op.STORE_FAST and at not in self.leaders \
+            and self.code.handler_at(at) == self.code.handler_at(index)
 
     def _consumed_at_once(self, index: int) -> bool:
         """Whether the value pushed at ``index`` is read by the next instruction
