@@ -48,17 +48,16 @@ def private_directory(path: str | None = None) -> str | None:
     made and is ours alone (the parser's tables are cached there too); None if
     none is."""
     if path is not None:
-        candidates = [path]
-    else:
-        candidates = [os.path.join(os.environ["XDG_CACHE_HOME"], "pvm")] if os.environ.get("XDG_CACHE_HOME") else []
-        candidates.append(os.path.join(os.path.expanduser("~"), ".cache", "pvm"))
-        import tempfile      # only here: it imports shutil and random, 4 ms of every start-up
-
-        candidates.append(os.path.join(tempfile.gettempdir(), f"pvm-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"))
+        return path if _make_private(path) else None
+    candidates = [os.path.join(os.environ["XDG_CACHE_HOME"], "pvm")] if os.environ.get("XDG_CACHE_HOME") else []
+    candidates.append(os.path.join(os.path.expanduser("~"), ".cache", "pvm"))
     for candidate in candidates:
         if _make_private(candidate):
             return candidate
-    return None
+    import tempfile      # only when the others fail: it imports shutil and random, 4-6 ms of a run
+
+    fallback = os.path.join(tempfile.gettempdir(), f"pvm-cache-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    return fallback if _make_private(fallback) else None
 
 
 def _make_private(folder: str) -> bool:
