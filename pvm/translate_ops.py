@@ -130,11 +130,11 @@ class InstructionWriter:
             if arg in self.globals:     # bound now: a subscript (a builtin's name: get, no exception)
                 out(f"try: {new} = {self.prefix}G[{arg!r}]")
                 out(f"except KeyError: {new} = builtin_named({arg!r}, {self.prefix}CODE, {self.prefix}G, B)")
-            else:
-                out(f"{new} = {self.prefix}G.get({arg!r}, U)")
-                out(f"if {new} is U:")
-                out(f"    {new} = B.get({arg!r}, U)")
-                out(f"    if {new} is U: raise name_error({arg!r}, {self.prefix}CODE, {self.prefix}G, B)")
+            else:                       # a builtin's name, unless the module binds it since
+                out(f"if {arg!r} in {self.prefix}G: {new} = {self.prefix}G[{arg!r}]")
+                out("else:")
+                out(f"    try: {new} = B[{arg!r}]")
+                out(f"    except KeyError: raise name_error({arg!r}, {self.prefix}CODE, {self.prefix}G, B)")
         elif op == Op.STORE_GLOBAL:
             out(f"{self.prefix}G[{arg!r}] = {top}")
         elif op == Op.DELETE_GLOBAL:

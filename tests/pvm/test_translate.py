@@ -815,6 +815,25 @@ PROGRAMS = {
         math = Fake()
         print(f(4.0), g())
     """,
+    # a name the module does not bind when the code is translated: the builtin, unless the module binds it since
+    "builtin_names": """
+        def f(xs):
+            return len(xs) + abs(-1)
+        def g():
+            return undefined_name
+        for i in range(5):
+            print(f([1, 2]))
+        def len(x):
+            return 100
+        print(f([1]))
+        del len
+        print(f([1, 2, 3]))
+        for i in range(3):
+            try:
+                g()
+            except NameError as e:
+                print(e)
+    """,
     "pvm_builtins": """
         class A:
             @property
