@@ -123,16 +123,16 @@ class Flow:
         for index in self._reachable():
             op, arg = self.instrs[index]
             if op in JUMPS and arg not in handlers:
-                for loop in self._enclosing(arg):
+                for loop in self.enclosing(arg):
                     if arg != loop.start and not loop.start <= index <= loop.end:
                         raise Untranslatable("a jump enters a loop other than at its header")
         return roots
 
-    def _enclosing(self, index: int, loops: list[Loop] | None = None) -> list[Loop]:
+    def enclosing(self, index: int, loops: list[Loop] | None = None) -> list[Loop]:
         """The loops containing ``index``, outermost first."""
         for loop in self.loops if loops is None else loops:
             if loop.start <= index <= loop.end:
-                return [loop, *self._enclosing(index, loop.children)]
+                return [loop, *self.enclosing(index, loop.children)]
         return []
 
     def _assigned(self) -> list[int]:

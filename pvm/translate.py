@@ -422,7 +422,8 @@ class _Writer(InstructionWriter):
             self.emit(indent + 1, f"try: {self.prefix}d{local} = {name}.__dict__")
             self.emit(indent + 1, f"except AttributeError: {self.prefix}d{local} = None")
 
-    def _inline(self, values: list[str], indent: int, known: dict[int, tuple[str, str | None]] | None = None) -> None:
+    def _inline(self, values: list[str], indent: int,
+                known: dict[int, tuple[str, str | None]] | None = None) -> None:
         """The inlined function's body at this writer's CALL: what a translated
         call does (a step, one more frame of depth) around the callee's
         instructions, its locals bound to the arguments and its result in the
@@ -542,8 +543,10 @@ class _Writer(InstructionWriter):
                 self.emit(indent, f"if pc == {target}: break")
 
     def _goto(self, loop: Loop | None, target: int, indent: int) -> None:
+        # a block that only jumps forward (no cycle) to a block in the same loops (dispatched at the same level)
         while self.instrs[target][0] == Op.JUMP_FORWARD and target in self.leaders \
-                and self.instrs[target][1] > target:       # a block that only jumps (forward: no cycle)
+                and self.instrs[target][1] > target \
+                and self.flow.enclosing(self.instrs[target][1]) == self.flow.enclosing(target):
             target = self.instrs[target][1]
         again = self._return_block(target)
         if again is None and loop is not None and target == loop.end and target in self.leaders \
