@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 HEADER_BYTES = 16
 WORD_BYTES = 8
 SMALL_INT = 2 ** 63
+# an instance of a user class: a header and its dict's pointer, then two words an attribute
+INSTANCE_BYTES = HEADER_BYTES + WORD_BYTES
+ATTRIBUTE_BYTES = 2 * WORD_BYTES
 _CELL_BYTES = HEADER_BYTES + WORD_BYTES       # size_of a Cell
 DEFAULT_PAUSE = 1.0              # collect after allocating this fraction of the live bytes...
 DEFAULT_FLOOR = 4 * 1024 * 1024  # ...but never before this many bytes
@@ -66,7 +69,7 @@ def size_of(obj: Any) -> int:
     if kind is Cell or kind is Module:
         return HEADER_BYTES + WORD_BYTES
     if isinstance(obj, Instance):
-        return HEADER_BYTES + WORD_BYTES * (1 + 2 * len(obj.__dict__))
+        return INSTANCE_BYTES + ATTRIBUTE_BYTES * len(obj.__dict__)
     if kind is Generator:
         frame = obj.frame
         if frame is None:
@@ -230,7 +233,7 @@ class Heap:
         instance pvm.translated.construct made, or a native module's (its class's
         ``pvm_bytes`` is what it holds on the host, charged until it dies)."""
         self.objects[id(obj)] = obj
-        self.debt += (HEADER_BYTES + WORD_BYTES * (1 + 2 * len(obj.__dict__)) if isinstance(obj, Instance)
+        self.debt += (INSTANCE_BYTES + ATTRIBUTE_BYTES * len(obj.__dict__) if isinstance(obj, Instance)
                       else getattr(type(obj), "pvm_bytes", 0))
         if self.debt >= self.threshold:
             self._indebted(obj)

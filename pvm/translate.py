@@ -42,7 +42,7 @@ from pvm.codecache import compile_source
 from pvm.code import CO_CLASS_BODY, CO_GENERATOR, CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.flow import Flow, Loop, Untranslatable
 from pvm.frames import decode
-from pvm.heap import HEADER_BYTES, WORD_BYTES
+from pvm.heap import ATTRIBUTE_BYTES, INSTANCE_BYTES
 from pvm.objects import Function, Module
 from pvm.opcodes import BINARY_OPERATORS, OPCODES, Op
 from pvm.translate_ops import NATIVE_METHODS, TRANSLATABLE, InstructionWriter, plain_attribute
@@ -453,7 +453,7 @@ class _Writer(InstructionWriter):
             # Heap.own of an instance, in place (a call less per instance made)
             attrs = f"{inner.prefix}d0" if 0 in inner.owners.values() else f"{inner.prefix}x0.__dict__"
             self.emit(indent + 1, f"s{base} = {inner.prefix}x0; heap.objects[id(s{base})] = s{base}")
-            self.emit(indent + 1, f"heap.debt += {HEADER_BYTES + WORD_BYTES} + {2 * WORD_BYTES} * len({attrs})")
+            self.emit(indent + 1, f"heap.debt += {INSTANCE_BYTES} + {ATTRIBUTE_BYTES} * len({attrs})")
             self.emit(indent + 1, f"if heap.debt >= heap.threshold: heap._indebted(s{base})")
         self.emit(indent, f"finally: {self.leave_depth()}")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import keyword
 import math
-import re
 from typing import Any
 
 from pvm.classes import TRAMPOLINED
@@ -44,7 +43,6 @@ TRANSLATABLE = _INLINE | _GENERIC
 # each reads two operands (STORE_SUBSCR: its container and key; the value stays in its slot)
 _OPERATORS = frozenset({Op.BINARY_OP, Op.COMPARE_OP, Op.IS_OP, Op.CONTAINS_OP, Op.STORE_ATTR, Op.BINARY_SUBSCR,
                         Op.STORE_SUBSCR})
-_INT_LITERAL = re.compile(r"\(?-?[0-9]+\)?")
 _READS_PENDING = _OPERATORS | {Op.STORE_FAST, Op.LOAD_ATTR, Op.RETURN_VALUE, Op.YIELD_VALUE}
 _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 
@@ -187,7 +185,7 @@ class InstructionWriter:
                 out(f"else: store_attribute({right}, {arg!r}, {left}, {kinds})")
         elif op == Op.BINARY_SUBSCR:
             # an item of a list or a dict is the container's already: nothing new to own
-            literal = _INT_LITERAL.fullmatch(right)
+            literal = self._int_key(index, right)
             out(f"if type({left}) is list{'' if literal else f' and type({right}) is int'}: {below} = {left}[{right}]")
             out(f"elif type({left}) is dict{'' if literal else f' and type({right}) is not tuple'}: "
                 f"{below} = {left}[{right}]")
@@ -198,7 +196,7 @@ class InstructionWriter:
             self._adopt(below, lambda text: out("    " + text))
         elif op == Op.STORE_SUBSCR:
             value, container, key = f"s{depth - 3}", left, right
-            if not _INT_LITERAL.fullmatch(key):
+            if not self._int_key(index, key):
                 out(f"if chk is not None and type({key}) is tuple: chk(hash, [{key}], None)")
             out(f"if type({container}) is dict:")
             out(f"    n = len({container}); {container}[{key}] = {value}; heap.grew({container}, n)")
@@ -398,32 +396,35 @@ class InstructionWriter:
             return f"{self.prefix}x{arg}"
         return None
 
-    def _stored_next(self, index: int) -> bool:
-        """Whether the instruction after ``index`` stores its result to a local, in the same block and
-        under the same handler (nothing can see the local between: the result may go there directly)."""
-        at = index + 1
-        return at < len(self.instrs) and self.instrs[at][0] == Op.STORE_FAST and at not in self.leaders \
+    def _follows(self, index: int, at: int) -> bool:
+        """Whether instruction ``at`` runs after ``index`` in the same block, under the same handler, and
+        is not inlined: nothing can jump between them or need a value in its slot."""
+        return at < len(self.instrs) and at not in self.leaders and at not in self.inlined \
             and self.code.handler_at(at) == self.code.handler_at(index)
+
+    def _stored_next(self, index: int) -> bool:
+        """Whether the instruction after ``index`` stores its result to a local right away (nothing can
+        see the local between: the result may go there directly)."""
+        return self._follows(index, index + 1) and self.instrs[index + 1][0] == Op.STORE_FAST
+
+    def _int_key(self, index: int, key: str) -> bool:
+        """Whether the subscript at ``index`` reads ``key`` in place from an int constant (no type test)."""
+        op, value = self.instrs[index - 1]
+        return key != f"s{self.depths[index] - 1}" and op == Op.LOAD_CONST and type(value) is int
 
     def _consumed_at_once(self, index: int) -> bool:
         """Whether the value pushed at ``index`` is read by the next instruction
         (a store, an operator), or by the one after when that pushes the other
         operand the same way: nothing between can change what it reads, jump
         there or need it in its slot (a handler, an inlined body)."""
-        handler = self.code.handler_at(index)
-
-        def plain(at: int) -> bool:      # in the same block, under the same handler
-            return at < len(self.instrs) and at not in self.leaders and at not in self.inlined \
-                and self.code.handler_at(at) == handler
-
-        if not plain(index + 1):
+        if not self._follows(index, index + 1):
             return False
         op, arg = self.instrs[index + 1]
         if op == Op.LOAD_ATTR:      # read from the local (or through a parameter's dict), unless the slot is needed
             return plain_attribute(arg) and self.methods.get(index + 1) not in self.native
         if op in _READS_PENDING:
             return True
-        return self._operand_value(index + 1) is not None and plain(index + 2) \
+        return self._operand_value(index + 1) is not None and self._follows(index, index + 2) \
             and self.instrs[index + 2][0] in _OPERATORS
 
     def _operand(self, op: int, arg: Any) -> str:
