@@ -228,8 +228,7 @@ class Interpreter:
             gc.disable()
         if outermost:
             host_limit = sys.getrecursionlimit()
-            if self.translate:
-                self._allow_translated_depth(host_limit)
+            self._raise_host_limit(host_limit)
         base_depth = self.depth
         self.depth += 1
         self.suspended.append(self.top_frame)
@@ -250,25 +249,27 @@ class Interpreter:
             if host_gc:
                 gc.enable()
 
-    def _allow_translated_depth(self, host_limit: int) -> None:
-        """Raise the host's recursion limit for translated activations (at most
-        three host frames per script frame) and set the depth below which they
-        run; deeper calls run in the interpreter, whose frames are data. The
-        raise is capped: a host callback's recursion nests C frames too, which
-        the limit must still guard."""
+    def _raise_host_limit(self, host_limit: int) -> None:
+        """Raise the host's recursion limit for what nests host frames: translated
+        activations (at most three host frames a script frame) and interpreted
+        generators (a resumption nests six: next, __next__, resume, a loop); set
+        the depth below which translated code runs (deeper calls run in the
+        interpreter, whose frames are data). The raise is capped: a host
+        callback's recursion nests C frames too, which the limit must still guard."""
         here = 0
         frame: Any = sys._getframe()
         while frame is not None:
             here += 1
             frame = frame.f_back
-        limit = max(host_limit, here + min(4 * self.max_depth, HOST_RECURSION_CAP) + 500)
+        limit = max(host_limit, here + min(6 * self.max_depth, HOST_RECURSION_CAP) + 500)
         sys.setrecursionlimit(limit)
         self.translate_room = (limit - here - 500) // 3
         self.fit_translate_depth()
 
     def fit_translate_depth(self) -> None:
-        """Keep translated calls' one depth test covering max_depth too (after it changed)."""
-        self.translate_depth = min(self.translate_room, self.max_depth)
+        """Keep translated calls' one depth test covering max_depth too (after it
+        changed); none run when translation is off."""
+        self.translate_depth = min(self.translate_room, self.max_depth) if self.translate else 0
 
     # --- Modules ---
 
