@@ -1,0 +1,35 @@
+"""What a type-specialised BINARY_OP would save in tier 0's loop, statement by
+statement (timeit, locals): the generic path calls the operator function and
+tests whether the heap must adopt the result; the specialised one guards both
+operand types and adds inline. Run: python bench/quicken_micro.py"""
+
+import timeit
+
+SETUP = ("import operator; arg = operator.add; left = 5; right = 7; fl = 2.5; fr = 3.5; "
+         "small = 1 << 20; neg_small = -small; adopt = lambda v: v")
+CASES = {
+    "generic, ints": """
+value = arg(left, right)
+if (type(value) is not int or not neg_small < value < small) and type(value) is not float:
+    value = adopt(value)
+""",
+    "specialised, ints": """
+if type(left) is int and type(right) is int:
+    value = left + right
+    if not neg_small < value < small:
+        value = adopt(value)
+""",
+    "generic, floats": """
+value = arg(fl, fr)
+if (type(value) is not int or not neg_small < value < small) and type(value) is not float:
+    value = adopt(value)
+""",
+    "specialised, floats": """
+if type(fl) is float and type(fr) is float:
+    value = fl + fr
+""",
+}
+
+for name, statement in CASES.items():
+    best = min(timeit.repeat(statement, SETUP, number=2_000_000, repeat=5)) / 2e6 * 1e9
+    print(f"{name:22} {best:5.1f} ns")
