@@ -33,14 +33,6 @@ Handler = Callable[["Interpreter", Frame, list[Any], Any], None]
 _CONVERSIONS: tuple[Callable[[Any], Any] | None, ...] = (None, str, repr, ascii)
 
 
-def op_COPY(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    stack.append(stack[-arg])
-
-
-def op_SWAP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    stack[-1], stack[-arg] = stack[-arg], stack[-1]
-
-
 def op_DELETE_FAST(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     if frame.locals[arg] is UNBOUND:
         raise unbound_local(frame.code.varnames[arg])
@@ -86,11 +78,6 @@ def op_UNARY_INVERT(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any)
 
 def op_UNARY_NOT(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     stack[-1] = not stack[-1]
-
-
-def op_IS_OP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
-    right = stack.pop()
-    stack[-1] = (stack[-1] is right) != bool(arg)
 
 
 def op_CONTAINS_OP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
