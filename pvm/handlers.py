@@ -80,6 +80,11 @@ def op_UNARY_NOT(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) ->
     stack[-1] = not stack[-1]
 
 
+def op_IS_OP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
+    right = stack.pop()
+    stack[-1] = (stack[-1] is right) != bool(arg)
+
+
 def op_CONTAINS_OP(vm: "Interpreter", frame: Frame, stack: list[Any], arg: Any) -> None:
     _charge(vm, operator.contains, stack[-1], stack[-2])
     stack[-2] = (stack[-2] in stack[-1]) != bool(arg)     # the container rooted while __eq__ runs

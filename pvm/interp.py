@@ -310,7 +310,6 @@ class Interpreter:
                  CALL_FUNCTION_EX: int = Op.CALL_FUNCTION_EX.value,
                  COPY: int = Op.COPY.value,
                  SWAP: int = Op.SWAP.value,
-                 IS_OP: int = Op.IS_OP.value,
                  LOAD_FAST__LOAD_FAST: int = Op.LOAD_FAST__LOAD_FAST.value,
                  LOAD_FAST__LOAD_CONST: int = Op.LOAD_FAST__LOAD_CONST.value,
                  LOAD_FAST__LOAD_ATTR: int = Op.LOAD_FAST__LOAD_ATTR.value,
@@ -668,8 +667,13 @@ class Interpreter:
                             pc = arg
                         else:
                             push(value)
-                    elif op == POP_TOP:
-                        pop()
+                    elif op <= SWAP:        # POP_TOP, COPY, SWAP (the table's first rows): one test for the three
+                        if op == POP_TOP:
+                            pop()
+                        elif op == COPY:
+                            push(stack[-arg])
+                        else:
+                            stack[-1], stack[-arg] = stack[-arg], stack[-1]
                     elif op == COMPARE_OP:
                         if checked is not None and type(stack[-1]) in CONTAINERS:
                             checked(arg, stack[-2:], None)
@@ -689,13 +693,6 @@ class Interpreter:
                         frame.pc = pc
                         self.yielded = True
                         return pop()
-                    elif op == COPY:        # last: rarer, but cheaper tested here than called as a handler
-                        push(stack[-arg])
-                    elif op == SWAP:
-                        stack[-1], stack[-arg] = stack[-arg], stack[-1]
-                    elif op == IS_OP:
-                        right = pop()
-                        stack[-1] = (stack[-1] is right) != arg
                     else:
                         frame.pc = pc
                         rare[op](self, frame, stack, arg)
@@ -801,7 +798,7 @@ HOT_OPCODES = frozenset({
     Op.POP_JUMP_IF_TRUE, Op.JUMP_BACKWARD, Op.JUMP_FORWARD, Op.LOAD_GLOBAL, Op.STORE_GLOBAL, Op.CALL,
     Op.CALL_KW, Op.RETURN_VALUE, Op.FOR_ITER, Op.POP_TOP, Op.BINARY_SUBSCR, Op.STORE_SUBSCR,
     Op.LOAD_DEREF, Op.STORE_DEREF, Op.LOAD_ATTR, Op.STORE_ATTR, Op.YIELD_VALUE, Op.CALL_FUNCTION_EX,
-    Op.COPY, Op.SWAP, Op.IS_OP,
+    Op.COPY, Op.SWAP,
     *(Op[name] for name in SUPERINSTRUCTIONS),
 })
 

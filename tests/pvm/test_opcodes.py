@@ -110,3 +110,8 @@ def test_superinstructions_are_the_last_rows():
     """The loop tests `op >= FIRST_SUPER` once to reach them: they must end the table."""
     first = min(Op[name] for name in SUPERINSTRUCTIONS)
     assert all(bool(info.flags & Flag.SUPER) == (info.number >= first) for info in OPCODES)
+
+
+def test_stack_shuffles_are_the_first_rows():
+    """The loop reaches POP_TOP, COPY and SWAP with one test, `op <= SWAP`."""
+    assert [info.name for info in OPCODES if info.number <= Op.SWAP] == ["POP_TOP", "COPY", "SWAP"]
