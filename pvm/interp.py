@@ -252,9 +252,10 @@ class Interpreter:
     def _raise_host_limit(self, host_limit: int) -> None:
         """Raise the host's recursion limit for what nests host frames: translated
         activations (at most three host frames a script frame) and interpreted
-        generators (a resumption nests six: next, __next__, resume, a loop); set
-        the depth below which translated code runs (deeper calls run in the
-        interpreter, whose frames are data). The raise is capped: a host
+        generators (a resumption counts about six: the C call of next(),
+        Generator.__next__, its interpreted step, resume, _run_frame and a new
+        loop); set the depth below which translated code runs (deeper calls run
+        in the interpreter, whose frames are data). The raise is capped: a host
         callback's recursion nests C frames too, which the limit must still guard."""
         here = 0
         frame: Any = sys._getframe()
