@@ -647,9 +647,10 @@ class ProgramBuilder:
         return [stmt]
 
     def capped(self, target: str, t: str, lines: list[str]) -> list[str]:
-        """lines growing the list `target`, capped in a function: the call may come from a
-        comprehension or map() iterating that very list, which must not grow forever."""
-        if t not in (LIST, WORDS) or self.scope is self.module_scope:
+        """lines growing the list `target`, capped in a function or a loop: the call may come
+        from a comprehension or map() iterating that very list, and a loop may iterate it
+        through a generator expression, which must not grow it forever."""
+        if t not in (LIST, WORDS) or self.scope is self.module_scope and not self.scope.loop_depth:
             return lines
         return [f"if len({target}) < 40:"] + indent(lines)
 

@@ -33,6 +33,7 @@ import ast
 import difflib
 import importlib.util
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ from programs_corpus import last_line, traceback_shape  # noqa: E402
 EXAMPLES = int(os.environ.get("PVM_DIFF_EXAMPLES", "25"))
 ORACLE = os.environ.get("PVM_ORACLE_PYTHON", sys.executable)
 TIMEOUT = 120
+MAX_DATA = 4 << 30         # bytes of data a generated program's process may map (see limit_memory)
 MODES = [mode.split() for mode in os.environ.get("PVM_DIFF_MODES", ";--jit=off --translate=eager").split(";")]
 STRICT = os.environ.get("PVM_DIFF_STRICT") == "1"
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -225,6 +227,13 @@ REGRESSIONS = [
 ]
 
 
+def limit_memory() -> None:
+    """A program's data is capped: one that grows without bound (a generator bug) then fails
+    with MemoryError, which the generator's contract test reports, instead of filling the
+    machine's memory before the timeout."""
+    resource.setrlimit(resource.RLIMIT_DATA, (MAX_DATA, MAX_DATA))
+
+
 def run_program(cmd: list[str], source: str) -> subprocess.CompletedProcess:
     """Run `cmd prog.src` in a scratch directory holding only the program."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -232,7 +241,7 @@ def run_program(cmd: list[str], source: str) -> subprocess.CompletedProcess:
         path.write_text(source, encoding="utf-8")
         env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8"}
         return subprocess.run(cmd + [str(path)], cwd=tmp, capture_output=True, timeout=TIMEOUT,
-                              env=env)
+                              env=env, preexec_fn=limit_memory)
 
 
 def exception_name(stderr: bytes) -> str | None:
@@ -318,6 +327,18 @@ def test_generated_programs_are_in_the_subset_and_run_under_cpython() -> None:
         assert not shown, numbered(source) + f"\nprints {shown}:\n" + proc.stdout.decode()
 
     check()
+
+
+def test_growth_inside_a_module_level_loop_is_capped() -> None:
+    """A module-level loop may iterate a list through a generator expression (`for v in (c for
+    c in w0):`); a body growing that list unchecked made a program CPython itself never ended
+    (`w0.insert(0, repr(w0))`: memory doubling until the harness's timeout), so growth is capped
+    in a loop as it is in a function."""
+    builder = progen.ProgramBuilder(draw=lambda strategy: None)
+    growth = ["w0.insert(0, repr(w0))"]
+    assert builder.capped("w0", progen.WORDS, growth) == growth
+    builder.scope.loop_depth = 1
+    assert builder.capped("w0", progen.WORDS, growth) == ["if len(w0) < 40:", "    w0.insert(0, repr(w0))"]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pvm.__main__") is None,
