@@ -25,7 +25,8 @@ Environment:
                         test_programs compares them) must match too
 
 A failure prints the (shrunk) program with line numbers, a diff of the two
-stdouts and pvm's stderr.
+stdouts and pvm's stderr. Every run is limited to TIMEOUT seconds and MAX_DATA
+bytes of data.
 """
 from __future__ import annotations
 
