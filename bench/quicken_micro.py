@@ -7,23 +7,21 @@ import timeit
 
 SETUP = ("import operator; arg = operator.add; left = 5; right = 7; fl = 2.5; fr = 3.5; "
          "small = 1 << 20; neg_small = -small; adopt = lambda v: v")
-CASES = {
-    "generic, ints": """
-value = arg(left, right)
+# the generic path, as tier 0's loop runs BINARY_OP: the operator function, then the adoption test
+GENERIC = """
+value = arg({a}, {b})
 if (type(value) is not int or not neg_small < value < small) and type(value) is not float:
     value = adopt(value)
-""",
+"""
+CASES = {
+    "generic, ints": GENERIC.format(a="left", b="right"),
     "specialised, ints": """
 if type(left) is int and type(right) is int:
     value = left + right
     if not neg_small < value < small:
         value = adopt(value)
 """,
-    "generic, floats": """
-value = arg(fl, fr)
-if (type(value) is not int or not neg_small < value < small) and type(value) is not float:
-    value = adopt(value)
-""",
+    "generic, floats": GENERIC.format(a="fl", b="fr"),
     "specialised, floats": """
 if type(fl) is float and type(fr) is float:
     value = fl + fr
