@@ -507,11 +507,15 @@ class _Writer(InstructionWriter):
             if child is not None and index == child.start:
                 self.pc = index
                 self.emit(indent, f"if {index} <= pc <= {child.end}:")
-                self.emit(indent + 1, "while True:")
                 handled = any(child.start <= handler <= child.end for _, _, handler, _ in self.code.exception_table)
-                self._chain(child, child.children, child.start, child.end, indent + 2,
-                            not child.children and not handled)
-                self.emit(indent + 2, "raise lost(pc)")
+                op, exhausted = self.instrs[index]
+                if op == Op.FOR_ITER and not child.children and not handled:
+                    self._for_statement(loop, child, exhausted, indent + 1)
+                else:
+                    self.emit(indent + 1, "while True:")
+                    self._chain(child, child.children, child.start, child.end, indent + 2,
+                                not child.children and not handled)
+                    self.emit(indent + 2, "raise lost(pc)")
                 self._after_loop(loop, child, indent + 1)
                 index = child.end + 1
                 child = next(inner, None)
@@ -527,6 +531,24 @@ class _Writer(InstructionWriter):
                 for at in range(index, block_end + 1):
                     self._instruction(at, loop, indent + guarded)
             index = block_end + 1
+
+    def _for_statement(self, loop: Loop | None, child: Loop, exhausted: int, indent: int) -> None:
+        """An innermost loop headed by FOR_ITER, with no handler in it, as the host's ``for``
+        statement: the host's FOR_ITER instead of ``next(it, EXHAUSTED)`` and its test (an iterator
+        that is not a host builtin's through pvm.translated.iterated). The header is
+        its only entry (on-stack replacement enters there too); its back-edges ``continue`` the
+        ``for``, its exits ``break`` it; exhaustion takes the ``else:``, outside the ``for``, so its
+        jump is the enclosing loop's."""
+        depth = self.depths[child.start]
+        assert depth is not None and not self.pending
+        it = f"s{depth - 1}"
+        self.emit(indent, f"for s{depth} in ({it} if type({it}) in HOST_ITERATORS else iterated(vm, {it}, {self.depth_at()})):")
+        self._block_or_goto(child, child.start + 1, indent + 1)
+        self._chain(child, [], child.start + 1, child.end, indent + 1)
+        self.emit(indent + 1, "raise lost(pc)")
+        self.pc = child.start
+        self.emit(indent, "else:")
+        self._block_or_goto(loop, exhausted, indent + 1)
 
     def _after_loop(self, loop: Loop | None, child: Loop, indent: int) -> None:
         exits = set()

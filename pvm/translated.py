@@ -50,6 +50,41 @@ made = 0      # translations made in this process: none, no translated activatio
 ERRORS: list[str] = []      # translator bugs met (the code ran interpreted); tests check it stays empty
 
 
+# iterators the host's ``for`` statement takes as they are: their iter() is themselves, running no script code
+HOST_ITERATORS = frozenset(type(iter(items)) for items in (
+    range(0), range(2 ** 64), [], (), "", "\u00e9", b"", bytearray(), {}, {}.values(), {}.items(), set(),
+    reversed([]), reversed({}), reversed({}.values()), reversed({}.items()))) \
+    | {enumerate, zip, map, filter, reversed}
+
+
+def iterated(vm: "Interpreter", it: Any, depth: int) -> Iterator[Any]:
+    """What a loop's ``for`` statement (pvm.translate) iterates when ``it`` is not in HOST_ITERATORS:
+    ``next(it)`` without a second iter() (a script's __iter__ would run again); a generator's
+    translated body resumed in place one level deeper than ``depth``, as Generator.__next__ does
+    but without its call and its temporary root (the loop's slot holds the value)."""
+    generator = type(it) is Generator
+    while True:
+        body = it.translated if generator else None
+        if body is not None and not it.running and depth < vm.max_depth:
+            it.running = True
+            vm.depth = depth + 1
+            try:
+                value = next(body, EXHAUSTED)
+            except BaseException as e:
+                it.body_raised(e)
+            finally:
+                it.running = False
+                vm.depth = depth
+            if value is EXHAUSTED:
+                it.frame = it.translated = None
+                return
+        else:
+            value = next(it, EXHAUSTED)
+            if value is EXHAUSTED:
+                return
+        yield value
+
+
 def builtin_named(name: str, code: Code, globals_: dict[str, Any], builtins: dict[str, Any]) -> Any:
     """A global read's miss: the builtin of that name, or the NameError."""
     value = builtins.get(name, UNBOUND)
@@ -528,5 +563,5 @@ NAMESPACE: dict[str, Any] = {
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
     "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
     "store_attribute": store_attribute, "init_result": init_result, "binop_error": binop_error,
-    "unwound": unwound, "caught": caught, "lost": lost, "own_cells": own_cells,
+    "unwound": unwound, "caught": caught, "iterated": iterated, "HOST_ITERATORS": HOST_ITERATORS, "lost": lost, "own_cells": own_cells,
 }

@@ -550,6 +550,89 @@ PROGRAMS = {
                 total += a * b
         print(total)
     """,
+    # innermost loops over an iterator with no handler inside are the host's `for` statements
+    "for_statements": """
+        class Countdown:
+            def __init__(self, n, bad=-1):
+                self.n = n
+                self.bad = bad
+            def __iter__(self):
+                return self
+            def __next__(self):
+                if self.n == self.bad:
+                    raise KeyError(self.n)
+                if self.n <= 0:
+                    raise StopIteration
+                self.n -= 1
+                return self.n
+        def numbers(n):
+            for i in range(n):
+                yield i * 2
+        def stops():
+            yield 1
+            raise StopIteration("inside")
+        def me():
+            for v in g:
+                yield v
+        def walk(it, stop):
+            out = []
+            for x in it:
+                if x == stop:
+                    break
+                if x % 3 == 0:
+                    continue
+                out.append(x)
+            else:
+                out.append("done")
+                return out
+            out.append("broke")
+            return out
+        def rounds(n):
+            k = 0
+            while k < n:
+                for x in range(k):
+                    if x > 2:
+                        break
+                else:
+                    k += 2
+                    continue
+                k += 1
+            return k
+        def pairs(n):
+            for a in range(n):
+                for b in numbers(a):
+                    yield a, b
+        def first_key(d):
+            for key in d:
+                return key
+            return None
+        def add_all(it):
+            total = 0
+            for x in it:
+                total += x
+            return total
+        for k in range(8):
+            print(walk(range(k * 2), 7), walk(Countdown(k), 1), walk(numbers(k), 6), rounds(k))
+            print(list(pairs(k % 4)), first_key({k: 1, -k: 2}), first_key(()), add_all(map(lambda v: v * k, [1, 2])))
+            it = iter([1, 2, 3, 4])
+            print(walk(it, 2), next(it), list(it))
+            gen = numbers(5)
+            print(walk(gen, 4), next(gen), list(gen))
+            g = me()
+            try:
+                add_all(g)
+            except ValueError as e:
+                print("ValueError", e)
+            try:
+                add_all(stops())
+            except RuntimeError as e:
+                print(type(e).__name__, e, type(e.__cause__).__name__)
+            try:
+                add_all(Countdown(5, 2))
+            except KeyError as e:
+                print("KeyError", e)
+        print(add_all(Countdown(6, 3)))
+    """,
     "unbound_locals": """
         def f(flag):
             if flag:
