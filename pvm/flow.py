@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
-from pvm.opcodes import OPCODES, Flag, Op
+from pvm.opcodes import BINARY_OPERATORS, OPCODES, Flag, Op
 
 
 class Untranslatable(Exception):
@@ -29,6 +29,11 @@ _ONE_RESULT = frozenset({Op.LOAD_CONST, Op.LOAD_GLOBAL, Op.LOAD_DEREF, Op.LOAD_C
                          Op.UNARY_POSITIVE, Op.UNARY_INVERT, Op.CALL, Op.CALL_KW, Op.BUILD_TUPLE, Op.BUILD_LIST,
                          Op.BUILD_STRING, Op.BUILD_SLICE, Op.LIST_TO_TUPLE, Op.GET_ITER})
 _NO_RESULT = frozenset({Op.POP_TOP, Op.STORE_ATTR, Op.STORE_SUBSCR, Op.STORE_GLOBAL, Op.STORE_DEREF})
+
+# operators whose result is an int when both operands are (BINARY_OP's argument)
+_INT_CLOSED = frozenset(index for index, (symbol, _) in enumerate(BINARY_OPERATORS)
+                        if symbol.rstrip("=") in ("+", "-", "*", "//", "%", "<<", ">>", "&", "|", "^"))
+_INT_UNARY = frozenset({Op.UNARY_NEGATIVE, Op.UNARY_POSITIVE, Op.UNARY_INVERT})
 
 # the table's flags as sets of opcodes (enum flag arithmetic is slow in a loop over every instruction)
 JUMPS = frozenset(info.number for info in OPCODES if info.flags & Flag.JUMP)
@@ -53,6 +58,7 @@ class Flow:
         self.leaders = self._leaders()
         self.loops = self._loops()
         self.assigned = self._assigned()
+        self._int_results: set[int] | None = None
 
 
     def successors(self, index: int) -> list[tuple[int, int]]:
@@ -220,3 +226,66 @@ class Flow:
                     break
         return fused
 
+    def int_results(self) -> set[int]:
+        """BINARY_OP instructions whose result is certainly an int: both
+        operands are int constants, int results or fast locals that only
+        ever hold ints (every store to them is one of these; not parameters,
+        whose values come from the caller). Operand kinds are followed
+        within a block only. Made once per code (it is shared by every site
+        the code is inlined at)."""
+        if self._int_results is None:
+            code = self.code
+            params = code.argcount + code.kwonlyargcount + bool(code.flags & CO_VARARGS) \
+                + bool(code.flags & CO_VARKEYWORDS)
+            locals_ = {arg for op, arg in self.instrs if op == Op.STORE_FAST and arg >= params}
+            while True:
+                results, stored = self._int_kinds(locals_)
+                if stored == locals_:
+                    break
+                locals_ = stored
+            self._int_results = results
+        return self._int_results
+
+    def _int_kinds(self, locals_: set[int]) -> tuple[set[int], set[int]]:
+        """With ``locals_`` taken to hold ints: the BINARY_OPs with int results, and
+        the locals of ``locals_`` that every store keeps ints."""
+        results: set[int] = set()
+        stored = set(locals_)
+        ints: set[int] = set()          # stack slots holding an int
+        for index, (op, arg) in enumerate(self.instrs):
+            depth = self.depths[index]
+            if index in self.leaders or depth is None:
+                ints = set()
+                if depth is None:
+                    continue
+            if op == Op.SWAP:
+                top, other = depth - 1 in ints, depth - arg in ints
+                ints -= {depth - 1, depth - arg}
+                ints |= {slot for slot, kind in ((depth - 1, other), (depth - arg, top)) if kind}
+                continue
+            after = depth + OPCODES[op].effect(self.raw[index])
+            if op in (Op.LOAD_FAST, Op.COPY) or op in _ONE_RESULT:
+                kept = after - 1            # what it pops and the slot of its result
+            elif op in (Op.STORE_FAST, Op.DELETE_FAST) or op in _NO_RESULT:
+                kept = after
+            else:
+                ints = set()
+                continue
+            pushed = False
+            if op == Op.LOAD_CONST:
+                pushed = type(arg) is int
+            elif op == Op.LOAD_FAST:
+                pushed = arg in locals_
+            elif op == Op.COPY:
+                pushed = depth - arg in ints
+            elif op in _INT_UNARY:
+                pushed = depth - 1 in ints
+            elif op == Op.BINARY_OP and self.raw[index] in _INT_CLOSED and {depth - 2, depth - 1} <= ints:
+                pushed = True
+                results.add(index)
+            elif op == Op.STORE_FAST and depth - 1 not in ints:
+                stored.discard(arg)
+            ints = {slot for slot in ints if slot < kept}
+            if pushed:
+                ints.add(after - 1)
+        return results, stored

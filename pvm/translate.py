@@ -176,6 +176,7 @@ class _Writer(InstructionWriter):
         self.native = {call: NATIVE_METHODS[key] for call, key in named.items() if key in NATIVE_METHODS}
         self.owners = self._owned_attributes()
         self.nested = self._nested_blocks()
+        self.int_results = flow.int_results()
         self.emitted: set[int] = set()     # nested blocks already written where their branch is
         self.pending: dict[str, str] = {}  # slots whose value is a local or constant no one assigned them yet
         self.forwarded: set[int] = set()   # STORE_FASTs whose value the instruction before stored itself

@@ -225,7 +225,10 @@ class InstructionWriter:
                 out(f"    {result} {symbol} {right}")
             else:
                 out(f"    {result} = {left} {symbol} {right}")
-            self._adopt(result, lambda text: out("    " + text))
+            if index in self.int_results:   # an int (pvm.flow.Flow.int_results): only a big one is owned
+                out(f"    if not {-SMALL_INT} < {result} < {SMALL_INT}: {result} = heap.adopt({result})")
+            else:
+                self._adopt(result, lambda text: out("    " + text))
         elif op == Op.UNARY_NEGATIVE:
             out(f"{top} = -{top}")
         elif op == Op.UNARY_NOT:

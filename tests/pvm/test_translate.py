@@ -1238,6 +1238,62 @@ def test_attribute_sites_on_a_parameter_are_found_only_where_the_slot_holds_it()
     assert found == {("n", 0), ("total", 0), ("n", 1)}
 
 
+def test_int_results_are_found_only_where_both_operands_are_certainly_ints():
+    from pvm.flow import Flow
+    from pvm.frames import decode
+    from pvm.opcodes import BINARY_OPERATORS
+    source = textwrap.dedent("""
+        def f(n, flag):
+            i = 0
+            t = 0
+            while i < n:
+                t = t + i * 2 - (-i) % 3          # int results: *, %, -, +
+                i += 1                            # +=
+            x = n + 1                             # a parameter: not
+            y = 1
+            y = y / 2                             # / makes a float, so y is not an int local
+            z = y * 2                             # not
+            w = 0
+            w = w + (flag if flag else 1)         # a value through a branch: not, so w is not either
+            v = w * 2                             # not
+            u = i << 3 if i else t >> 1           # both ints, but in branches: << and >> are
+            return t + u + True                   # bool: not
+    """)
+    code = next(const for const in compile_source(source, "t.src").consts if getattr(const, "name", "") == "f")
+    instrs = decode(code)
+    found = sorted(BINARY_OPERATORS[code.args[index]][0] for index in Flow(code, instrs).int_results())
+    assert found == sorted(["*", "%", "-", "+", "+=", "<<", ">>"])
+
+
+def test_int_locals_that_grow_big_are_owned_as_the_interpreter_owns_them():
+    source = """
+        def grow(n):
+            x = 1
+            total = 0
+            k = 0
+            while k < n:
+                x = x * 3 + 1
+                total += x % 1000
+                k += 1
+            return x, total
+        for r in range(5):
+            print(grow(60 + r))
+    """
+    from pvm.flow import Flow
+    from pvm.frames import decode
+    code = next(const for const in compile_source(textwrap.dedent(source), "t.src").consts
+                if getattr(const, "name", "") == "grow")
+    assert len(Flow(code, decode(code)).int_results()) == 5     # *, +, %, += and +=
+    for mode in ("off", "eager", "on"):
+        out, raised, vm = run(source, mode)
+        assert raised is None
+        charged = vm.heap.stats.bytes_allocated if mode == "off" else charged
+        assert vm.heap.stats.bytes_allocated == charged, mode
+    assert out == agree(source)[0]
+    _, raised = agree(source.replace("60 + r", "60_000"), limits=Limits(max_memory=10_000, timeout=None))   # 3 ** 60_000: 12 KB
+    assert "memory" in str(raised)
+
+
 def test_names_that_are_not_identifiers_never_reach_the_source():
     # a .pvmc file may hold any string as a name: attribute names that are not
     # plain identifiers take the generic path, never the generated source
