@@ -467,18 +467,21 @@ class InstructionWriter:
         """CALL with an inline cache: the function called last, when it is
         translated, needs no binding and the JIT is off or has given up on it, is entered directly
         (what pvm.translated.call does on that path, without the call to it)."""
-        # function, its translation, globals, closure; where a miss records its callee (Code.callees, the
-        # instruction) for a later translation to inline, as the interpreter records its calls; the
-        # functions that fit the site (pvm.translated.call_at)
+        # the function entered last; where a miss records its callee (Code.callees, the instruction) for
+        # a later translation to inline, as the interpreter records its calls; the functions that fit
+        # the site (pvm.translated.call_at), entered here too: a site that calls several (a method of
+        # subclasses) enters each without a call of call_at
         callees, pc = self.code.callees, self.pc
-        site = self._cache("CS", lambda: [None, None, None, None, callees, pc, set()])
+        site = self._cache("CS", lambda: [None, callees, pc, set()])
         arguments = f"o{base}, {items}" if receiver else items
         test = f"o{base} is not None and " if receiver else ""
-        out(f"if {test}s{base} is {site}[0] and {self.depth_at()} < vm.translate_depth:")
+        func = f"s{base}"
+        out(f"if {test}({func} is {site}[0] or type({func}) is FUNCTION and {func} in {site}[3]) "
+            f"and {self.depth_at()} < vm.translate_depth:")
         out(f"    {self.enter_depth()}")
         out("    try:")
         self.count_step(lambda text: out("        " + text))
-        out(f"        s{base} = {site}[1](vm, {site}[2], {site}[3], None, {arguments})")
+        out(f"        {func} = {func}.code.translated(vm, {func}.globals, {func}.closure, None, {arguments})")
         out(f"    finally: {self.leave_depth()}")
         # a host function or builtin type, outside a sandbox: what Interpreter._call_host does (no
         # container of the function's grows; values callbacks return stay rooted to a safe point)

@@ -445,21 +445,21 @@ def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], coun
     no binding, it is translated and the JIT is off or has given up on it;
     such a callee (the site's other one, at a site that calls several) is
     entered as the site's fast path enters it, and kept in the site's set of
-    those (a few; once a function fits it always does), so that it is
-    entered again without the test. A miss records its callee as the
-    interpreter records a call (Code.callees)."""
-    if not (type(func) is Function and count >= 0 and func in site[6]):
+    those (a few; once a function fits it always does), which the site tests
+    too, so that it is entered again without this call. A miss records its
+    callee as the interpreter records a call (Code.callees)."""
+    if not (type(func) is Function and count >= 0 and func in site[3]):
         callee = func.__func__ if type(func) is Method else func
         if type(callee) is Function or type(callee) is type and NS in callee.__dict__:
-            site[4][site[5]] = callee
+            site[1][site[2]] = callee
         if not _fits(vm, func, count):
             result = call(vm, func, args, None)
             if _fits(vm, func, count):          # translated by this call
-                site[:4] = func, func.code.translated, func.globals, func.closure
+                site[0] = func
             return result
-        if len(site[6]) < POLYMORPHIC:
-            site[6].add(func)
-    site[:4] = func, func.code.translated, func.globals, func.closure
+        if len(site[3]) < POLYMORPHIC:
+            site[3].add(func)
+    site[0] = func
     if vm.depth >= vm.translate_depth:
         return call(vm, func, args, None)
     vm.depth += 1
@@ -551,7 +551,7 @@ NAMESPACE: dict[str, Any] = {
     "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "NATIVE": NATIVE, "WORD_BYTES": WORD_BYTES,
     "UNOWNED": UNOWNED,
     "HOST_FUNCTION": type(len), "BUILTIN": Builtin, "GROWABLE": GROWABLE, "GENERATOR": Generator,
-    "MODULE": Module,
+    "MODULE": Module, "FUNCTION": Function,
     "CONTAINERS": CONTAINERS,
     "CONTAINS": operator.contains, "BINOPS": tuple(getattr(operator, name) for _, name in BINARY_OPERATORS),
     "CMPOPS": tuple(getattr(operator, name) for _, name in COMPARE_OPERATORS),

@@ -1294,6 +1294,32 @@ def test_int_locals_that_grow_big_are_owned_as_the_interpreter_owns_them():
     assert "memory" in str(raised)
 
 
+def test_a_site_that_calls_a_few_functions_enters_each_without_call_at(monkeypatch):
+    missed = []
+    call_at = translated.call_at
+    monkeypatch.setitem(translated.NAMESPACE, "call_at", lambda *args: missed.append(args[1]) or call_at(*args))
+    source = """
+        class A:
+            def step(self, x):
+                return x + 1
+        class B(A):
+            def step(self, x):
+                return x * 2
+        def run(objs, n):
+            t = 0
+            for i in range(n):
+                t += objs[i % 2].step(i)
+            return t
+        print(run([A(), B()], 10))
+        print(run([B(), A()], 1000))
+    """
+    out, _ = agree(source)
+    assert out == "75\n749500\n"
+    # agree runs it eagerly translated, translated when hot and interpreted: in the two translated runs a
+    # miss or two for each function (before it is translated, then once it fits), not one per call
+    assert 0 < len(missed) <= 8
+
+
 def test_names_that_are_not_identifiers_never_reach_the_source():
     # a .pvmc file may hold any string as a name: attribute names that are not
     # plain identifiers take the generic path, never the generated source
