@@ -317,15 +317,19 @@ def own_cells(vm: "Interpreter", code: Code, closure: tuple[Any, ...], locals_: 
     cell are temporary roots while the next cell is made, as an interpreted
     frame holds its cells: the function may be held by nothing but its
     caller's host locals (the interpreter has popped it off its stack). The
-    list itself is no root: the collector would own and later empty it."""
+    list itself is no root: the collector would own and later empty it.
+    Without a limit and stress, making a cell never collects: nothing to root."""
     params = code.cell_params
-    roots = vm.heap.temp_roots
+    heap = vm.heap
+    if heap.limit is None and not heap.stress:
+        return [heap.new_cell(locals_[param] if param >= 0 else UNBOUND) for param in params] + list(closure)
+    roots = heap.temp_roots
     mark = len(roots)
     roots.extend(locals_)
     roots.extend(closure)
     cells = [UNBOUND] * len(params) + list(closure)
     for index, param in enumerate(params):
-        cells[index] = cell = vm.heap.new_cell(locals_[param] if param >= 0 else UNBOUND)
+        cells[index] = cell = heap.new_cell(locals_[param] if param >= 0 else UNBOUND)
         roots.append(cell)
     del roots[mark:]
     return cells
