@@ -17,7 +17,7 @@ from typing import Any
 
 from pvm.classes import TRAMPOLINED
 from pvm.flow import JUMPS, TERMINATORS, Loop, Untranslatable
-from pvm.heap import SMALL_INT
+from pvm.heap import HEADER_BYTES, SMALL_INT, WORD_BYTES
 from pvm.objects import Module
 from pvm.opcodes import BINARY_OPERATORS, COMPARE_OPERATORS, OPCODES, Op, Operand
 
@@ -242,11 +242,14 @@ class InstructionWriter:
             out(f"{below} = {left} {'not in' if arg else 'in'} {right}")
         elif op == Op.GET_ITER:
             out(f"{top} = iter({top})")
-        elif op in (Op.BUILD_LIST, Op.BUILD_SLICE, Op.BUILD_STRING):
+        elif op in (Op.BUILD_LIST, Op.BUILD_TUPLE):
             first = depth - arg
             items = "".join(f"s{i}, " for i in range(first, depth))
-            made = {Op.BUILD_LIST: f"heap.new_list(({items}))", Op.BUILD_SLICE: f"slice({items})",
-                    Op.BUILD_STRING: f'heap.adopt("".join(({items})))'}[op]
+            self._made(f"s{first}", f"[{items}]" if op == Op.BUILD_LIST else f"({items})", arg, out)
+        elif op in (Op.BUILD_SLICE, Op.BUILD_STRING):
+            first = depth - arg
+            items = "".join(f"s{i}, " for i in range(first, depth))
+            made = f"slice({items})" if op == Op.BUILD_SLICE else f'heap.adopt("".join(({items})))'
             out(f"s{first} = {made}")
         elif op == Op.LIST_TO_TUPLE:
             out(f"{top} = heap.adopt(tuple({top}))")
@@ -367,16 +370,15 @@ class InstructionWriter:
             if arg & 1:
                 defaults, position = f"s{position}", position - 1
             out(f"s{position + 1} = heap.new_function({top}, G, {defaults}, {closure or '()'}, vm, {kwdefaults})")
-        elif op == Op.BUILD_TUPLE:
-            first = depth - arg
-            items = "".join(f"s{i}, " for i in range(first, depth))
-            out(f"s{first} = heap.adopt(({items}))")
         elif op == Op.LIST_APPEND:
             out(f"s{depth - 1 - arg}.append({top}); heap.charge(WORD_BYTES)")
         elif op == Op.UNPACK_SEQUENCE:
-            out(f"check_unpackable({top})")
             targets = "".join(f"s{depth - 1 + arg - 1 - i}, " for i in range(arg))
-            out(f"{targets or '()'} = unpack({top}, {arg})" if arg else f"unpack({top}, 0)")
+            if arg:     # a tuple or list of the right length by the host's own unpacking (no script code runs)
+                out(f"if (type({top}) is tuple or type({top}) is list) and len({top}) == {arg}: {targets}= {top}")
+                out(f"else: check_unpackable({top}); {targets}= unpack({top}, {arg})")
+            else:
+                out(f"check_unpackable({top}); unpack({top}, 0)")
         elif op in _GENERIC:
             after = depth + OPCODES[op].effect(self.raw[index])
             items = "".join(f"s{i}, " for i in range(depth))
@@ -455,6 +457,14 @@ class InstructionWriter:
         out(f"    try: {step}")
         out(f"    except BaseException as e: {gen}.body_raised(e)")
         out(f"    finally: {gen}.running = False; {self.leave_depth()}")
+
+    def _made(self, slot: str, display: str, count: int, out: Any) -> None:
+        """A list or tuple ``display`` of ``count`` items into ``slot``, charged (a list also
+        registered) as Heap.new_list and Heap.adopt do, without their calls and type tests."""
+        out(f"{slot} = {display}; heap.debt += {HEADER_BYTES + WORD_BYTES * count}")
+        if display.startswith("["):
+            out(f"heap.objects[id({slot})] = {slot}")
+        out(f"if heap.debt >= heap.threshold: heap._indebted({slot})")
 
     def _adopt(self, slot: str, out: Any) -> None:
         # small ints first, the common case; the bounds are literals (a global would be negated every

@@ -633,6 +633,32 @@ PROGRAMS = {
                 print("KeyError", e)
         print(add_all(Countdown(6, 3)))
     """,
+    # tuples and lists of the right length are unpacked by the host itself; the rest as the interpreter does
+    "unpacking": """
+        class Pair:
+            def __iter__(self):
+                yield "p"
+                yield "q"
+        def split(v):
+            try:
+                a, b = v
+                return a, b
+            except (TypeError, ValueError) as e:
+                return type(e).__name__, str(e)
+        def one(v):
+            x, = v
+            return x
+        def pairs(items):
+            total = []
+            for k, (a, b) in enumerate(items):
+                total.append(k * a + b)
+            return total
+        for k in range(3):
+            print([split(v) for v in [(1, 2), [3, 4], "ab", {5: 0, 6: 0}, Pair(), (1, 2, 3), [1], (), 7, None,
+                                      (x for x in (8, 9))]])
+            print(one((k,)), one([k]), one("k"), pairs([(1, 2), [3, 4], (5, 6)]))
+        one((1, 2))
+    """,
     "unbound_locals": """
         def f(flag):
             if flag:
