@@ -543,7 +543,8 @@ class _Writer(InstructionWriter):
         depth = self.depths[child.start]
         assert depth is not None and not self.pending
         it = f"s{depth - 1}"
-        self.emit(indent, f"for s{depth} in ({it} if type({it}) in HOST_ITERATORS else iterated(vm, {it}, {self.depth_at()})):")
+        self.emit(indent, f"for s{depth} in ({it} if type({it}) in HOST_ITERATORS "
+                          f"else iterated(vm, {it}, {self.depth_at()})):")
         self._block_or_goto(child, child.start + 1, indent + 1)
         self._chain(child, [], child.start + 1, child.end, indent + 1)
         self.emit(indent + 1, "raise lost(pc)")

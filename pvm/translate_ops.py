@@ -245,7 +245,10 @@ class InstructionWriter:
         elif op in (Op.BUILD_LIST, Op.BUILD_TUPLE):
             first = depth - arg
             items = "".join(f"s{i}, " for i in range(first, depth))
-            self._made(f"s{first}", f"[{items}]" if op == Op.BUILD_LIST else f"({items})", arg, out)
+            if op == Op.BUILD_LIST:
+                self._made(f"s{first}", f"[{items}]", arg, out, registered=True)
+            else:
+                self._made(f"s{first}", f"({items})", arg, out, registered=False)
         elif op in (Op.BUILD_SLICE, Op.BUILD_STRING):
             first = depth - arg
             items = "".join(f"s{i}, " for i in range(first, depth))
@@ -458,11 +461,11 @@ class InstructionWriter:
         out(f"    except BaseException as e: {gen}.body_raised(e)")
         out(f"    finally: {gen}.running = False; {self.leave_depth()}")
 
-    def _made(self, slot: str, display: str, count: int, out: Any) -> None:
+    def _made(self, slot: str, display: str, count: int, out: Any, registered: bool) -> None:
         """A list or tuple ``display`` of ``count`` items into ``slot``, charged (a list also
-        registered) as Heap.new_list and Heap.adopt do, without their calls and type tests."""
+        ``registered``) as Heap.new_list and Heap.adopt do, without their calls and type tests."""
         out(f"{slot} = {display}; heap.debt += {HEADER_BYTES + WORD_BYTES * count}")
-        if display.startswith("["):
+        if registered:
             out(f"heap.objects[id({slot})] = {slot}")
         out(f"if heap.debt >= heap.threshold: heap._indebted({slot})")
 

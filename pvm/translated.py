@@ -567,5 +567,6 @@ NAMESPACE: dict[str, Any] = {
     "HANDLERS": HANDLERS, "call_ex_arguments": call_ex_arguments, "call": call, "call_kw": call_kw,
     "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
     "store_attribute": store_attribute, "init_result": init_result, "binop_error": binop_error,
-    "unwound": unwound, "caught": caught, "iterated": iterated, "HOST_ITERATORS": HOST_ITERATORS, "lost": lost, "own_cells": own_cells,
+    "unwound": unwound, "caught": caught, "lost": lost, "own_cells": own_cells,
+    "iterated": iterated, "HOST_ITERATORS": HOST_ITERATORS,
 }
