@@ -51,6 +51,8 @@ from pvm.jit.kinds import (BINARY_SYMBOLS, COMPARE_SYMBOLS, LISTS, STORABLE, Con
 from pvm.jit.kinds import math_kind, unary_kind
 from pvm.opcodes import Op
 
+MAX_TWINS = 3          # recursive functions: at most this many twins (levels inlined per native call)
+TWIN_NODES = 160       # and no more inference nodes than this in a function and its inlined twins
 RESULT = ir.LiteralStructType([I64, I64])     # (countdown left, result bits) of a native function
 ITER_FIELDS = 4        # RITER: start, step, length, index
 RANGE_FIELDS = 3       # RANGE: start, stop, step
@@ -124,7 +126,8 @@ def loop_layout(plan: Plan) -> Layout:
 class ModuleLowering:
     """Builds the IR module of a unit: the root region and its native callees."""
 
-    def __init__(self, unit: Unit, root: Plan, symbol: str, entry: dict[str, Any] | None = None) -> None:
+    def __init__(self, unit: Unit, root: Plan, symbol: str, entry: dict[str, Any] | None = None,
+                 twins: bool = False) -> None:
         self.module = ir.Module(name=symbol)
         self.module.triple, self.module.data_layout = ENGINE.triple_and_layout()
         self.unit = unit
@@ -136,25 +139,40 @@ class ModuleLowering:
         self.text = ""
         self.addresses: dict[str, int] = {}    # the entry's external symbols and their addresses
         self.entry = entry or {}      # function roots: keyword arguments of pvm.jit.entry.build_entry
+        # twins of recursive functions (see recursive_plans), by id of the plan
+        recursive = recursive_plans(unit) if twins else {}
+        self.twins: list[dict[int, ir.Function]] = [{} for _ in range(twin_count(unit, recursive))]
         for index, plan in enumerate(p for p in unit.live() if p.mode == "function"):
             name = f"{symbol}_f{index}" if plan is not root else symbol
-            fn = ir.Function(self.module, ir.FunctionType(RESULT, native_params(plan) + [I64, I64, PTR]),
-                             name + "_impl")
-            fn.linkage = "internal"
-            fn.calling_convention = "fastcc"
-            self.functions[id(plan)] = fn
+            self.functions[id(plan)] = self._declare(plan, name + "_impl")
+            if id(plan) in recursive:
+                for level, twins_ in enumerate(self.twins):
+                    twin = twins_[id(plan)] = self._declare(plan, f"{name}_twin{level}")
+                    twin.attributes.add("alwaysinline")
+
+    def _declare(self, plan: Plan, name: str) -> ir.Function:
+        fn = ir.Function(self.module, ir.FunctionType(RESULT, native_params(plan) + [I64, I64, PTR]), name)
+        fn.linkage = "internal"
+        fn.calling_convention = "fastcc"
+        return fn
 
     def build(self) -> str:
+        # level k of a recursion calls level k + 1's twins (the last level the functions themselves), so
+        # that LLVM, which never inlines a function into itself, inlines every twin (alwaysinline): one
+        # native call per 1 + len(twins) levels of the recursion, as gcc -O2 unrolls fib's
+        own = [self.functions, *self.twins]
+        called = [{**self.functions, **twins} for twins in own]
         for plan in self.unit.live():
-            if plan.mode == "function":
-                _RegionLowering(self, plan, self.functions[id(plan)]).lower()
+            for level, functions in enumerate(own):
+                if id(plan) in functions and plan.mode == "function":
+                    _RegionLowering(self, plan, functions[id(plan)], called[(level + 1) % len(own)]).lower()
         if self.root.mode == "function":
             self.addresses = build_entry(self.module, self.symbol, self.functions[id(self.root)], self.root.params,
                                          self.root.ret, **self.entry)
         else:
             fn = ir.Function(self.module, ir.FunctionType(I32, [PTR, PTR]), self.symbol)
             self.layout = loop_layout(self.root)
-            _RegionLowering(self, self.root, fn).lower()
+            _RegionLowering(self, self.root, fn, self.functions).lower()
         self.text = str(self.module)
         return self.text
 
@@ -166,8 +184,9 @@ class ModuleLowering:
 class _RegionLowering:
     """Emits the body of one region (implements irutils.Emitter)."""
 
-    def __init__(self, owner: ModuleLowering, plan: Plan, fn: ir.Function) -> None:
+    def __init__(self, owner: ModuleLowering, plan: Plan, fn: ir.Function, callees: dict[int, ir.Function]) -> None:
         self.owner = owner
+        self.callees = callees     # the function each callee plan (by id) is called as
         self.module = owner.module
         self.plan = plan
         self.fn = fn
@@ -623,7 +642,7 @@ class _RegionLowering:
         native_args = [b.zext(val.v, I64) if val.kind is Kind.BOOL else val.v
                        for val in values if val.kind is not Kind.NONE]
         native_args += [b.sub(countdown, i64(1)), b.sub(self.headroom, i64(1)), self.state]
-        result = b.call(self.owner.functions[id(callee)], native_args, cconv="fastcc")
+        result = b.call(self.callees[id(callee)], native_args, cconv="fastcc")
         left = b.extract_value(result, 0)
         ok = self.fn.append_basic_block("call.ok")
         bad = self.fn.append_basic_block("call.exit")
@@ -644,9 +663,49 @@ class _RegionLowering:
                              else self._from_bits(bits, u.LLTYPE[kind])))
 
 
-def lower_unit(unit: Unit, root: Plan, symbol: str, entry: dict[str, Any] | None = None) -> ModuleLowering:
+def recursive_plans(unit: Unit) -> dict[int, Plan]:
+    """The function regions of ``unit`` (by id) that can reach themselves by native calls."""
+    plans = {id(plan): plan for plan in unit.live() if plan.mode == "function"}
+    calls = {key: [id(node.call.callee) for node in plan.nodes if node.call is not None and node.call.callee]
+             for key, plan in plans.items()}
+    found = {}
+    for start in calls:
+        seen, todo = set(), list(calls[start])
+        while todo:
+            at = todo.pop()
+            if at not in seen:
+                seen.add(at)
+                todo.extend(calls.get(at, ()))
+        if start in seen:
+            found[start] = plans[start]
+    return found
+
+
+def twin_count(unit: Unit, recursive: dict[int, Plan]) -> int:
+    """How many twins the recursive functions get: each level inlines every
+    recursive call of the one before, so a function making c of them grows
+    by c**k bodies at the k-th; levels are added while the whole stays
+    within TWIN_NODES (fib, 18 nodes and 2 calls: 2 twins, 7 bodies)."""
+    if not recursive:
+        return 0
+    nodes = sum(len(plan.nodes) for plan in recursive.values())
+    calls = max(sum(1 for node in plan.nodes if node.call is not None and id(node.call.callee) in recursive)
+                for plan in recursive.values())
+    count, bodies, width = 0, 1, 1
+    while count < MAX_TWINS:
+        width *= calls
+        if (bodies + width) * nodes > TWIN_NODES:
+            break
+        bodies += width
+        count += 1
+    return count
+
+
+def lower_unit(unit: Unit, root: Plan, symbol: str, entry: dict[str, Any] | None = None,
+               twins: bool = False) -> ModuleLowering:
     """Lower every live region of ``unit``; ``root`` gets the exported ``symbol``
-    (a function root: the Python entry built by pvm.jit.entry with ``entry``)."""
-    lowering = ModuleLowering(unit, root, symbol, entry)
+    (a function root: the Python entry built by pvm.jit.entry with ``entry``);
+    ``twins``: recursive functions get twins (tier 2)."""
+    lowering = ModuleLowering(unit, root, symbol, entry, twins)
     lowering.build()
     return lowering

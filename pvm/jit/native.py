@@ -76,7 +76,7 @@ class Version:
             # a loop's IR is the same at both tiers but for its names: lower it once
             text = self.text.replace(f"{self.symbol}_t{self.tier}", symbol)
         else:
-            lowering = lower_unit(self.unit, self.plan, symbol, entry)
+            lowering = lower_unit(self.unit, self.plan, symbol, entry, twins=tier == 2)
             text, addresses = lowering.text, lowering.addresses
             self.sites = lowering.sites
             self.layout = lowering.layout

@@ -203,6 +203,37 @@ def test_recursion_limit_is_tier0s():
     assert deopts(out, "call depth") >= 1
 
 
+def test_recursion_at_tier_2_runs_through_twins_and_deopts_at_every_level():
+    # tier 2 inlines twins of a recursive function, a few levels of the recursion per native call: an
+    # overflow, the depth limit and a type change must each end the same whichever level they fall in
+    out = both("""
+        def grow(n, x):
+            if n == 0:
+                return x
+            return grow(n - 1, x * 3) + 1
+        def even(n):
+            return True if n == 0 else odd(n - 1)
+        def odd(n):
+            return False if n == 0 else even(n - 1)
+        def fib(n):
+            if n < 2:
+                return n
+            return fib(n - 1) + fib(n - 2)
+        for start in (1, 3, 9, 27):          # 3 ** 40 passes 2 ** 63: the overflow moves up a level each time
+            print(grow(50, start))
+        print(even(300), odd(301), fib(18), fib(2.5))
+        def down(n):
+            return 0 if n == 0 else down(n - 1) + 1
+        for n in range(995, 1000):
+            print(down(n))                   # some calls deeper than the limit, at different levels
+    """, tier2_calls=1)
+    tier2 = [v for v in out.jit.versions if v.tier == 2]
+    assert {"grow(int, int)", "even(int)", "fib(int)", "down(int)"} <= {v.plan.label for v in tier2}
+    assert all("_twin0" in v.text for v in tier2)
+    assert deopts(out, "int64 overflow") >= 4 and deopts(out, "call depth") >= 1
+    assert "RecursionError" in out.error
+
+
 def test_mutual_calls_between_compiled_and_interpreted_functions():
     out = both("""
         calls = []
