@@ -450,20 +450,36 @@ def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], coun
     such a callee (the site's other one, at a site that calls several) is
     entered as the site's fast path enters it, and kept in the site's set of
     those (a few; once a function fits it always does), which the site tests
-    too, so that it is entered again without this call. A miss records its
+    too, so that it is entered again without this call. The set also keeps
+    the classes the site makes as ``construct`` makes them and the functions
+    of bound methods that fit with their receiver (``super().__init__(...)``),
+    which this call then enters without ``call``'s tests. A miss records its
     callee as the interpreter records a call (Code.callees)."""
-    if not (type(func) is Function and count >= 0 and func in site[3]):
-        callee = func.__func__ if type(func) is Method else func
-        if type(callee) is Function or type(callee) is type and NS in callee.__dict__:
-            site[1][site[2]] = callee
-        if not _fits(vm, func, count):
-            result = call(vm, func, args, None)
-            if _fits(vm, func, count):          # translated by this call
-                site[0] = func
-            return result
-        if len(site[3]) < POLYMORPHIC:
-            site[3].add(func)
-    site[0] = func
+    kind = type(func)
+    if kind is type and func in site[3] and vm.host_call_check is None and func.__new__ is object.__new__:
+        init = lookup(func, "__init__")
+        if type(init) is Function:
+            return construct(vm, func, init, args, None)
+    if kind is Method and func.__func__ in site[3] and func.__func__.code.fast_args == count + 1:
+        args.insert(0, func.__self__)
+        func = func.__func__
+    else:
+        if not (kind is Function and count >= 0 and func in site[3]):
+            callee = func.__func__ if kind is Method else func
+            if type(callee) is Function or type(callee) is type and NS in callee.__dict__:
+                site[1][site[2]] = callee
+            if not _fits(vm, func, count):
+                result = call(vm, func, args, None)
+                if _fits(vm, func, count):          # translated by this call
+                    site[0] = func
+                elif len(site[3]) < POLYMORPHIC and (
+                        kind is Method and _fits(vm, callee, count + 1)
+                        or kind is type and NS in func.__dict__ and func.__new__ is object.__new__):
+                    site[3].add(callee)
+                return result
+            if len(site[3]) < POLYMORPHIC:
+                site[3].add(func)
+        site[0] = func
     if vm.depth >= vm.translate_depth:
         return call(vm, func, args, None)
     vm.depth += 1
