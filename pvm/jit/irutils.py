@@ -14,6 +14,7 @@ LLVM does not know, so it cannot fold or rewrite them.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any, Protocol
 
@@ -310,7 +311,10 @@ def float_pow(em: Emitter, x: ir.Value, y: ir.Value) -> ir.Value:
     em.fail_if(b.and_(x_zero, b.fcmp_ordered("<", y, f64(0.0))), "zero to a negative power")
     negative = b.fcmp_ordered("<", x, f64(0.0))
     em.fail_if(b.and_(negative, b.fcmp_unordered("!=", intrinsic(em, "floor", y), y)), "complex power")
-    odd = b.fcmp_ordered("==", libm(em, "fmod", intrinsic(em, "fabs", y), f64(2.0)), f64(1.0))
+    if isinstance(y, ir.Constant):      # an odd constant exponent is known here (libm calls never fold)
+        odd = ir.Constant(I1, math.isfinite(y.constant) and math.fmod(abs(y.constant), 2.0) == 1.0)
+    else:
+        odd = b.fcmp_ordered("==", libm(em, "fmod", intrinsic(em, "fabs", y), f64(2.0)), f64(1.0))
     magnitude = intrinsic(em, "fabs", x)
     raw = b.select(b.fcmp_ordered("==", magnitude, f64(1.0)), f64(1.0), libm(em, "pow", magnitude, y))
     tiny = b.fcmp_ordered("<", intrinsic(em, "fabs", raw), f64(2.2250738585072014e-308))

@@ -70,6 +70,30 @@ def test_float_operators_and_math():
     assert compiled(out, "g(float, float)") == 1
 
 
+def test_float_powers_with_constant_exponents_keep_their_signs():
+    # a constant exponent's oddness is worked out when compiling: (-x) ** odd is negative, -0.0 ** odd
+    # is -0.0, a fractional power of a negative number is complex (tier 0 makes it), x ** 0.5 is pow's
+    out = same_everywhere("""
+        def half(x):
+            return x ** 0.5
+        def cube(x):
+            return x ** 3.0
+        def square(x):
+            return x ** 2.0
+        def inverse_cube(x):
+            return x ** -3.0
+        def zeroth(x):
+            return x ** 0.0
+        for x in [2.0, -2.0, 0.0, -0.0, 1.0, -1.0, 1e-5, -1e5, 12345.678]:
+            print(half(abs(x)), cube(x), square(x), inverse_cube(x) if x != 0 else 0, zeroth(x))
+        def q(x):
+            return x ** 1.5
+        print(q(4.0), q(0.25))
+        print(q(-4.0))
+    """)
+    assert all(compiled(out, f"{name}(float)") for name in ("half", "cube", "square", "inverse_cube", "q"))
+
+
 def test_float_floor_division_and_modulo_signs():
     same_everywhere("""
         def fm(a, b):
