@@ -5,7 +5,8 @@ Calling conventions (all native, no Python object is created or changed):
 - a function region is an internal fastcc function
   ``{i64, i64} f(<args>, i64 countdown, i64 headroom, ptr state)``. INT args
   are i64, FLOAT double, BOOL i64 (0/1), lists ptr (the host list); NONE args
-  are omitted. It returns the step countdown left (>= 1) and the result's
+  are omitted. It returns the step countdown left (>= 1; 1 from a callee
+  that takes no step, whose caller's countdown stands) and the result's
   bits (a double bitcast), or countdown 0 after storing the id of the exit
   site it failed at in ``state[STATE_SITE]``. ``headroom`` is how many more
   frames fit under the depth limit. Countdown, headroom and result stay in
@@ -142,6 +143,11 @@ class ModuleLowering:
         # twins of recursive functions (see recursive_plans), by id of the plan
         recursive = recursive_plans(unit) if twins else {}
         self.twins: list[dict[int, ir.Function]] = [{} for _ in range(twin_count(unit, recursive))]
+        # callees that take no step (no native call, no back-edge): they return 1 for the countdown on
+        # success, a constant LLVM folds into the caller's test once inlined (see _RegionLowering._call)
+        self.leaves = {id(plan) for plan in unit.live() if plan.mode == "function" and plan is not root
+                       and not any(node.call is not None and node.call.callee is not None
+                                   or plan.code.decoded[node.pc][0] == Op.JUMP_BACKWARD for node in plan.nodes)}
         for index, plan in enumerate(p for p in unit.live() if p.mode == "function"):
             name = f"{symbol}_f{index}" if plan is not root else symbol
             self.functions[id(plan)] = self._declare(plan, name + "_impl")
@@ -205,6 +211,7 @@ class _RegionLowering:
         self.tails: dict[tuple[tuple[int, Kind], ...], ir.Block] = {}
         self.exit_blocks: dict[tuple[int, str], ir.Block] = {}
         self.exit_id: ir.Value | None = None
+        self.returned: tuple[ir.PhiInstr, ir.PhiInstr] | None = None    # function regions: see _return
         self.dropped: dict[int, ir.Value] = {}   # loops: per entry iterator, whether native code dropped it
         self.position = {index: position for position, index in enumerate(plan.slots)}
         preds = [0] * len(plan.nodes)
@@ -273,8 +280,33 @@ class _RegionLowering:
             return self.b.inttoptr(bits, PTR)
         return bits
 
+    def _step(self) -> ir.Value:
+        """The countdown after one step (a back-edge or a call), exiting first if
+        it would reach 0. The test is the one a native call's result gets
+        (``left <= 0``), so that once a callee is inlined LLVM sees its success
+        path test the same value again and drops that test."""
+        left = self.b.sub(self.b.load(self.countdown, typ=I64), i64(1))
+        self.fail_if(self.b.icmp_signed("<=", left, i64(0)), STEP_BUDGET)
+        return left
+
     def _fail_result(self) -> None:
-        self.b.ret(ir.Constant(RESULT, [i64(0), i64(0)]))
+        self._return(i64(0), i64(0))
+
+    def _return(self, left: ir.Value, bits: ir.Value) -> None:
+        """Return (countdown left, result bits) from a function region through
+        its one return block, whose two fields are separate phis: LLVM would
+        merge the returns into a phi of structs, through which a caller that
+        inlined the function cannot see that the countdown of a successful
+        leaf call is the constant 1."""
+        if self.returned is None:
+            block = self.fn.append_basic_block("return")
+            builder = ir.IRBuilder(block)
+            self.returned = (builder.phi(I64), builder.phi(I64))
+            result = builder.insert_value(ir.Constant(RESULT, ir.Undefined), self.returned[0], 0)
+            builder.ret(builder.insert_value(result, self.returned[1], 1))
+        for phi, value in zip(self.returned, (left, bits)):
+            phi.add_incoming(value, self.b.block)
+        self.b.branch(self.returned[0].parent)
 
     # --- Region entry and the node graph ---
 
@@ -460,9 +492,7 @@ class _RegionLowering:
             return None
         elif op in (Op.JUMP_FORWARD, Op.JUMP_BACKWARD):
             if op == Op.JUMP_BACKWARD:
-                countdown = b.load(self.countdown, typ=I64)
-                self.fail_if(b.icmp_signed("<=", countdown, i64(1)), STEP_BUDGET)
-                b.store(b.sub(countdown, i64(1)), self.countdown)
+                b.store(self._step(), self.countdown)
             return node.succ[0]
         elif op == Op.POP_TOP:
             val = stack.pop()
@@ -515,8 +545,7 @@ class _RegionLowering:
         elif op == Op.RETURN_VALUE:
             val = stack.pop()
             bits = self._to_bits(val.v) if val.v is not None else i64(0)
-            result = b.insert_value(ir.Constant(RESULT, ir.Undefined), b.load(self.countdown, typ=I64), 0)
-            b.ret(b.insert_value(result, bits, 1))
+            self._return(i64(1) if id(self.plan) in self.owner.leaves else b.load(self.countdown, typ=I64), bits)
             return None
         else:
             raise AssertionError(f"{Op(op).name} reached lowering")
@@ -636,12 +665,11 @@ class _RegionLowering:
         callee = call.callee
         assert callee is not None and callee.ret is not None
         self.fail_if(b.icmp_signed("<=", self.headroom, i64(0)), "call depth")
-        countdown = b.load(self.countdown, typ=I64)
-        self.fail_if(b.icmp_signed("<=", countdown, i64(1)), STEP_BUDGET)
+        countdown = self._step()
         values = args + [u.const_val(const_kind(d), d) for d in call.defaults]
         native_args = [b.zext(val.v, I64) if val.kind is Kind.BOOL else val.v
                        for val in values if val.kind is not Kind.NONE]
-        native_args += [b.sub(countdown, i64(1)), b.sub(self.headroom, i64(1)), self.state]
+        native_args += [countdown, b.sub(self.headroom, i64(1)), self.state]
         result = b.call(self.callees[id(callee)], native_args, cconv="fastcc")
         left = b.extract_value(result, 0)
         ok = self.fn.append_basic_block("call.ok")
@@ -653,7 +681,8 @@ class _RegionLowering:
         else:
             self._fail_result()
         b.position_at_end(ok)
-        b.store(left, self.countdown)
+        # a leaf took no step of its own: this call's is all
+        b.store(countdown if id(callee) in self.owner.leaves else left, self.countdown)
         bits = b.extract_value(result, 1)
         kind = callee.ret
         if kind is Kind.NONE:

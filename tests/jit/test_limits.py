@@ -38,11 +38,13 @@ PROGRAM = """
         if n < 2:
             return n
         return fib(n - 1) + fib(n - 2)
+    def leaf(x):
+        return x % 7 + 1
     def spin(n):
         t = 0
         i = 0
         while i < n:
-            t += i % 7
+            t += leaf(i)
             i += 1
         return t
     print(fib(15), spin(3000))
