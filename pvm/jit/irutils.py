@@ -581,10 +581,13 @@ def list_store(em: Emitter, lst: Val, index: Val, value: Val) -> None:
         replace_slot(em, address, box(em, value), old)
         return
     # a float only the list holds cannot be seen to change: overwrite it rather than allocate
-    shared = b.icmp_signed("!=", tagged(em, b.load(old, typ=I64), "refcnt"), i64(1))
-    with b.if_else(shared) as (replace, overwrite):
+    count = tagged(em, b.load(old, typ=I64), "refcnt")
+    with b.if_else(b.icmp_signed("!=", count, i64(1))) as (replace, overwrite):
         with replace:
-            replace_slot(em, address, box(em, value), old)
+            # held elsewhere too, so its count stays above 0: no _Py_Dealloc call, which LLVM would
+            # take to change any memory (reloading every list's size and items after the store)
+            store_slot(em, box(em, value), address)
+            tagged(em, b.store(b.sub(count, i64(1)), old), "refcnt")
         with overwrite:
             tagged(em, b.store(value.v, b.gep(old, [i64(OB_FVAL)], source_etype=I8)), "fval")
 
@@ -609,7 +612,14 @@ def box(em: Emitter, val: Val) -> ir.Value:
         incref(em, obj)
         return obj
     if val.kind is Kind.FLOAT:
-        obj = b.call(declare(em.module, "PyFloat_FromDouble", PTR, [F64]), [val.v])
+        make = em.module.globals.get("PyFloat_FromDouble")
+        if make is None:
+            # a new object every time (3.11 caches no floats), from the float free list or the
+            # allocator, neither of which native code reads: LLVM may keep what it loaded across it
+            make = declare(em.module, "PyFloat_FromDouble", PTR, [F64])
+            make.attributes.add("inaccessiblememonly")
+            make.return_value.add_attribute("noalias")
+        obj = b.call(make, [val.v])
     else:
         obj = b.call(declare(em.module, "PyLong_FromLongLong", PTR, [I64]), [val.v])
     fail_clearing(em, b.icmp_unsigned("==", obj, ir.Constant(PTR, None)), "out of host memory")

@@ -245,3 +245,26 @@ def test_comprehensions_and_the_cells_their_loops_read_run_natively():
     """)
     assert native_steps(out) > 10000
     assert {"picked.<locals>.<listcomp>@4", "counts@12"} <= {v.plan.label for v in out.jit.versions}
+
+
+def test_a_float_held_elsewhere_is_replaced_and_one_held_only_by_the_list_overwritten():
+    # a shared float's count is dropped without a deallocation check (it cannot reach 0 there)
+    source = textwrap.dedent("""
+        def scale(xs, n):
+            for i in range(n):
+                xs[i] = xs[i] * 0.5 + 1.0
+        a = [float(i) + 0.25 for i in range(300)]
+        b = a[:]                     # every float held twice: the first run replaces them
+        scale(a, 300)
+        scale(a, 300)                # now only a holds them: overwritten in place
+        print(sum(a), sum(b), a[:2], b[:2])
+    """)
+    outs, counts = [], []
+    for mode in ("off", "eager"):
+        out = run_source(source, mode)
+        outs.append(out.stdout)
+        namespace = out.vm.modules["__main__"].dict
+        counts.append([sys.getrefcount(value) for name in ("a", "b") for value in namespace[name]])
+    assert native_steps(out) > 500
+    assert outs[0] == outs[1] == "11681.25 44925.0 [1.5625, 1.8125] [0.25, 1.25]\n"
+    assert counts[0] == counts[1]
