@@ -180,6 +180,7 @@ class _Writer(InstructionWriter):
         self.emitted: set[int] = set()     # nested blocks already written where their branch is
         self.pending: dict[str, str] = {}  # slots whose value is a local or constant no one assigned them yet
         self.forwarded: set[int] = set()   # STORE_FASTs whose value the instruction before stored itself
+        self.for_statements: set[int] = set()   # the headers of loops written as the host's ``for``
         self.pc = 0
         self.parent, self.site, self.offset = parent, site, offset
         self.constructs = False        # inlined: a class's __init__, for the instance it makes
@@ -543,7 +544,13 @@ class _Writer(InstructionWriter):
         depth = self.depths[child.start]
         assert depth is not None and not self.pending
         it = f"s{depth - 1}"
-        self.emit(indent, f"for s{depth} in ({it} if type({it}) in HOST_ITERATORS "
+        target = f"s{depth}"
+        op, local = self.instrs[child.start + 1]
+        if op == Op.STORE_FAST and self._follows(child.start + 1, child.start + 2):
+            target = f"{self.prefix}x{local}"       # the loop variable itself, no slot between
+            self.forwarded.add(child.start + 1)
+        self.for_statements.add(child.start)
+        self.emit(indent, f"for {target} in ({it} if type({it}) in HOST_ITERATORS "
                           f"else iterated(vm, {it}, {self.depth_at()})):")
         self._block_or_goto(child, child.start + 1, indent + 1)
         self._chain(child, [], child.start + 1, child.end, indent + 1)
@@ -573,14 +580,18 @@ class _Writer(InstructionWriter):
                 and self.flow.enclosing(self.instrs[target][1]) == self.flow.enclosing(target):
             target = self.instrs[target][1]
         again = self._return_block(target)
-        if again is None and loop is not None and target == loop.end and target in self.leaders \
+        if again is None and loop is not None and target in self.leaders \
+                and (target == loop.end or target + 1 in self.leaders) \
                 and self.instrs[target] == (Op.JUMP_BACKWARD, loop.start):
-            again = range(target, target + 1)       # the loop's own back-edge, alone in its block
+            again = range(target, target + 1)       # a back-edge of the loop, alone in its block
         if again is not None:   # written here again: no pc to set and test
             pc = self.pc
             for at in again:
                 self._instruction(at, loop, indent)
             self.pc = pc
+            return
+        if loop is not None and target == loop.start and target in self.for_statements:
+            self.emit(indent, "continue")           # the host's for fetches the next item: no pc to set
             return
         self.emit(indent, f"{self.prefix}pc = {target}")
         if loop is None:

@@ -44,6 +44,9 @@ TRANSLATABLE = _INLINE | _GENERIC
 _OPERATORS = frozenset({Op.BINARY_OP, Op.COMPARE_OP, Op.IS_OP, Op.CONTAINS_OP, Op.STORE_ATTR, Op.BINARY_SUBSCR,
                         Op.STORE_SUBSCR})
 _READS_PENDING = _OPERATORS | {Op.STORE_FAST, Op.LOAD_ATTR, Op.RETURN_VALUE, Op.YIELD_VALUE}
+# pushes that read no slot and run no script code (a cell's content, a module's or builtin's name):
+# a local or constant pushed before one stays pending for the operator after it
+_PURE_PUSHES = frozenset({Op.LOAD_DEREF, Op.LOAD_GLOBAL})
 _SIMPLE_CONSTS = (int, float, str, bool, type(None))
 
 # Builtin methods a called method's site calls itself when the receiver is of that
@@ -93,10 +96,11 @@ class InstructionWriter:
         if value is not None and self._consumed_at_once(index):
             self.pending[new] = value       # no slot: the instruction that takes it reads it directly
             return
-        # what the instruction reads: a pending local or constant, else the slot itself
-        right = self.pending.pop(top, top)
+        # what the instruction reads: a pending local or constant, else the slot itself (a pure push
+        # reads nothing: what is pending below it stays so for the operator after it)
+        right = self.pending.pop(top, top) if op not in _PURE_PUSHES else top
         left = self.pending.pop(below, below) if op in _OPERATORS else below
-        assert not self.pending, "an operand pushed in place that no instruction read"
+        assert not self.pending or op in _PURE_PUSHES, "an operand pushed in place that no instruction read"
         if op == Op.POP_TOP:
             pass
         elif op == Op.COPY:
@@ -432,8 +436,8 @@ class InstructionWriter:
             return plain_attribute(arg) and self.methods.get(index + 1) not in self.native
         if op in _READS_PENDING:
             return True
-        return self._operand_value(index + 1) is not None and self._follows(index, index + 2) \
-            and self.instrs[index + 2][0] in _OPERATORS
+        return (op in _PURE_PUSHES or self._operand_value(index + 1) is not None) \
+            and self._follows(index, index + 2) and self.instrs[index + 2][0] in _OPERATORS
 
     def _operand(self, op: int, arg: Any) -> str:
         kind = OPCODES[op].operand

@@ -4,6 +4,7 @@ interpreter, whatever runs translated."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -1413,3 +1414,59 @@ def test_huge_constants_and_long_code():
     code = compile_source(f"def g(x):\n{body}    return x\n", "t.src").consts[0]
     with pytest.raises(Untranslatable, match="longer than"):
         translate(code, translated.NAMESPACE, {})
+
+
+def test_a_for_statement_assigns_its_local_and_its_continues_need_no_pc():
+    # `for c in ...` binds c itself; a `continue` mid-body is the back-edge written in place, with no pc
+    # to set (the host's for fetches the next item); `c in seen` reads c in place past the cell's load
+    from pvm.translate import translate
+    source = textwrap.dedent("""
+        def outer(n):
+            seen = {1, 4}
+            def scan(limit):
+                found = 0
+                for c in range(limit):
+                    if c in seen:
+                        continue
+                    if c % 3 == 0:
+                        continue
+                    found += c
+                return found, c
+            return scan
+    """)
+    scan = next(const for const in compile_source(source, "t.src").consts[0].consts if hasattr(const, "ops"))
+    _, info = translate(scan, translated.NAMESPACE, {})
+    lines = [line.strip() for line in info.source.splitlines()]
+    header = re.search(r"if (\d+) <= pc <= \d+:\n\s+for x2 in \(", info.source)
+    assert header is not None and "s1 = x2 in s2" in lines
+    # three continues, and the header's pc set once: where the function enters the loop, not per item
+    assert lines.count("continue") == 3 and lines.count(f"pc = {header.group(1)}") == 1
+    out, raised = agree(textwrap.dedent("""
+        def outer():
+            seen = {1, 4}
+            def scan(limit):
+                c = -1
+                found = 0
+                for c in range(limit):
+                    if c in seen:
+                        continue
+                    if c % 3 == 0:
+                        continue
+                    found += c
+                return found, c               # the last item, or -1 when the range is empty
+            return scan
+        scan = outer()
+        print(scan(10), scan(0), scan(1), [scan(k) for k in range(6)])
+        def late():
+            def use():
+                for i in range(3):
+                    if i in later:        # a free variable not yet bound: NameError, as the interpreter's
+                        continue
+                return i
+            use()
+            later = {0}
+        late()
+    """))
+    assert out == "(22, 9) (0, -1) (0, 0) [(0, -1), (0, 0), (0, 1), (2, 2), (2, 3), (2, 4)]\n"
+    assert outcome(raised)[:2] == ("NameError", "cannot access free variable 'later' where it is not associated "
+                                                "with a value in enclosing scope")
