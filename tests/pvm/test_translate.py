@@ -1421,27 +1421,6 @@ def test_a_for_statement_assigns_its_local_and_its_continues_need_no_pc():
     # to set (the host's for fetches the next item); `c in seen` reads c in place past the cell's load
     from pvm.translate import translate
     source = textwrap.dedent("""
-        def outer(n):
-            seen = {1, 4}
-            def scan(limit):
-                found = 0
-                for c in range(limit):
-                    if c in seen:
-                        continue
-                    if c % 3 == 0:
-                        continue
-                    found += c
-                return found, c
-            return scan
-    """)
-    scan = next(const for const in compile_source(source, "t.src").consts[0].consts if hasattr(const, "ops"))
-    _, info = translate(scan, translated.NAMESPACE, {})
-    lines = [line.strip() for line in info.source.splitlines()]
-    header = re.search(r"if (\d+) <= pc <= \d+:\n\s+for x2 in \(", info.source)
-    assert header is not None and "s1 = x2 in s2" in lines
-    # three continues, and the header's pc set once: where the function enters the loop, not per item
-    assert lines.count("continue") == 3 and lines.count(f"pc = {header.group(1)}") == 1
-    out, raised = agree(textwrap.dedent("""
         def outer():
             seen = {1, 4}
             def scan(limit):
@@ -1455,6 +1434,15 @@ def test_a_for_statement_assigns_its_local_and_its_continues_need_no_pc():
                     found += c
                 return found, c               # the last item, or -1 when the range is empty
             return scan
+    """)
+    scan = next(const for const in compile_source(source, "t.src").consts[0].consts if hasattr(const, "ops"))
+    _, info = translate(scan, translated.NAMESPACE, {})
+    lines = [line.strip() for line in info.source.splitlines()]
+    header = re.search(r"if (\d+) <= pc <= \d+:\n\s+for x1 in \(", info.source)
+    assert header is not None and "s1 = x1 in s2" in lines
+    # three continues, and the header's pc set once: where the function enters the loop, not per item
+    assert lines.count("continue") == 3 and lines.count(f"pc = {header.group(1)}") == 1
+    out, raised = agree(source + textwrap.dedent("""
         scan = outer()
         print(scan(10), scan(0), scan(1), [scan(k) for k in range(6)])
         def late():
