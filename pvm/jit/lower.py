@@ -152,8 +152,8 @@ class ModuleLowering:
             name = f"{symbol}_f{index}" if plan is not root else symbol
             self.functions[id(plan)] = self._declare(plan, name + "_impl")
             if id(plan) in recursive:
-                for level, twins_ in enumerate(self.twins):
-                    twin = twins_[id(plan)] = self._declare(plan, f"{name}_twin{level}")
+                for level, copies in enumerate(self.twins):
+                    twin = copies[id(plan)] = self._declare(plan, f"{name}_twin{level}")
                     twin.attributes.add("alwaysinline")
 
     def _declare(self, plan: Plan, name: str) -> ir.Function:
@@ -167,7 +167,7 @@ class ModuleLowering:
         # that LLVM, which never inlines a function into itself, inlines every twin (alwaysinline): one
         # native call per 1 + len(twins) levels of the recursion, as gcc -O2 unrolls fib's
         own = [self.functions, *self.twins]
-        called = [{**self.functions, **twins} for twins in own]
+        called = [{**self.functions, **copies} for copies in own]
         for plan in self.unit.live():
             for level, functions in enumerate(own):
                 if id(plan) in functions and plan.mode == "function":
