@@ -50,7 +50,7 @@ PROGRAM = """
     print(fib(15), spin(3000))
     total = 0
     for k in range(50):
-        total += spin(k) + fib(k % 10)
+        total += spin(k) + fib(k % 10) + leaf(k)
     print(total)
 """
 
