@@ -28,8 +28,7 @@ from __future__ import annotations
 import ctypes
 import os
 import time
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import llvmlite.binding as llvm
 
@@ -43,8 +42,7 @@ LIBM_ALIASES = ("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "exp", "ex
 LIBM_PREFIX = "pvm_libm_"
 
 
-@dataclass
-class Compiled:
+class Compiled(NamedTuple):
     """What a compilation produced: function addresses by name, and timings."""
 
     addresses: dict[str, int]

@@ -29,8 +29,7 @@ iterating the unit until every callee's return kind is stable.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pvm.code import CO_VARARGS, CO_VARKEYWORDS, Code
 from pvm.frames import decode
@@ -50,8 +49,7 @@ class Refused(Exception):
     """The region cannot be compiled at all; the message says why."""
 
 
-@dataclass
-class CallPlan:
+class CallPlan(NamedTuple):
     """What a CALL does natively: a call of a compiled callee, a builtin or a math function."""
 
     what: str                          # 'native', 'builtin', 'math' or 'append'
@@ -60,46 +58,51 @@ class CallPlan:
     defaults: tuple[Any, ...] = ()     # constant arguments filled in from the callee's defaults
 
 
-@dataclass(eq=False)
 class Node:
-    """One instruction at one combination of kinds."""
+    """One instruction at one combination of kinds. (The JIT's records are
+    plain classes and named tuples: ``dataclasses``, with the ``inspect`` it
+    imports, added about 8 ms to every run that compiles.)"""
 
-    id: int
-    pc: int
-    stack: tuple[Entry, ...]
-    env: tuple[Slot, ...]              # per region local (Plan.slots)
-    exit: str | None = None            # why native code stops here ('' leaving a loop region normally)
-    static: bool = False               # an exit before an instruction native code does not run
-    succ: tuple[int, ...] = ()         # successor node ids, in the order lowering expects per opcode
-    call: CallPlan | None = None
-    value: tuple[Entry, Any] | None = None   # LOAD_GLOBAL / LOAD_ATTR: the guarded object
+    __slots__ = ("id", "pc", "stack", "env", "exit", "static", "succ", "call", "value")
+
+    def __init__(self, id: int, pc: int, stack: tuple[Entry, ...], env: tuple[Slot, ...]) -> None:
+        self.id = id
+        self.pc = pc
+        self.stack = stack
+        self.env = env                 # per region local (Plan.slots)
+        self.exit: str | None = None   # why native code stops here ('' leaving a loop region normally)
+        self.static = False            # an exit before an instruction native code does not run
+        self.succ: tuple[int, ...] = ()     # successor node ids, in the order lowering expects per opcode
+        self.call: CallPlan | None = None
+        self.value: tuple[Entry, Any] | None = None   # LOAD_GLOBAL / LOAD_ATTR: the guarded object
 
 
-@dataclass
 class Plan:
     """The inferred facts about one region, all that lowering needs."""
 
-    code: Code
-    globals: dict[str, Any]
-    mode: str                          # 'function' or 'loop'
-    start: int                         # first instruction (0 or the outermost loop's header)
-    end: int                           # last instruction of the region
-    entry: int                         # where native code starts (loops: the hot header, maybe an inner one)
-    slots: tuple[int, ...]             # the locals native code tracks (promoted globals, cells: indexes past varnames)
-    entry_env: tuple[Slot, ...]        # their state at entry
-    params: tuple[Kind, ...] = ()      # function regions: argument kinds in order
-    initial: tuple[Entry, ...] = ()    # the stack at entry (loops: the iterators of the enclosing for-loops)
-    promoted: dict[str, int] = field(default_factory=dict)   # loops: globals assigned, held as locals
-    cells: dict[int, int] = field(default_factory=dict)      # loops: cells read (never assigned), held as locals
-    nodes: list[Node] = field(default_factory=list)
-    written: set[int] = field(default_factory=set)           # slots (positions) the region assigns
-    guards: dict[tuple[int, str], tuple[dict[str, Any], str, Any]] = field(default_factory=dict)
-    ret: Kind | None = None            # function regions: kind of the returned value
-    returns: bool = False              # some path reaches RETURN_VALUE (function) / a back-edge (loop)
-    iterates: set[int] = field(default_factory=set)   # loops: the headers whose back-edge some path reaches
-    appends: bool = False              # loops: some path appends to a list (the heap is charged afterwards)
-    creates: bool = False              # loops: some path makes a list (pvm.jit.native registers what survives)
-    pending: bool = False              # some call's return kind was still unknown in the last round
+    def __init__(self, code: Code, globals_: dict[str, Any], mode: str, start: int, end: int, entry: int,
+                 slots: tuple[int, ...], entry_env: tuple[Slot, ...], params: tuple[Kind, ...] = ()) -> None:
+        self.code = code
+        self.globals = globals_
+        self.mode = mode                   # 'function' or 'loop'
+        self.start = start                 # first instruction (0 or the outermost loop's header)
+        self.end = end                     # last instruction of the region
+        self.entry = entry                 # where native code starts (loops: the hot header, maybe an inner one)
+        self.slots = slots                 # the locals native code tracks (promoted globals, cells: past varnames)
+        self.entry_env = entry_env         # their state at entry
+        self.params = params               # function regions: argument kinds in order
+        self.initial: tuple[Entry, ...] = ()    # the stack at entry (loops: the iterators of enclosing for-loops)
+        self.promoted: dict[str, int] = {}      # loops: globals assigned, held as locals
+        self.cells: dict[int, int] = {}         # loops: cells read (never assigned), held as locals
+        self.nodes: list[Node] = []
+        self.written: set[int] = set()          # slots (positions) the region assigns
+        self.guards: dict[tuple[int, str], tuple[dict[str, Any], str, Any]] = {}
+        self.ret: Kind | None = None       # function regions: kind of the returned value
+        self.returns = False               # some path reaches RETURN_VALUE (function) / a back-edge (loop)
+        self.iterates: set[int] = set()    # loops: the headers whose back-edge some path reaches
+        self.appends = False               # loops: some path appends to a list (the heap is charged afterwards)
+        self.creates = False               # loops: some path makes a list (pvm.jit.native registers what survives)
+        self.pending = False               # some call's return kind was still unknown in the last round
 
     def source(self, index: int) -> tuple[str, Any]:
         """Where the value of slot ``index`` lives in the frame: ('local',

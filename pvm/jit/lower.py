@@ -34,8 +34,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from llvmlite import ir
 
@@ -63,8 +62,7 @@ SLICE_OF_FIELDS = 4    # SliceOf: the list's address, first index, step, length
 DROPPED = -1           # an entry iterator's third field once native code has dropped it (the fourth: where)
 
 
-@dataclass
-class Site:
+class Site(NamedTuple):
     """Where native code can stop: the region, the instruction tier 0
     resumes at, the operand stack and the locals' states there, and why."""
 
@@ -76,8 +74,7 @@ class Site:
     static: bool = False  # an instruction native code never runs (a side exit), not a failed check
 
 
-@dataclass
-class Layout:
+class Layout(NamedTuple):
     """Where a loop region's state sits in its i64 buffer: slot i holds the
     value of local ``plan.slots[i]``, then the iterators, then an exit's stack."""
 
