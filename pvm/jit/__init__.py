@@ -31,8 +31,9 @@ first call when it has no loop and no call (entered from tier 0 it would
 cost more in the native entry than it runs, and tier 0 inlines it into its
 callers; it is still compiled into the native code that calls it), or when
 that call passes an argument native code never takes (an instance, a str, a
-dict: the function works on objects; tier 0 translates and inlines it from
-then on instead of waiting for the JIT to give up on it).
+dict, a tuple of those or nested too deep: the function works on objects;
+tier 0 translates and inlines it from then on instead of waiting for the JIT
+to give up on it).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from pvm.errors import PvmError, VMInternalError
 from pvm.frames import NO_NATIVE, Frame
 from pvm.jit.feedback import (MISSING, OPAQUE, FunctionRecord, LoopRecord, TupleKey, argument_kinds,
                                entry_stack, hands_back, header_kinds, source_value, speculate)
-from pvm.jit.kinds import Kind
+from pvm.jit.kinds import Kind, kind_of
 from pvm.objects import Function
 from pvm.opcodes import Op
 
@@ -150,7 +151,8 @@ class Jit:
             why = ""
             if not any(op in _LOOPS_AND_CALLS for op in code.ops):
                 why = "no loop and no call: tier 0 runs it for less than a native entry costs"
-            elif None in argument_kinds(locals_[:code.argcount]):
+            elif None in argument_kinds(args := locals_[:code.argcount]) \
+                    or any(type(arg) is tuple and kind_of(arg) is None for arg in args):
                 why = "its first call passed an argument of a type native code does not take"
             if why:
                 self.refusals[code.qualname] = why

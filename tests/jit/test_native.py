@@ -340,16 +340,30 @@ FIRST_CALLS = textwrap.dedent("""
             total += v * i
         return total
     print(sum(weigh(P(k), 10) for k in range(200)), scale(3, 10), scale(P(1), 0))
+    def count(node):                 # a tree of nested tuples, deeper than native code takes
+        left, right = node
+        return 1 if left is None else 1 + count(left) + count(right)
+    def pair_sum(pair, n):           # a tuple of numbers native code takes
+        total = 0
+        for i in range(n):
+            total += pair[0] * i + pair[1]
+        return total
+    tree = (None, None)
+    for _ in range(6):
+        tree = (tree, tree)
+    print(count(tree), pair_sum((2, 3), 10))
 """)
 
 
 def test_a_function_first_called_with_an_object_is_left_to_tier_0_at_that_call():
-    expected = f"{sum(k * 45 for k in range(200))} 135 0\n"
+    expected = f"{sum(k * 45 for k in range(200))} 135 0\n127 120\n"
     on = run_source(FIRST_CALLS, "on", call_threshold=10, loop_threshold=100)
     assert on.stdout == expected
     assert on.jit.refusals["weigh"].startswith("its first call passed an argument")
+    assert on.jit.refusals["count"].startswith("its first call passed an argument")
     blocked = {code.qualname: code for code in on.jit.blocked_functions}
     assert "scale" not in blocked            # first called with an int: the JIT may still compile it
+    assert "pair_sum" not in blocked         # nor one first called with a tuple of numbers
     assert blocked["weigh"].translated       # and tier 0 translated it without waiting for the JIT
     eager = run_source(FIRST_CALLS, "eager")
     assert eager.stdout == expected
