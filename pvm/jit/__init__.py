@@ -33,7 +33,8 @@ callers; it is still compiled into the native code that calls it), or when
 that call passes an argument native code never takes (an instance, a str, a
 dict, a tuple of those or nested too deep: the function works on objects;
 tier 0 translates and inlines it from then on instead of waiting for the JIT
-to give up on it).
+to give up on it); and when compiling, a function with no call and no loop
+left on its native paths is refused as well.
 """
 
 from __future__ import annotations
@@ -302,6 +303,11 @@ class Jit:
             if plan is None:
                 raise Refused(unit.refusals[(id(code), id(func.globals), kinds)])
             unit.settle(plan)
+            if self.first_call_refusals and not any(
+                    not node.exit and (node.call is not None and node.call.what == "native"
+                                       or code.decoded[node.pc][0] == Op.JUMP_BACKWARD) for node in plan.nodes):
+                # what runs natively is a few instructions to a return (the rest exits): less than an entry costs
+                raise Refused("its native paths make no call and run no loop")
             return self._build(_backend().FunctionVersion, unit, plan)
         except Refused as reason:
             return self._refuse(label, str(reason))

@@ -368,3 +368,27 @@ def test_a_function_first_called_with_an_object_is_left_to_tier_0_at_that_call()
     eager = run_source(FIRST_CALLS, "eager")
     assert eager.stdout == expected
     assert "weigh" not in eager.jit.refusals
+
+
+def test_a_function_whose_native_paths_only_return_early_is_refused_in_on_mode():
+    # build's one native path returns None at once; the other makes an instance (an exit): in native
+    # code it would only deoptimise, so mode 'on' leaves it to tier 0 (eager still compiles it)
+    source = textwrap.dedent("""
+        class Node:
+            def __init__(self, key, left, right):
+                self.key, self.left, self.right = key, left, right
+        def build(lo, hi):
+            if lo > hi:
+                return None
+            mid = (lo + hi) // 2
+            return Node(mid, build(lo, mid - 1), build(mid + 1, hi))
+        def size(node):
+            return 0 if node is None else 1 + size(node.left) + size(node.right)
+        print(sum(size(build(0, k)) for k in range(60)))
+    """)
+    on = run_source(source, "on", call_threshold=10)
+    assert on.stdout == f"{sum(k + 1 for k in range(60))}\n"
+    assert "refused build(int, int): its native paths make no call and run no loop" in on.log
+    assert not any(v.plan.label == "build(int, int)" for v in on.jit.versions)
+    eager = run_source(source, "eager")
+    assert eager.stdout == on.stdout and any(v.plan.label == "build(int, int)" for v in eager.jit.versions)
