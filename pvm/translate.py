@@ -546,8 +546,11 @@ class _Writer(InstructionWriter):
         it = f"s{depth - 1}"
         target = f"s{depth}"
         op, local = self.instrs[child.start + 1]
-        if op == Op.STORE_FAST and self._follows(child.start + 1, child.start + 2):
-            target = f"{self.prefix}x{local}"       # the loop variable itself, no slot between
+        # the loop variable itself, no slot between, when only the FOR_ITER leads to its store
+        if op == Op.STORE_FAST and self._follows(child.start + 1, child.start + 2) and not any(
+                to == child.start + 1 for index in range(len(self.instrs)) if index != child.start
+                and self.depths[index] is not None for to, _ in self.flow.successors(index)):
+            target = f"{self.prefix}x{local}"
             self.forwarded.add(child.start + 1)
         self.for_statements.add(child.start)
         self.emit(indent, f"for {target} in ({it} if type({it}) in HOST_ITERATORS "
