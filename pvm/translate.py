@@ -58,7 +58,8 @@ MAX_INLINED = 40           # the longest function inlined at a call (pvm.transla
 MAX_INLINE_NESTING = 2     # functions inlined in an inlined function, no deeper
 # what an inlined function may not do: loop, make closures or generators, unpack a call's arguments
 _NOT_INLINED = frozenset({Op.CALL_FUNCTION_EX, Op.JUMP_BACKWARD, Op.MAKE_FUNCTION, Op.YIELD_VALUE, Op.SEND,
-                          Op.LOAD_DEREF, Op.STORE_DEREF, Op.DELETE_DEREF, Op.LOAD_CLOSURE})
+                          Op.LOAD_DEREF, Op.STORE_DEREF, Op.DELETE_DEREF, Op.LOAD_CLOSURE, Op.BUILD_CLASS,
+                          Op.IMPORT_NAME, Op.IMPORT_FROM, Op.IMPORT_STAR})
 MAX_NESTING = 60          # blocks nest in branches no deeper (the host's parser takes 100 indents)
 # what ends a block with _Writer._branch (a test, then the target or the next instruction)
 _BRANCHES = frozenset({Op.POP_JUMP_IF_FALSE, Op.POP_JUMP_IF_TRUE, Op.JUMP_IF_FALSE_OR_POP, Op.JUMP_IF_TRUE_OR_POP,

@@ -38,7 +38,9 @@ _INLINE = frozenset({
     Op.UNARY_INVERT, Op.CONTAINS_OP, Op.GET_ITER, Op.BUILD_LIST, Op.BUILD_SLICE, Op.BUILD_STRING,
     Op.LIST_TO_TUPLE, Op.PUSH_EXC_INFO, Op.POP_EXCEPT, Op.CHECK_EXC_MATCH, Op.RERAISE,
 })
-TRANSLATABLE = _INLINE | _GENERIC
+# the interpreter's handlers that read nothing of the frame but its globals: given a stand-in with only those
+_WITH_GLOBALS = frozenset({Op.BUILD_CLASS, Op.IMPORT_NAME, Op.IMPORT_FROM, Op.IMPORT_STAR})
+TRANSLATABLE = _INLINE | _GENERIC | _WITH_GLOBALS
 # the instructions that read their operands where a local or constant pushed just before still is
 # each reads two operands (STORE_SUBSCR: its container and key; the value stays in its slot)
 _OPERATORS = frozenset({Op.BINARY_OP, Op.COMPARE_OP, Op.IS_OP, Op.CONTAINS_OP, Op.STORE_ATTR, Op.BINARY_SUBSCR,
@@ -386,10 +388,11 @@ class InstructionWriter:
                 out(f"else: check_unpackable({top}); {targets}= unpack({top}, {arg})")
             else:
                 out(f"check_unpackable({top}); unpack({top}, 0)")
-        elif op in _GENERIC:
+        elif op in _GENERIC or op in _WITH_GLOBALS:
             after = depth + OPCODES[op].effect(self.raw[index])
             items = "".join(f"s{i}, " for i in range(depth))
-            out(f"ST = [{items}]; HANDLERS[{int(op)}](vm, None, ST, {self._operand(op, arg)})")
+            frame = f"GlobalsOnly({self.prefix}G)" if op in _WITH_GLOBALS else "None"
+            out(f"ST = [{items}]; HANDLERS[{int(op)}](vm, {frame}, ST, {self._operand(op, arg)})")
             if after:
                 out("".join(f"s{i}, " for i in range(after)) + "= ST")
         else:

@@ -567,6 +567,16 @@ def call_kw(vm: "Interpreter", func: Any, values: list[Any], names: tuple[str, .
     return call(vm, func, values[:count], dict(zip(names, values[count:])))
 
 
+class GlobalsOnly:
+    """The frame a translated BUILD_CLASS or import hands the interpreter's
+    handler: those read only the globals of the frame they run in."""
+
+    __slots__ = ("globals",)
+
+    def __init__(self, globals_: dict[str, Any]) -> None:
+        self.globals = globals_
+
+
 NAMESPACE: dict[str, Any] = {
     "U": UNBOUND, "EXHAUSTED": EXHAUSTED, "NATIVE": NATIVE, "WORD_BYTES": WORD_BYTES,
     "UNOWNED": UNOWNED,
@@ -584,5 +594,5 @@ NAMESPACE: dict[str, Any] = {
     "call_at": call_at, "load_attribute": load_attribute, "load_method": load_method,
     "store_attribute": store_attribute, "init_result": init_result, "binop_error": binop_error,
     "unwound": unwound, "caught": caught, "lost": lost, "own_cells": own_cells,
-    "iterated": iterated, "HOST_ITERATORS": HOST_ITERATORS,
+    "iterated": iterated, "HOST_ITERATORS": HOST_ITERATORS, "GlobalsOnly": GlobalsOnly,
 }

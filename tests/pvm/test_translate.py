@@ -1041,22 +1041,29 @@ def test_translated_code_agrees_under_gc_stress(name):
 def test_hot_code_is_translated_and_the_rest_is_reported():
     log: list[str] = []
     out: list[str] = []
-    vm = Interpreter(write=out.append)
+    vm = Interpreter(write=out.append, loader=load_source_module, search_path=[stdlib_dir()])
     vm.translate_log = log.append
+    body = "".join(f"    t += {k}\n" for k in range(1100))     # 4 instructions each
     vm.run_module(compile_source(textwrap.dedent("""
+        import math
         def square(x):
             return x * x
         def make():
             class K:
                 pass
             return K
+        def big(t):
+    """) + body + textwrap.dedent("""
+            return t
         for i in range(200):
             square(i)
             make()
+            big(i)
     """), "t.src"))
     assert "translated square" in log
-    assert "translated <module>" in log                 # its loop, entered at the header
-    assert "left make to the interpreter: BUILD_CLASS runs in the interpreter" in log
+    assert "translated <module>" in log                 # its loop, entered at the header (an import above it)
+    assert "translated make" in log                     # a class statement runs the body in the interpreter
+    assert "left big to the interpreter: longer than 4000 instructions" in log
 
 
 def test_a_generator_is_translated_again_once_its_calls_are_recorded():
