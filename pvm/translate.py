@@ -56,7 +56,7 @@ _SETUP = ((("TR",), "TR = heap.temp_roots"), (("mark",), "mark = len(TR)"), (("B
           (("lim",), "lim = heap.limit is not None or vm.checkpoint_hook is not None"))
 MAX_INLINED = 40           # the longest function inlined at a call (pvm.translate._Writer._inlined_calls)
 MAX_INLINE_NESTING = 2     # functions inlined in an inlined function, no deeper
-# what an inlined function may not do: loop, make closures or generators, unpack a call's arguments
+# what an inlined function may not do: loop, make closures, generators or classes, import, unpack a call's arguments
 _NOT_INLINED = frozenset({Op.CALL_FUNCTION_EX, Op.JUMP_BACKWARD, Op.MAKE_FUNCTION, Op.YIELD_VALUE, Op.SEND,
                           Op.LOAD_DEREF, Op.STORE_DEREF, Op.DELETE_DEREF, Op.LOAD_CLOSURE, Op.BUILD_CLASS,
                           Op.IMPORT_NAME, Op.IMPORT_FROM, Op.IMPORT_STAR})
