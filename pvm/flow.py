@@ -233,19 +233,19 @@ class Flow:
         whose values come from the caller). Operand kinds are followed
         within a block only. Made once per code (it is shared by every site
         the code is inlined at)."""
-        if self._int_results is None and not any(op == Op.BINARY_OP and self.raw[index] in _INT_CLOSED
-                                                 for index, (op, _) in enumerate(self.instrs)):
-            self._int_results = set()       # no operator an int result could come from: no fixed point to find
         if self._int_results is None:
-            code = self.code
-            params = code.argcount + code.kwonlyargcount + bool(code.flags & CO_VARARGS) \
-                + bool(code.flags & CO_VARKEYWORDS)
-            locals_ = {arg for op, arg in self.instrs if op == Op.STORE_FAST and arg >= params}
-            while True:
-                results, stored = self._int_kinds(locals_)
-                if stored == locals_:
-                    break
-                locals_ = stored
+            results: set[int] = set()
+            # without an operator an int result could come from there is no fixed point to find
+            if any(op == Op.BINARY_OP and self.raw[index] in _INT_CLOSED for index, (op, _) in enumerate(self.instrs)):
+                code = self.code
+                params = code.argcount + code.kwonlyargcount + bool(code.flags & CO_VARARGS) \
+                    + bool(code.flags & CO_VARKEYWORDS)
+                locals_ = {arg for op, arg in self.instrs if op == Op.STORE_FAST and arg >= params}
+                while True:
+                    results, stored = self._int_kinds(locals_)
+                    if stored == locals_:
+                        break
+                    locals_ = stored
             self._int_results = results
         return self._int_results
 

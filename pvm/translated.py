@@ -359,10 +359,8 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
             if NS not in func.__dict__:
                 if func not in vm.callable_types:
                     raise TypeError(f"cannot create '{func.__name__}' instances")
-            elif vm.host_call_check is None and func.__new__ is object.__new__:
-                init = lookup(func, "__init__")
-                if type(init) is Function:
-                    return construct(vm, func, init, args, kwargs)
+            elif (init := constructor(vm, func)) is not None:
+                return construct(vm, func, init, args, kwargs)
         return vm._call_host(func, args, kwargs)
     code = func.code
     if kwargs is None and len(args) == code.fast_args and vm.depth < vm.translate_depth:
@@ -411,6 +409,17 @@ def call(vm: "Interpreter", func: Any, args: list[Any], kwargs: dict[str, Any] |
     return vm.run_interpreted(func, args)
 
 
+def constructor(vm: "Interpreter", cls: type) -> Function | None:
+    """The script ``__init__`` that ``construct`` calls to make an instance of
+    user class ``cls``, or None when the host's type call must make it (a
+    ``__new__`` of its own or inherited, an ``__init__`` that is not a script
+    function, a sandbox counting host re-entries)."""
+    if vm.host_call_check is not None or cls.__new__ is not object.__new__:
+        return None
+    init = lookup(cls, "__init__")
+    return init if type(init) is Function else None
+
+
 def construct(vm: "Interpreter", cls: type, init: Function, args: list[Any], kwargs: dict[str, Any] | None) -> Any:
     """``cls(*args)`` for a user class whose instances the host's object.__new__
     makes and whose __init__ is a script function: what the host's type call
@@ -456,10 +465,8 @@ def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], coun
     which this call then enters without ``call``'s tests. A miss records its
     callee as the interpreter records a call (Code.callees)."""
     kind = type(func)
-    if kind is type and func in site[3] and vm.host_call_check is None and func.__new__ is object.__new__:
-        init = lookup(func, "__init__")
-        if type(init) is Function:
-            return construct(vm, func, init, args, None)
+    if kind is type and func in site[3] and (init := constructor(vm, func)) is not None:
+        return construct(vm, func, init, args, None)
     if kind is Method and func.__func__ in site[3] and func.__func__.code.fast_args == count + 1:
         args.insert(0, func.__self__)
         func = func.__func__
@@ -474,7 +481,7 @@ def call_at(vm: "Interpreter", func: Any, args: list[Any], site: list[Any], coun
                     site[0] = func
                 elif len(site[3]) < POLYMORPHIC and (
                         kind is Method and _fits(vm, callee, count + 1)
-                        or kind is type and NS in func.__dict__ and func.__new__ is object.__new__):
+                        or kind is type and NS in func.__dict__ and constructor(vm, func) is not None):
                     site[3].add(callee)
                 return result
             if len(site[3]) < POLYMORPHIC:

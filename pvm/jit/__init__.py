@@ -303,9 +303,7 @@ class Jit:
             if plan is None:
                 raise Refused(unit.refusals[(id(code), id(func.globals), kinds)])
             unit.settle(plan)
-            if self.first_call_refusals and not any(
-                    not node.exit and (node.call is not None and node.call.what == "native"
-                                       or code.decoded[node.pc][0] == Op.JUMP_BACKWARD) for node in plan.nodes):
+            if self.first_call_refusals and not any(not node.exit and plan.takes_a_step(node) for node in plan.nodes):
                 # what runs natively is a few instructions to a return (the rest exits): less than an entry costs
                 raise Refused("its native paths make no call and run no loop")
             return self._build(_backend().FunctionVersion, unit, plan)

@@ -104,6 +104,11 @@ class Plan:
         self.creates = False               # loops: some path makes a list (pvm.jit.native registers what survives)
         self.pending = False               # some call's return kind was still unknown in the last round
 
+    def takes_a_step(self, node: Node) -> bool:
+        """Whether native code counts a step at ``node``: a native call or a back-edge."""
+        return node.call is not None and node.call.what == "native" \
+            or self.code.decoded[node.pc][0] == Op.JUMP_BACKWARD
+
     def source(self, index: int) -> tuple[str, Any]:
         """Where the value of slot ``index`` lives in the frame: ('local',
         fast local index), ('global', name) or ('cell', cell index)."""

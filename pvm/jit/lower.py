@@ -143,8 +143,7 @@ class ModuleLowering:
         # callees that take no step (no native call, no back-edge): they return 1 for the countdown on
         # success, a constant LLVM folds into the caller's test once inlined (see _RegionLowering._call)
         self.leaves = {id(plan) for plan in unit.live() if plan.mode == "function" and plan is not root
-                       and not any(node.call is not None and node.call.callee is not None
-                                   or plan.code.decoded[node.pc][0] == Op.JUMP_BACKWARD for node in plan.nodes)}
+                       and not any(map(plan.takes_a_step, plan.nodes))}
         for index, plan in enumerate(p for p in unit.live() if p.mode == "function"):
             name = f"{symbol}_f{index}" if plan is not root else symbol
             self.functions[id(plan)] = self._declare(plan, name + "_impl")

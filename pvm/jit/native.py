@@ -28,12 +28,10 @@ from pvm.jit.irutils import (STATE_COUNTDOWN, STATE_CREATED, STATE_DEPTH, STATE_
 from pvm.jit.kinds import LISTS, Const, Kind, ListIter, SliceKind, SliceOf, TupleOf
 from pvm.jit.lower import (  # noqa: F401 - symbol_for: pvm.jit uses it
     DROPPED, ITER_FIELDS, Site, has_value, lower_unit, slots_of, symbol_for)
-from pvm.opcodes import Op
 
 if TYPE_CHECKING:
     from pvm.frames import Frame
 
-JUMP_BACKWARD = Op.JUMP_BACKWARD.value
 LIST_BUDGET = 1 << 20      # bytes of lists (pvm.heap's sizes) a loop makes before it hands back
 LIST_ITERATOR = type(iter([]))
 NUMBERS = frozenset({Kind.INT, Kind.BOOL})
@@ -116,9 +114,7 @@ class FunctionVersion(Version):
     def _bind(self, symbol: str, address: int) -> None:
         self.entry = make_builtin(symbol.encode(), address)
         self.countdown = memoryview(self.state).cast("B").cast("q")
-        self.counts_steps = any(node.call is not None and node.call.what == "native"
-                                or p.code.decoded[node.pc][0] == JUMP_BACKWARD
-                                for p in self.unit.live() for node in p.nodes)
+        self.counts_steps = any(p.takes_a_step(node) for p in self.unit.live() for node in p.nodes)
 
     @property
     def entries(self) -> int:
